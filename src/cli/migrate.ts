@@ -1,0 +1,21 @@
+/**
+ * `npm run db:migrate`: applies pending migrations and exits, for operators who migrate before
+ * rolling out (set MIGRATE_ON_START=false on the app then). Same runner and rules as at start.
+ */
+import { loadConfig } from '../config.js'
+import { MIGRATIONS_DIR, openDatabase } from '../db/database.js'
+import { applyMigrations, readMigrations } from '../db/migrations.js'
+import { createLogger } from '../logger.js'
+
+const config = loadConfig(process.env)
+const log = createLogger(config)
+const db = await openDatabase(config)
+try {
+  const result = await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
+  log.info({ applied: result.applied, database: db.kind }, result.applied.length > 0 ? 'migrations applied' : 'nothing to migrate')
+} catch (error) {
+  log.fatal(error instanceof Error ? error.message : String(error))
+  process.exitCode = 1
+} finally {
+  await db.close()
+}

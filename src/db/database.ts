@@ -1,0 +1,97 @@
+import { fileURLToPath } from 'node:url'
+import type { PGlite } from '@electric-sql/pglite'
+import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
+import { PrismaPGlite } from 'pglite-prisma-adapter'
+import type { Config } from '../config.js'
+import { PrismaClient } from '../generated/prisma/client.js'
+import type { SqlSession } from './migrations.js'
+import { startPGlite } from './pglite.js'
+
+/** Where the committed migrations live, from `src/db` and from `dist/db` alike. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url))
+
+/**
+ * The one handle on storage. Both backends expose the same Prisma client (queries, migrations and
+ * raw SQL are identical); `query` is for the few hand-written statements Prisma cannot express,
+ * such as distance ordering, and runs on whichever backend is in use.
+ */
+export interface Database {
+  readonly kind: 'postgres' | 'embedded'
+  readonly prisma: PrismaClient
+  query<Row>(sql: string, params?: unknown[]): Promise<Row[]>
+  /** Runs `work` on one connection, as advisory locks and explicit transactions need. */
+  withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+export interface DatabaseOptions {
+  /** Connections in the Postgres pool. */
+  poolSize?: number
+}
+
+/** Opens Postgres when `DATABASE_URL` is set, otherwise the embedded database in `DATA_DIR`. */
+export async function openDatabase(config: Config, options: DatabaseOptions = {}): Promise<Database> {
+  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, options)
+  return openEmbedded(await startPGlite(config.DATA_DIR))
+}
+
+/** Postgres through one `pg` pool shared by Prisma and raw queries. Connects lazily, on first use. */
+export function openPostgres(connectionString: string, options: DatabaseOptions = {}): Database {
+  const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10 })
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on('error', () => undefined)
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+  return {
+    kind: 'postgres',
+    prisma,
+    async query<Row>(sql: string, params: unknown[] = []) {
+      const result = await pool.query(sql, params)
+      return result.rows as Row[]
+    },
+    async withSession<T>(work: (session: SqlSession) => Promise<T>) {
+      const client = await pool.connect()
+      let broken: Error | undefined
+      try {
+        return await work({
+          query: async <Row>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as Row[],
+          exec: async (script: string) => {
+            await client.query(script)
+          },
+        })
+      } catch (error) {
+        // A session that failed mid-way may still hold a lock or an open transaction: never reuse it.
+        broken = error instanceof Error ? error : new Error(String(error))
+        throw error
+      } finally {
+        client.release(broken)
+      }
+    },
+    async close() {
+      await prisma.$disconnect()
+      await pool.end()
+    },
+  }
+}
+
+/** The embedded database: one in-process PGlite shared by Prisma and raw queries. */
+export function openEmbedded(pglite: PGlite): Database {
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) })
+  const query = async <Row>(sql: string, params: unknown[] = []) => (await pglite.query<Row>(sql, params)).rows
+  const session: SqlSession = {
+    query,
+    exec: async (script: string) => {
+      await pglite.exec(script)
+    },
+  }
+  return {
+    kind: 'embedded',
+    prisma,
+    query,
+    withSession: (work) => work(session),
+    async close() {
+      await prisma.$disconnect()
+      if (!pglite.closed) await pglite.close()
+    },
+  }
+}

@@ -1,0 +1,34 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Database } from './database.js'
+
+/**
+ * Demo data for trying Therapath with one command. Each feature that has something to show adds
+ * a loader to `DEMO_DATA_LOADERS`; loaders must be idempotent (upsert by a stable key), since
+ * `npm run db:seed` may run them on a database that already has some of their rows.
+ */
+export interface DemoDataLoader {
+  name: string
+  load(db: Database, log: FastifyBaseLogger): Promise<void>
+}
+
+export const DEMO_DATA_LOADERS: DemoDataLoader[] = []
+
+const MARKER_KEY = 'demo_data'
+
+/** Runs every loader, then records that demo data is in this database. */
+export async function loadDemoData(db: Database, log: FastifyBaseLogger, loaders = DEMO_DATA_LOADERS): Promise<string[]> {
+  for (const loader of loaders) {
+    const started = performance.now()
+    await loader.load(db, log)
+    log.info({ loader: loader.name, ms: Math.round(performance.now() - started) }, 'demo data loaded')
+  }
+  const names = loaders.map((loader) => loader.name)
+  const value = { loadedAt: new Date().toISOString(), loaders: names }
+  await db.prisma.systemState.upsert({ where: { key: MARKER_KEY }, create: { key: MARKER_KEY, value }, update: { value } })
+  return names
+}
+
+/** True once demo data was loaded into this database (by the first start or by `db:seed`). */
+export async function hasDemoData(db: Database): Promise<boolean> {
+  return (await db.prisma.systemState.findUnique({ where: { key: MARKER_KEY } })) !== null
+}

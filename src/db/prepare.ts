@@ -1,0 +1,50 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.js'
+import { type Database, MIGRATIONS_DIR } from './database.js'
+import { DEMO_DATA_LOADERS, type DemoDataLoader, hasDemoData, loadDemoData } from './demo-data.js'
+import { checkTrigramExtension } from './pglite.js'
+import { applyMigrations, blockingProblem, MigrationError, migrationStatus, readMigrations } from './migrations.js'
+
+export interface PreparedDatabase {
+  appliedMigrations: string[]
+  demoDataLoaded: boolean
+}
+
+/**
+ * Everything the database needs before the app serves: pending migrations (unless the operator
+ * migrates separately), and demo data on the first start of an empty embedded database. Postgres
+ * never gets demo data here; `npm run db:seed` loads it on request.
+ * @throws MigrationError when migrating is unsafe (a failed or edited migration).
+ */
+export async function prepareDatabase(
+  db: Database,
+  config: Config,
+  log: FastifyBaseLogger,
+  demoLoaders: DemoDataLoader[] = DEMO_DATA_LOADERS,
+): Promise<PreparedDatabase> {
+  const migrations = readMigrations(MIGRATIONS_DIR)
+  let appliedMigrations: string[] = []
+  if (config.MIGRATE_ON_START) {
+    const started = performance.now()
+    const result = await db.withSession((session) => applyMigrations(session, migrations))
+    appliedMigrations = result.applied
+    log.info({ applied: result.applied, ms: Math.round(performance.now() - started) }, 'migrations up to date')
+    if (result.unknown.length > 0) {
+      log.warn({ unknown: result.unknown }, 'the database has migrations this version does not know: is an older version running?')
+    }
+  } else {
+    const status = await db.withSession((session) => migrationStatus(session, migrations))
+    const problem = blockingProblem(status)
+    if (problem) throw new MigrationError(problem)
+    if (status.pending.length > 0) log.warn({ pending: status.pending }, 'migrations pending; /readyz answers 503 until they are applied')
+  }
+
+  if (db.kind === 'embedded') await checkTrigramExtension((sql) => db.query<{ ok: boolean }>(sql))
+
+  let demoDataLoaded = false
+  if (db.kind === 'embedded' && config.DEMO_DATA === 'auto' && !(await hasDemoData(db))) {
+    await loadDemoData(db, log, demoLoaders)
+    demoDataLoaded = true
+  }
+  return { appliedMigrations, demoDataLoaded }
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod'
+
+/** RFC 9457 problem details, the body of every error response. */
+export const FieldErrorSchema = z
+  .object({
+    in: z.enum(['body', 'query', 'path', 'header']).describe('Which part of the request held the value.'),
+    field: z.string().describe('Dotted path to the value, e.g. `answers.3.value`; empty for the whole part.'),
+    message: z.string(),
+    code: z.string().describe('Machine-readable reason, e.g. `too_small`, `invalid_value`, `unrecognized_keys`.'),
+  })
+  .meta({ id: 'FieldError' })
+
+export const ProblemSchema = z
+  .looseObject({
+    type: z.string().describe('`about:blank`: the HTTP status and `code` say what happened.'),
+    title: z.string().describe('The HTTP status phrase.'),
+    status: z.number().int(),
+    detail: z.string().describe('What went wrong with this request, in plain language.'),
+    instance: z.string().describe('The request path.'),
+    code: z.string().describe('Stable machine-readable error code, e.g. `validation_failed`, `not_found`, `rate_limited`.'),
+    requestId: z.string().describe('Echoes the `x-request-id` response header; quote it when reporting a problem.'),
+    errors: z.array(FieldErrorSchema).optional().describe('Each rejected field, for `validation_failed`.'),
+  })
+  .meta({
+    id: 'Problem',
+    description: 'RFC 9457 problem details. Further members may appear for specific codes.',
+    example: {
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'The request is invalid: 1 problem.',
+      instance: '/v1/example',
+      code: 'validation_failed',
+      requestId: '5d0b3c1e-2f5a-4f0e-9d55-3c2f0c7e9a11',
+      errors: [{ in: 'body', field: 'email', message: 'Invalid email address', code: 'invalid_format' }],
+    },
+  })
+
+export type Problem = z.infer<typeof ProblemSchema>
+
+const STATUS_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request is invalid; `errors` lists each rejected field.',
+  401: 'Missing, expired or invalid credentials.',
+  403: 'The token lacks a required scope.',
+  404: 'No such resource (or it belongs to someone else).',
+  409: 'Conflicts with the current state.',
+  413: 'The request body is too large.',
+  415: 'The request body has an unsupported media type.',
+  422: 'Well-formed but cannot be processed.',
+  429: 'Too many requests; retry after `Retry-After` seconds.',
+  500: 'Unexpected error; nothing about it is disclosed. Quote `requestId` when reporting it.',
+  503: 'Temporarily unavailable.',
+}
+
+type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+
+/**
+ * Error responses for a route's OpenAPI document, e.g. `...problemResponses(400, 404)`.
+ * 429 and 500 are added to every route, since any route can return them.
+ */
+export function problemResponses(...statuses: number[]): Record<number, ProblemResponse> {
+  const all = [...new Set([...statuses, 429, 500])].sort()
+  return Object.fromEntries(
+    all.map((status) => [
+      status,
+      {
+        description: STATUS_DESCRIPTIONS[status] ?? 'Error',
+        content: { 'application/problem+json': { schema: ProblemSchema } },
+      },
+    ]),
+  )
+}

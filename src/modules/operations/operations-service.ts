@@ -1,0 +1,32 @@
+import type { Database } from '../../db/database.js'
+import { type Migration, migrationStatus } from '../../db/migrations.js'
+import { ServiceUnavailableError } from '../../lib/errors.js'
+
+const READINESS_TIMEOUT_MS = 2000
+
+/** Readiness: the database answers within a deadline and has every migration this build ships. */
+export function createOperationsService({ db, migrations }: { db: Database; migrations: Migration[] }) {
+  return {
+    async readiness() {
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS)
+      })
+      try {
+        const status = await Promise.race([db.withSession((session) => migrationStatus(session, migrations)), deadline])
+        if (status.pending.length > 0 || status.failed.length > 0) {
+          throw new ServiceUnavailableError(
+            `The database is not migrated: ${status.pending.length} pending, ${status.failed.length} failed.`,
+            'not_migrated',
+          )
+        }
+        return { status: 'ready' as const, database: db.kind, migrations: { applied: migrations.length } }
+      } catch (error) {
+        if (error instanceof ServiceUnavailableError) throw error
+        throw new ServiceUnavailableError('The database is not reachable.', 'database_unreachable')
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+  }
+}

@@ -1,0 +1,145 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
+import { Prisma } from '../generated/prisma/client.js'
+import { AppError, type FieldError } from '../lib/errors.js'
+
+/**
+ * The one place errors become responses: RFC 9457 `application/problem+json` for everything,
+ * including unknown routes, parser errors and rate limits. Unexpected errors answer a bare 500;
+ * their message, stack and any SQL go only to the log, tagged with the request id.
+ */
+
+interface ProblemParts {
+  status: number
+  code: string
+  title: string
+  detail: string
+  extras?: Record<string, unknown>
+  headers?: Record<string, string>
+}
+
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+/** Fastify's own client-error codes, mapped to our stable codes. Their messages are safe to show. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+}
+
+const VALIDATION_PLACES: Record<string, FieldError['in']> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+}
+
+export const titleFor = (status: number): string => STATUS_TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Error')
+
+function validationProblem(error: FastifyError & { validation: { instancePath: string; message?: string; keyword: string }[] }): ProblemParts {
+  const place = VALIDATION_PLACES[error.validationContext ?? 'body'] ?? 'body'
+  const errors: FieldError[] = error.validation.map((issue) => ({
+    in: place,
+    field: issue.instancePath.replace(/^\//, '').replaceAll('/', '.'),
+    message: issue.message ?? 'Invalid value',
+    code: issue.keyword,
+  }))
+  const count = errors.length
+  return {
+    status: 400,
+    code: 'validation_failed',
+    title: 'Bad Request',
+    detail: `The request is invalid: ${count} problem${count === 1 ? '' : 's'} in the ${place}.`,
+    extras: { errors },
+  }
+}
+
+/** Maps any thrown value to the problem it answers, or null for an unexpected error. */
+export function toProblem(error: unknown): ProblemParts | null {
+  if (error instanceof AppError) {
+    return { status: error.status, code: error.code, title: error.title, detail: error.message, extras: error.extras, headers: error.headers }
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) return validationProblem(error)
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    // Safety net only: services translate the cases they expect into domain errors.
+    if (error.code === 'P2025') return { status: 404, code: 'not_found', title: 'Not Found', detail: 'The resource was not found.' }
+    if (error.code === 'P2002') return { status: 409, code: 'conflict', title: 'Conflict', detail: 'A resource with the same unique value already exists.' }
+    return null
+  }
+  if (typeof error !== 'object' || error === null) return null
+  const fastifyError = error as Partial<FastifyError>
+  const status = fastifyError.statusCode
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = (fastifyError.code && FASTIFY_CODES[fastifyError.code]) ?? (status === 429 ? 'rate_limited' : 'bad_request')
+    return { status, code, title: titleFor(status), detail: fastifyError.message ?? titleFor(status) }
+  }
+  return null
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemParts): FastifyReply {
+  const body = {
+    type: 'about:blank',
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    instance: request.url.split('?')[0] ?? request.url,
+    code: problem.code,
+    requestId: request.id,
+    ...problem.extras,
+  }
+  for (const [name, value] of Object.entries(problem.headers ?? {})) reply.header(name, value)
+  // Sent as a string so no route's response schema (for success bodies) is applied to it.
+  return reply.status(problem.status).type('application/problem+json; charset=utf-8').send(JSON.stringify(body))
+}
+
+export const errorHandlerPlugin = fp(
+  async (app) => {
+    app.setErrorHandler((error: unknown, request, reply) => {
+      const problem = toProblem(error)
+      if (problem) {
+        request.log.debug({ code: problem.code, status: problem.status }, 'request refused')
+        return sendProblem(request, reply, problem)
+      }
+      if (isResponseSerializationError(error)) {
+        request.log.error({ issues: error.cause.issues, url: error.url }, 'response did not match its schema')
+      } else {
+        request.log.error({ err: error }, 'unexpected error')
+      }
+      return sendProblem(request, reply, {
+        status: 500,
+        code: 'internal_error',
+        title: 'Internal Server Error',
+        detail: 'An unexpected error occurred. Quote the requestId if you report it.',
+      })
+    })
+
+    app.setNotFoundHandler((request, reply) =>
+      sendProblem(request, reply, {
+        status: 404,
+        code: 'route_not_found',
+        title: 'Not Found',
+        detail: `No route matches ${request.method} ${request.url.split('?')[0] ?? ''}.`,
+      }),
+    )
+  },
+  { name: 'error-handler' },
+)

@@ -1,0 +1,83 @@
+/**
+ * The process entry: read the configuration, open and prepare the database, build the app,
+ * listen, and shut down gracefully on SIGTERM/SIGINT (stop accepting, let in-flight requests
+ * finish, close the database, exit 0).
+ */
+import { ConfigError, loadConfig } from './config.js'
+import { buildApp } from './app.js'
+import { openDatabase } from './db/database.js'
+import { prepareDatabase } from './db/prepare.js'
+import { MigrationError } from './db/migrations.js'
+import { createLogger } from './logger.js'
+
+/** After a signal, give in-flight requests this long before giving up on a clean exit. */
+const SHUTDOWN_GRACE_MS = 10_000
+
+async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(1)
+    }
+    throw error
+  }
+
+  const log = createLogger(config)
+  const db = await openDatabase(config)
+  try {
+    const prepared = await prepareDatabase(db, config, log)
+    const app = await buildApp(config, { db, logger: log })
+
+    let closing = false
+    const shutdown = (signal: string) => {
+      if (closing) return
+      closing = true
+      log.info({ signal }, 'shutting down: draining in-flight requests')
+      const forced = setTimeout(() => {
+        log.error('shutdown grace period over; exiting with requests still open')
+        process.exit(1)
+      }, SHUTDOWN_GRACE_MS)
+      forced.unref()
+      app
+        .close()
+        .then(() => db.close())
+        .then(() => {
+          log.info('shut down cleanly')
+          process.exit(0)
+        })
+        .catch((error: unknown) => {
+          log.error({ err: error }, 'error while shutting down')
+          process.exit(1)
+        })
+    }
+    process.once('SIGTERM', () => shutdown('SIGTERM'))
+    process.once('SIGINT', () => shutdown('SIGINT'))
+
+    const address = await app.listen({ port: config.PORT, host: config.HOST })
+    log.info(
+      {
+        address,
+        database: db.kind,
+        appliedMigrations: prepared.appliedMigrations.length,
+        demoDataLoaded: prepared.demoDataLoaded,
+        startupMs: Math.round(performance.now()),
+      },
+      `Therapath is listening on ${address} (docs at ${address}/docs)`,
+    )
+  } catch (error) {
+    await db.close().catch(() => undefined)
+    if (error instanceof MigrationError) {
+      log.fatal(`cannot start: ${error.message}`)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})

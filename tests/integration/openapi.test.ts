@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateOpenApiDocument } from '../../scripts/openapi-document.js'
+import type { App } from '../../src/app.js'
+import { buildTestApp } from '../helpers/app.js'
+
+const committed = readFileSync(new URL('../../openapi/openapi.json', import.meta.url), 'utf8')
+
+interface Operation {
+  operationId?: string
+  tags?: string[]
+  summary?: string
+  responses?: Record<string, { content?: Record<string, unknown> }>
+}
+
+describe('OpenAPI document', () => {
+  let app: App
+  beforeAll(async () => {
+    app = await buildTestApp()
+  })
+  afterAll(async () => {
+    await app.close()
+  })
+
+  it('is committed exactly as the code generates it (run `npm run openapi` after changing a route)', async () => {
+    expect(await generateOpenApiDocument()).toBe(committed)
+  })
+
+  it('is served at /openapi.json', async () => {
+    const res = await app.inject({ method: 'GET', url: '/openapi.json' })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual(JSON.parse(committed))
+  })
+
+  it('gives every operation an operationId, tags, a summary and problem+json error responses', () => {
+    const document = JSON.parse(committed) as { paths: Record<string, Record<string, Operation>> }
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ name: `${method.toUpperCase()} ${path}`, operation })),
+    )
+    expect(operations.length).toBeGreaterThan(0)
+    const ids = new Set<string>()
+    for (const { name, operation } of operations) {
+      expect(operation.operationId, name).toMatch(/^[a-z][A-Za-z]+$/)
+      expect(ids.has(operation.operationId ?? ''), `${name}: duplicate operationId`).toBe(false)
+      ids.add(operation.operationId ?? '')
+      expect(operation.tags?.length, name).toBeGreaterThan(0)
+      expect(operation.summary, name).toBeTruthy()
+      const errors = Object.entries(operation.responses ?? {}).filter(([status]) => Number(status) >= 400)
+      expect(errors.length, name).toBeGreaterThan(0)
+      for (const [, response] of errors) expect(Object.keys(response.content ?? {}), name).toEqual(['application/problem+json'])
+    }
+  })
+
+  it('serves interactive docs at /docs', async () => {
+    const res = await app.inject({ method: 'GET', url: '/docs/' })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toMatch(/text\/html/)
+    expect(res.body).toContain('swagger')
+    const redirect = await app.inject({ method: 'GET', url: '/docs' })
+    expect([200, 302]).toContain(redirect.statusCode)
+  })
+})

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { MIGRATIONS_DIR } from '../../src/db/database.js'
+import { readMigrations, sha256Hex } from '../../src/db/migrations.js'
+import { onPostgres, scratchDatabase } from '../helpers/database.js'
+
+/** The real process entry (src/server.ts), as `npm start` runs it, on an ephemeral port. */
+interface RunningServer {
+  child: ChildProcess
+  url: string
+  logs: () => Record<string, unknown>[]
+  exit: Promise<number | null>
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+
+function runServer(env: Record<string, string>): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()))
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, stdout: () => out, stderr: () => err, exit }
+}
+
+async function startServer(env: Record<string, string>): Promise<RunningServer> {
+  const run = runServer(env)
+  const logs = () =>
+    run
+      .stdout()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const listening = logs().find((line) => typeof line.address === 'string' && typeof line.startupMs === 'number')
+    if (listening) return { child: run.child, url: String(listening.address), logs, exit: run.exit }
+    if (run.child.exitCode !== null) throw new Error(`server exited early: ${run.stderr()} ${run.stdout()}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  run.child.kill('SIGKILL')
+  throw new Error(`server did not start: ${run.stderr()}`)
+}
+
+async function stopServer(server: RunningServer): Promise<number | null> {
+  server.child.kill('SIGTERM')
+  return server.exit
+}
+
+const startupLine = (server: RunningServer) => server.logs().find((line) => typeof line.startupMs === 'number') ?? {}
+
+describe('the server process', () => {
+  const dirs: string[] = []
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('stops at start-up with one line naming a bad variable', async () => {
+    const run = runServer({ PORT: 'not-a-port' })
+    expect(await run.exit).toBe(1)
+    expect(run.stderr().trim()).toMatch(/^Invalid configuration: PORT: [^\n]+$/)
+  })
+
+  it('starts on the embedded database with no server, keeps its data across restarts, and exits 0 on SIGTERM', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'therapath-data-'))
+    dirs.push(dataDir)
+
+    const first = await startServer({ DATA_DIR: dataDir })
+    expect(startupLine(first)).toMatchObject({ database: 'embedded', appliedMigrations: readMigrations(MIGRATIONS_DIR).length, demoDataLoaded: true })
+    const ready = await fetch(`${first.url}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toMatchObject({ status: 'ready', database: 'embedded' })
+    expect(await stopServer(first)).toBe(0)
+    expect(first.logs().some((line) => line.msg === 'shut down cleanly')).toBe(true)
+
+    const second = await startServer({ DATA_DIR: dataDir })
+    expect(startupLine(second)).toMatchObject({ database: 'embedded', appliedMigrations: 0, demoDataLoaded: false })
+    expect((await fetch(`${second.url}/readyz`)).status).toBe(200)
+    expect(await stopServer(second)).toBe(0)
+  })
+
+  it.runIf(onPostgres())('migrates an empty Postgres database at start, recording each migration with its sha256', async () => {
+    const scratch = await scratchDatabase()
+    try {
+      const server = await startServer({ DATABASE_URL: scratch.url ?? '' })
+      expect(startupLine(server)).toMatchObject({ database: 'postgres', appliedMigrations: readMigrations(MIGRATIONS_DIR).length, demoDataLoaded: false })
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
+      expect(await stopServer(server)).toBe(0)
+
+      const rows = await scratch.db.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
+        `select migration_name, checksum, finished_at from "_prisma_migrations" order by migration_name`,
+      )
+      expect(rows.map((row) => [row.migration_name, row.checksum])).toEqual(readMigrations(MIGRATIONS_DIR).map((m) => [m.name, sha256Hex(m.sql)]))
+      expect(rows.every((row) => row.finished_at !== null)).toBe(true)
+    } finally {
+      await scratch.destroy()
+    }
+  })
+
+  it.runIf(onPostgres())('refuses to start when an applied migration was edited', async () => {
+    const scratch = await scratchDatabase()
+    try {
+      const server = await startServer({ DATABASE_URL: scratch.url ?? '' })
+      await stopServer(server)
+      await scratch.db.query(`update "_prisma_migrations" set checksum = $1`, [sha256Hex('something else')])
+      const run = runServer({ DATABASE_URL: scratch.url ?? '' })
+      expect(await run.exit).toBe(1)
+      expect(run.stdout()).toMatch(/cannot start: applied migration\(s\) .*checksum mismatch/)
+    } finally {
+      await scratch.destroy()
+    }
+  })
+})

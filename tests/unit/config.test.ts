@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../src/config.js'
+
+describe('loadConfig', () => {
+  it('applies defaults to an empty environment', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({ PORT: 3000, HOST: '0.0.0.0', DATA_DIR: './data', LOG_LEVEL: 'info', CORS_ORIGINS: [], MIGRATE_ON_START: true })
+    expect(config.DATABASE_URL).toBeUndefined()
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('treats empty values as unset, as compose files often write them', () => {
+    const config = loadConfig({ PORT: '', DATABASE_URL: '' })
+    expect(config.PORT).toBe(3000)
+    expect(config.DATABASE_URL).toBeUndefined()
+  })
+
+  it('parses lists, numbers and flags', () => {
+    const config = loadConfig({ PORT: '8080', CORS_ORIGINS: 'https://a.example, https://b.example', MIGRATE_ON_START: 'false' })
+    expect(config.PORT).toBe(8080)
+    expect(config.CORS_ORIGINS).toEqual(['https://a.example', 'https://b.example'])
+    expect(config.MIGRATE_ON_START).toBe(false)
+  })
+
+  it.each([
+    [{ PORT: 'eighty' }, /^Invalid configuration: PORT: /],
+    [{ PORT: '70000' }, /^Invalid configuration: PORT: must be at most 65535$/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of/],
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL: must be a redis:\/\//],
+    [{ MIGRATE_ON_START: 'maybe' }, /MIGRATE_ON_START: must be true or false/],
+  ])('refuses %j with one line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError)
+    expect(() => loadConfig(env)).toThrow(message)
+    try {
+      loadConfig(env)
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n')
+    }
+  })
+
+  it('names every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT: .*; LOG_LEVEL: /)
+  })
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadConfig({ PATH: '/usr/bin', SOMETHING_ELSE: '1' })).not.toThrow()
+  })
+})
