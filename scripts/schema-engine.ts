@@ -16,7 +16,6 @@ import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { cube } from '@electric-sql/pglite/contrib/cube'
 import { earthdistance } from '@electric-sql/pglite/contrib/earthdistance'
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import {
   bindMigrationAwareSqlAdapterFactory,
   type SqlDriverAdapter,
@@ -67,7 +66,7 @@ function loadEngine(): typeof SchemaEngine {
 }
 
 /** Same extensions, in the same order, as the app's embedded database (src/db/pglite.ts). */
-const newPGlite = () => PGlite.create({ extensions: { cube, earthdistance, pg_trgm } })
+const newPGlite = () => PGlite.create({ extensions: { cube, earthdistance } })
 
 /** Shadow databases that replay the migrations: a fresh in-memory PGlite each time. */
 function pgliteShadowFactory(): SqlMigrationAwareDriverAdapterFactory {

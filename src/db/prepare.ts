@@ -2,7 +2,6 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { type Database, MIGRATIONS_DIR } from './database.js'
 import { DEMO_DATA_LOADERS, type DemoDataLoader, hasDemoData, loadDemoData } from './demo-data.js'
-import { checkTrigramExtension } from './pglite.js'
 import { applyMigrations, blockingProblem, MigrationError, migrationStatus, readMigrations } from './migrations.js'
 
 export interface PreparedDatabase {
@@ -38,8 +37,6 @@ export async function prepareDatabase(
     if (problem) throw new MigrationError(problem)
     if (status.pending.length > 0) log.warn({ pending: status.pending }, 'migrations pending; /readyz answers 503 until they are applied')
   }
-
-  if (db.kind === 'embedded') await checkTrigramExtension((sql) => db.query<{ ok: boolean }>(sql))
 
   let demoDataLoaded = false
   if (db.kind === 'embedded' && config.DEMO_DATA === 'auto' && !(await hasDemoData(db))) {
