@@ -6,10 +6,18 @@ import type { Config } from './config.js'
 import { type Database, MIGRATIONS_DIR } from './db/database.js'
 import { readMigrations } from './db/migrations.js'
 import { createLogger, RequestLogController } from './logger.js'
+import { accountRoutes } from './modules/account/account-routes.js'
+import { createAccountDataRegistry } from './modules/account/account-data.js'
+import { authGuardPlugin } from './modules/auth/auth-guard.js'
+import { authRoutes } from './modules/auth/auth-routes.js'
+import { loadSigningKeys, type SigningKeys } from './modules/auth/keys.js'
+import { oauthRoutes } from './modules/auth/oauth-routes.js'
+import { createTokenService } from './modules/auth/tokens.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { metricsPlugin } from './plugins/metrics.js'
+import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { securityPlugin } from './plugins/security.js'
 import { swaggerPlugin } from './plugins/swagger.js'
 
@@ -17,6 +25,8 @@ export interface AppDependencies {
   /** An open, migrated database; the caller closes it after the app. */
   db: Database
   logger?: FastifyBaseLogger
+  /** Token signing keys; loaded from the configuration (or DATA_DIR) when omitted. */
+  keys?: SigningKeys
 }
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
@@ -41,19 +51,31 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     // Trust X-Forwarded-For from exactly this many proxies in front of us, no further.
     trustProxy: (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS,
     return503OnClosing: true,
+    // `/v1/me` and `/v1/me/` are the same resource.
+    routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
+  const keys = deps.keys ?? (await loadSigningKeys(config))
+  const tokens = createTokenService({ keys, config })
+  const accountData = createAccountDataRegistry()
+
   await app.register(errorHandlerPlugin)
   await app.register(securityPlugin, { config })
   await app.register(metricsPlugin)
-  await app.register(swaggerPlugin)
   await app.register(databasePlugin, { db: deps.db })
+  // Before the routes and the OpenAPI plugin: both act on routes as they are added.
+  await app.register(authGuardPlugin, { tokens })
+  await app.register(rateLimitPlugin, { config })
+  await app.register(swaggerPlugin, { config })
 
   const migrations = readMigrations(MIGRATIONS_DIR)
   await app.register(operationsRoutes, { config, migrations })
+  await app.register(oauthRoutes, { tokens, keys })
+  await app.register(authRoutes, { prefix: '/v1/auth', config, tokens })
+  await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData })
 
   return app
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ALL_SCOPES, type Scope } from './lib/scopes.js'
 
 /**
  * Every setting the service reads, parsed once from the environment at start-up.
@@ -20,6 +21,31 @@ const commaList = z
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes')
+
+const jsonValue = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be valid JSON' })
+    return z.NEVER
+  }
+})
+
+const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+
+/** A trusted identity provider. Its JWKS must be https, except on loopback (tests, local IdPs). */
+export const TrustedIssuerSchema = z.object({
+  issuer: z.string().min(1),
+  jwksUrl: z.url().refine((value) => {
+    const url = new URL(value)
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url))
+  }, 'jwksUrl must be https (http only on loopback)'),
+  /** Defaults to AUTH_AUDIENCE. */
+  audience: z.string().min(1).optional(),
+  /** Scopes its users get; defaults to every end-user scope. */
+  scopes: z.array(z.enum(ALL_SCOPES as [Scope, ...Scope[]])).optional(),
+})
+export type TrustedIssuer = z.infer<typeof TrustedIssuerSchema>
 
 export const EnvSchema = z.object({
   PORT: z.coerce
@@ -54,6 +80,32 @@ export const EnvSchema = z.object({
   METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   /** Apply pending migrations at start (the default). Off: start only if the schema is current. */
   MIGRATE_ON_START: booleanFlag.default(true),
+
+  /** This service's public base URL: the `iss` of the tokens it signs, and the token URL in the docs. */
+  PUBLIC_URL: z.url({ error: 'must be an absolute URL' }).default('http://localhost:3000'),
+  /** The `aud` of access tokens: ours, and the one trusted issuers must put in theirs unless they set their own. */
+  AUTH_AUDIENCE: z.string().min(1).default('therapath'),
+  /**
+   * Token signing keys: a private JWK, a JSON array or JWKS of them, or PEM (PKCS#8) blocks; Ed25519 or
+   * P-256. The first private key signs; every key verifies, so add the new key first to rotate, and drop
+   * the old one after the access-token lifetime. Required with DATABASE_URL; the embedded database
+   * generates one into DATA_DIR.
+   */
+  AUTH_SIGNING_KEYS: z.string().min(1).optional(),
+  AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  AUTH_REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** JSON array of identity providers whose user tokens we accept: [{issuer, jwksUrl, audience?, scopes?}]. */
+  AUTH_TRUSTED_ISSUERS: jsonValue.pipe(z.array(TrustedIssuerSchema, { error: 'must be a JSON array of {issuer, jwksUrl, audience?, scopes?}' })).default([]),
+
+  /** Requests per window per user, client or (unauthenticated) IP. */
+  RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(600),
+  /** Requests per window per IP on register, login, refresh and the token endpoint. */
+  RATE_LIMIT_AUTH_MAX: z.coerce.number().int().min(1).default(20),
+  /** Attempts per window per account (email, client id or refresh token) on those endpoints. */
+  RATE_LIMIT_ACCOUNT_MAX: z.coerce.number().int().min(1).default(10),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Key prefix in Redis, so several deployments can share one Redis without sharing limits. */
+  RATE_LIMIT_NAMESPACE: z.string().min(1).max(100).default('therapath:ratelimit:'),
 })
 
 export type Config = Readonly<z.infer<typeof EnvSchema>>

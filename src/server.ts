@@ -9,6 +9,7 @@ import { openDatabase } from './db/database.js'
 import { prepareDatabase } from './db/prepare.js'
 import { MigrationError } from './db/migrations.js'
 import { createLogger } from './logger.js'
+import { KeyConfigError } from './modules/auth/keys.js'
 
 /** After a signal, give in-flight requests this long before giving up on a clean exit. */
 const SHUTDOWN_GRACE_MS = 10_000
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     )
   } catch (error) {
     await db.close().catch(() => undefined)
-    if (error instanceof MigrationError) {
+    if (error instanceof MigrationError || error instanceof KeyConfigError) {
       log.fatal(`cannot start: ${error.message}`)
       process.exit(1)
     }

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { demoClientLoader } from '../modules/auth/auth-demo.js'
 import type { Database } from './database.js'
 
 /**
@@ -11,7 +12,7 @@ export interface DemoDataLoader {
   load(db: Database, log: FastifyBaseLogger): Promise<void>
 }
 
-export const DEMO_DATA_LOADERS: DemoDataLoader[] = []
+export const DEMO_DATA_LOADERS: DemoDataLoader[] = [demoClientLoader]
 
 const MARKER_KEY = 'demo_data'
 

@@ -2,11 +2,15 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
+import type { Config } from '../config.js'
+import { CLIENT_SCOPES, SCOPES } from '../lib/scopes.js'
 
 export const API_VERSION = '1.0.0'
 
 /** OpenAPI tags, in the order the docs show them. */
 export const TAGS = [
+  { name: 'auth', description: 'Tokens: end-user sign-up and sessions, app tokens (OAuth 2.0 client credentials), and our public keys.' },
+  { name: 'account', description: "The signed-in user's account: profile, export of everything they own, deletion." },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
 ]
 
@@ -33,7 +37,14 @@ function pruneUnusedSchemas(generated: OpenApiDocument): OpenApiDocument {
     frontier = next
   }
   const kept = Object.fromEntries(Object.entries(schemas).filter(([name]) => used.has(name)))
-  return { ...document, components: { ...document.components, schemas: kept } } as OpenApiDocument
+  // A schema used only as input is named `XInput`; call it `X` when no output schema has that name.
+  let text = JSON.stringify({ ...document, components: { ...document.components, schemas: kept } })
+  for (const name of Object.keys(kept)) {
+    const base = name.replace(/Input$/, '')
+    if (base === name || base in kept) continue
+    text = text.replaceAll(`"#/components/schemas/${name}"`, `"#/components/schemas/${base}"`).replace(`"${name}":{`, `"${base}":{`)
+  }
+  return JSON.parse(text) as OpenApiDocument
 }
 
 /**
@@ -42,7 +53,7 @@ function pruneUnusedSchemas(generated: OpenApiDocument): OpenApiDocument {
  * to openapi/openapi.json, and a test fails when that file is stale.
  */
 export const swaggerPlugin = fp(
-  async (app) => {
+  async (app, { config }: { config: Config }) => {
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -55,6 +66,29 @@ export const swaggerPlugin = fp(
           license: { name: 'Proprietary' },
         },
         tags: TAGS,
+        servers: [{ url: config.PUBLIC_URL }],
+        components: {
+          securitySchemes: {
+            bearerAuth: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description:
+                'A user access token from /v1/auth/register, /login or /refresh; an app token from /v1/oauth/token; or, where configured, ' +
+                "a user token from the integrator's own identity provider.",
+            },
+            clientCredentials: {
+              type: 'oauth2',
+              description: 'Integrator apps: OAuth 2.0 client credentials.',
+              flows: {
+                clientCredentials: {
+                  tokenUrl: '/v1/oauth/token',
+                  scopes: Object.fromEntries(CLIENT_SCOPES.map((scope) => [scope, SCOPES[scope]])),
+                },
+              },
+            },
+          },
+        },
       },
       transform: jsonSchemaTransform,
       transformObject: (document) => pruneUnusedSchemas(jsonSchemaTransformObject(document)),

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import type { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { inject } from 'vitest'
@@ -22,9 +23,26 @@ interface TestDatabases {
 }
 const cache = ((globalThis as { __therapathTestDatabases?: TestDatabases }).__therapathTestDatabases ??= {})
 
+/** One signing key for the whole run, as every instance of a deployment shares its keys. */
+export const TEST_SIGNING_KEY = JSON.stringify({ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'test-key-1' })
+
+/**
+ * The configuration tests run with: quiet, no demo data, the run's database, and rate limits
+ * high enough for many tests from one IP (the rate-limit tests set their own).
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   const url = testDatabaseUrl()
-  return loadConfig({ LOG_LEVEL: 'silent', DEMO_DATA: 'off', DATA_DIR: 'memory', ...(url ? { DATABASE_URL: url } : {}), ...overrides })
+  return loadConfig({
+    LOG_LEVEL: 'silent',
+    DEMO_DATA: 'off',
+    DATA_DIR: 'memory',
+    AUTH_SIGNING_KEYS: TEST_SIGNING_KEY,
+    RATE_LIMIT_MAX: '100000',
+    RATE_LIMIT_AUTH_MAX: '100000',
+    RATE_LIMIT_ACCOUNT_MAX: '100000',
+    ...(url ? { DATABASE_URL: url } : {}),
+    ...overrides,
+  })
 }
 
 /** The migrated database every HTTP test shares; tests keep apart by making uniquely keyed data. */

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MIGRATIONS_DIR } from '../../src/db/database.js'
 import { readMigrations, sha256Hex } from '../../src/db/migrations.js'
-import { onPostgres, scratchDatabase } from '../helpers/database.js'
+import { onPostgres, scratchDatabase, TEST_SIGNING_KEY } from '../helpers/database.js'
 
 /** The real process entry (src/server.ts), as `npm start` runs it, on an ephemeral port. */
 interface RunningServer {
@@ -75,6 +75,15 @@ describe('the server process', () => {
 
     const first = await startServer({ DATA_DIR: dataDir })
     expect(startupLine(first)).toMatchObject({ database: 'embedded', appliedMigrations: readMigrations(MIGRATIONS_DIR).length, demoDataLoaded: true })
+    // The demo app's credentials are printed once, labelled, and work.
+    const demo = first.logs().find((line) => typeof line.msg === 'string' && line.msg.startsWith('DEMO ONLY'))
+    const secret = /client_secret=(tps_\S+)/.exec(String(demo?.msg))?.[1]
+    expect(secret).toBeDefined()
+    const token = await fetch(`${first.url}/v1/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'tpc_demo', client_secret: secret ?? '' }),
+    })
+    expect(token.status).toBe(200)
     const ready = await fetch(`${first.url}/readyz`)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toMatchObject({ status: 'ready', database: 'embedded' })
@@ -83,6 +92,7 @@ describe('the server process', () => {
 
     const second = await startServer({ DATA_DIR: dataDir })
     expect(startupLine(second)).toMatchObject({ database: 'embedded', appliedMigrations: 0, demoDataLoaded: false })
+    expect(second.logs().some((line) => String(line.msg).startsWith('DEMO ONLY'))).toBe(false)
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200)
     expect(await stopServer(second)).toBe(0)
   })
@@ -90,7 +100,7 @@ describe('the server process', () => {
   it.runIf(onPostgres())('migrates an empty Postgres database at start, recording each migration with its sha256', async () => {
     const scratch = await scratchDatabase()
     try {
-      const server = await startServer({ DATABASE_URL: scratch.url ?? '' })
+      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
       expect(startupLine(server)).toMatchObject({ database: 'postgres', appliedMigrations: readMigrations(MIGRATIONS_DIR).length, demoDataLoaded: false })
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
       expect(await stopServer(server)).toBe(0)
@@ -108,12 +118,23 @@ describe('the server process', () => {
   it.runIf(onPostgres())('refuses to start when an applied migration was edited', async () => {
     const scratch = await scratchDatabase()
     try {
-      const server = await startServer({ DATABASE_URL: scratch.url ?? '' })
+      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
       await stopServer(server)
       await scratch.db.query(`update "_prisma_migrations" set checksum = $1`, [sha256Hex('something else')])
-      const run = runServer({ DATABASE_URL: scratch.url ?? '' })
+      const run = runServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
       expect(await run.exit).toBe(1)
       expect(run.stdout()).toMatch(/cannot start: applied migration\(s\) .*checksum mismatch/)
+    } finally {
+      await scratch.destroy()
+    }
+  })
+
+  it.runIf(onPostgres())('refuses to start on Postgres without signing keys, saying how to make one', async () => {
+    const scratch = await scratchDatabase()
+    try {
+      const run = runServer({ DATABASE_URL: scratch.url ?? '' })
+      expect(await run.exit).toBe(1)
+      expect(run.stdout()).toMatch(/cannot start: AUTH_SIGNING_KEYS is required with DATABASE_URL.*npm run keys:generate/)
     } finally {
       await scratch.destroy()
     }

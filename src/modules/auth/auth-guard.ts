@@ -1,0 +1,124 @@
+import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { ForbiddenError, UnauthorizedError } from '../../lib/errors.js'
+import { problemResponses } from '../../lib/problem.js'
+import type { Scope } from '../../lib/scopes.js'
+import { createIdentityService } from './identity-service.js'
+import type { TokenService } from './tokens.js'
+
+/**
+ * Authentication and scopes, by one mechanism: a route declares `config: { auth: { scope } }`
+ * and this plugin adds the guard to it, and the matching `security` and 401/403 responses to
+ * its OpenAPI entry, so the document cannot disagree with what is enforced.
+ */
+
+/** The caller behind a verified token. */
+export type Principal =
+  | { kind: 'user'; userId: string; scopes: ReadonlySet<Scope> }
+  | { kind: 'client'; clientId: string; scopes: ReadonlySet<Scope> }
+
+export interface RouteAuth {
+  /** The scope the token must carry; omitted, any valid token of the right kind will do. */
+  scope?: Scope
+  /** `user` (the default) admits only end-user tokens; `any` admits integrator apps too. */
+  principal?: 'user' | 'any'
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth
+  }
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+}
+
+/** The signed-in user's id. Only for routes declared with `auth`, where the guard has run. */
+export function currentUserId(request: FastifyRequest): string {
+  const principal = request.principal
+  if (principal?.kind !== 'user') throw new UnauthorizedError()
+  return principal.userId
+}
+
+export function currentPrincipal(request: FastifyRequest): Principal {
+  if (!request.principal) throw new UnauthorizedError()
+  return request.principal
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i
+
+function insufficientScope(scope: Scope): ForbiddenError {
+  const error = new ForbiddenError(`This request needs the scope ${scope}, which the access token does not carry.`, 'insufficient_scope', {
+    requiredScope: scope,
+  })
+  error.headers['www-authenticate'] = `Bearer error="insufficient_scope", scope="${scope}"`
+  return error
+}
+
+/** OpenAPI `security` for a route: user tokens always; integrator apps where the route admits them. */
+function securityFor(auth: RouteAuth): Record<string, string[]>[] {
+  return auth.principal === 'any' && auth.scope ? [{ bearerAuth: [] }, { clientCredentials: [auth.scope] }] : [{ bearerAuth: [] }]
+}
+
+export const authGuardPlugin = fp(
+  async (app, opts: { tokens: TokenService }) => {
+    const identities = createIdentityService({ prisma: app.db.prisma })
+    app.decorateRequest('principal', null)
+
+    async function authenticate(request: FastifyRequest): Promise<Principal> {
+      const header = request.headers.authorization
+      if (!header) throw new UnauthorizedError('This request needs an access token: Authorization: Bearer <token>.')
+      const token = BEARER.exec(header)?.[1]
+      if (!token) throw new UnauthorizedError('The Authorization header must be `Bearer <token>`.', 'invalid_token')
+      const verified = await opts.tokens.verify(token)
+      const scopes = new Set(verified.scopes)
+      switch (verified.kind) {
+        case 'client':
+          return { kind: 'client', clientId: verified.clientId, scopes }
+        case 'user':
+          // A revoked session (logout, refresh-token reuse) or a deleted account ends its tokens at once.
+          if (!(await identities.sessionIsActive(verified.userId, verified.sessionId))) {
+            throw new UnauthorizedError('The session has ended; sign in again.', 'invalid_token')
+          }
+          return { kind: 'user', userId: verified.userId, scopes }
+        case 'external-user':
+          return { kind: 'user', userId: await identities.userForExternalIdentity(verified.issuer, verified.subject), scopes }
+      }
+    }
+
+    function guardFor(auth: RouteAuth): onRequestAsyncHookHandler {
+      return async (request) => {
+        const principal = await authenticate(request)
+        request.principal = principal
+        if (auth.principal !== 'any' && principal.kind !== 'user') {
+          throw new ForbiddenError("This endpoint acts on a user's own data and needs a user's access token, not an app token.", 'user_token_required')
+        }
+        if (auth.scope && !principal.scopes.has(auth.scope)) throw insufficientScope(auth.scope)
+      }
+    }
+
+    // Fastify calls onRoute again for derived routes (HEAD for GET, trailing-slash twins) with the
+    // same options; guard and document each route once.
+    const guards = new WeakSet<onRequestAsyncHookHandler>()
+    const documented = new WeakSet<object>()
+    app.addHook('onRoute', (route: RouteOptions) => {
+      const auth = route.config?.auth
+      if (!auth) return
+      const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
+      if (!existing.some((hook) => guards.has(hook as onRequestAsyncHookHandler))) {
+        const guard = guardFor(auth)
+        guards.add(guard)
+        route.onRequest = [guard, ...existing]
+      }
+      const schema = (route.schema ??= {}) as Record<string, unknown>
+      if (documented.has(schema)) return
+      documented.add(schema)
+      schema.security = securityFor(auth)
+      schema.response = { ...problemResponses(401, 403), ...(schema.response as object | undefined) }
+      const who = auth.principal === 'any' ? 'a user or app token' : "a user's access token"
+      const note = auth.scope ? `Requires ${who} with scope \`${auth.scope}\`.` : `Requires ${who}.`
+      schema.description = typeof schema.description === 'string' ? `${schema.description}\n\n${note}` : note
+    })
+  },
+  { name: 'auth-guard', dependencies: ['database'] },
+)

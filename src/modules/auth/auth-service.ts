@@ -1,0 +1,127 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Config } from '../../config.js'
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.js'
+import { ConflictError, UnauthorizedError, ValidationError } from '../../lib/errors.js'
+import { USER_SCOPES } from '../../lib/scopes.js'
+import type { TokenPair, User } from './auth-schemas.js'
+import { decoyPasswordHash, hashPassword, passwordProblem, verifyPassword } from './passwords.js'
+import type { TokenService } from './tokens.js'
+
+/**
+ * Sign-up, sign-in and sessions for end users who hold a Therapath password. A session is a
+ * family of refresh tokens: each refresh spends one and issues the next; presenting a spent
+ * one means it leaked, so the whole family (and its access tokens) ends.
+ */
+
+type Deps = {
+  prisma: Pick<PrismaClient, 'user' | 'authSession' | 'refreshToken' | '$transaction'>
+  tokens: TokenService
+  config: Pick<Config, 'AUTH_REFRESH_TOKEN_TTL_DAYS'>
+}
+
+interface UserRow {
+  id: string
+  email: string | null
+  displayName: string | null
+  createdAt: Date
+}
+
+export const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, displayName: row.displayName, createdAt: row.createdAt.toISOString() })
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex')
+
+const newRefreshToken = () => `tpr_${randomBytes(32).toString('base64url')}`
+
+const invalidCredentials = () => new UnauthorizedError('The email or password is not correct.', 'invalid_credentials')
+const invalidRefreshToken = (detail = 'The refresh token is not valid; sign in again.') => new UnauthorizedError(detail, 'invalid_refresh_token')
+
+export function createAuthService({ prisma, tokens, config }: Deps) {
+  const refreshTtlMs = config.AUTH_REFRESH_TOKEN_TTL_DAYS * 24 * 60 * 60 * 1000
+
+  async function issuePair(user: UserRow, sessionId: string, refreshToken: string): Promise<TokenPair> {
+    const access = await tokens.issueUserToken(user.id, sessionId, USER_SCOPES)
+    return {
+      user: toUser(user),
+      accessToken: access.token,
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: access.expiresIn,
+      scope: USER_SCOPES.join(' '),
+    }
+  }
+
+  async function startSession(user: UserRow): Promise<TokenPair> {
+    const refreshToken = newRefreshToken()
+    const session = await prisma.authSession.create({
+      data: {
+        userId: user.id,
+        refreshTokens: { create: { tokenHash: hashToken(refreshToken), expiresAt: new Date(Date.now() + refreshTtlMs) } },
+      },
+      select: { id: true },
+    })
+    return issuePair(user, session.id, refreshToken)
+  }
+
+  return {
+    /** @throws ValidationError for a weak password, ConflictError when the email has an account. */
+    async register(input: { email: string; password: string; displayName?: string | undefined }): Promise<TokenPair> {
+      const problem = passwordProblem(input.password, input.email)
+      if (problem) throw new ValidationError('The password is not acceptable.', [{ in: 'body', field: 'password', message: problem.message, code: problem.code }])
+      const passwordHash = await hashPassword(input.password)
+      let user: UserRow
+      try {
+        user = await prisma.user.create({ data: { email: input.email, passwordHash, displayName: input.displayName ?? null } })
+      } catch (error) {
+        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+          throw new ConflictError('An account with this email already exists; sign in instead.', 'email_taken')
+        }
+        throw error
+      }
+      return startSession(user)
+    },
+
+    /** Same status, body and work for an unknown email and a wrong password. */
+    async login(input: { email: string; password: string }): Promise<TokenPair> {
+      const user = await prisma.user.findUnique({ where: { email: input.email } })
+      const ok = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), input.password)
+      if (!user?.passwordHash || !ok) throw invalidCredentials()
+      return startSession(user)
+    },
+
+    /** Spends a refresh token and issues the next pair in the same session. */
+    async refresh(refreshToken: string): Promise<TokenPair> {
+      const tokenHash = hashToken(refreshToken)
+      const now = new Date()
+      // Spend it atomically: of two concurrent refreshes with one token, exactly one wins.
+      const spent = await prisma.refreshToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } })
+      const row = await prisma.refreshToken.findUnique({ where: { tokenHash }, include: { session: { include: { user: true } } } })
+      if (!row) throw invalidRefreshToken()
+      if (spent.count === 0) {
+        if (row.usedAt !== null) {
+          await prisma.authSession.updateMany({
+            where: { id: row.sessionId, revokedAt: null },
+            data: { revokedAt: now, revokedReason: 'refresh_token_reuse' },
+          })
+          throw invalidRefreshToken('This refresh token was already used, so the session has been ended to be safe; sign in again.')
+        }
+        throw invalidRefreshToken('The refresh token has expired; sign in again.')
+      }
+      if (row.session.revokedAt !== null) throw invalidRefreshToken('The session has ended; sign in again.')
+      const next = newRefreshToken()
+      await prisma.$transaction([
+        prisma.refreshToken.create({ data: { sessionId: row.sessionId, tokenHash: hashToken(next), expiresAt: new Date(now.getTime() + refreshTtlMs) } }),
+        prisma.authSession.update({ where: { id: row.sessionId }, data: { lastUsedAt: now } }),
+      ])
+      return issuePair(row.session.user, row.sessionId, next)
+    },
+
+    /** Ends the session the refresh token belongs to. Unknown tokens are ignored, so logout never fails. */
+    async logout(refreshToken: string): Promise<void> {
+      const row = await prisma.refreshToken.findUnique({ where: { tokenHash: hashToken(refreshToken) }, select: { sessionId: true } })
+      if (!row) return
+      await prisma.authSession.updateMany({ where: { id: row.sessionId, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: 'logout' } })
+    },
+  }
+}
+
+export type AuthService = ReturnType<typeof createAuthService>

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto'
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
+import { z } from 'zod'
+import type { Config, TrustedIssuer } from '../../config.js'
+import { UnauthorizedError } from '../../lib/errors.js'
+import { isScope, type Scope, USER_SCOPES } from '../../lib/scopes.js'
+import type { SigningKeys } from './keys.js'
+
+/**
+ * Access tokens: short-lived JWTs (`typ: at+jwt`, RFC 9068) signed with our asymmetric keys,
+ * and, for integrators with their own identity provider, user tokens from trusted issuers
+ * verified against the issuer's JWKS. Verification pins algorithm, issuer and audience;
+ * `alg: none`, symmetric algorithms, unknown keys, tampering, expiry and `nbf` all fail.
+ */
+
+/** Who a verified token speaks for, before the database is consulted. */
+export type VerifiedToken =
+  | { kind: 'user'; issuer: 'self'; userId: string; sessionId: string; scopes: Scope[] }
+  | { kind: 'external-user'; issuer: string; subject: string; scopes: Scope[] }
+  | { kind: 'client'; clientId: string; scopes: Scope[] }
+
+const OWN_ALGORITHMS = ['EdDSA', 'ES256']
+/** Asymmetric algorithms accepted from trusted issuers; never `none` or HMAC. */
+const EXTERNAL_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA']
+const CLOCK_TOLERANCE_SECONDS = 5
+
+const OwnClaimsSchema = z.object({
+  sub: z.string().min(1),
+  scope: z.string(),
+  sid: z.string().uuid().optional(),
+  client_id: z.string().optional(),
+})
+
+const parseScopes = (scope: string): Scope[] => scope.split(' ').filter(isScope)
+
+export interface IssuedToken {
+  token: string
+  expiresIn: number
+}
+
+export function createTokenService({ keys, config }: { keys: SigningKeys; config: Config }) {
+  const ttl = config.AUTH_ACCESS_TOKEN_TTL_SECONDS
+  const trusted = new Map<string, { issuer: TrustedIssuer; jwks: ReturnType<typeof createRemoteJWKSet> }>(
+    config.AUTH_TRUSTED_ISSUERS.map((issuer) => [issuer.issuer, { issuer, jwks: createRemoteJWKSet(new URL(issuer.jwksUrl), { timeoutDuration: 3000 }) }]),
+  )
+
+  async function sign(claims: JWTPayload & { scope: string }, subject: string): Promise<IssuedToken> {
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: keys.signing.alg, kid: keys.signing.kid, typ: 'at+jwt' })
+      .setIssuer(config.PUBLIC_URL)
+      .setAudience(config.AUTH_AUDIENCE)
+      .setSubject(subject)
+      .setIssuedAt()
+      .setNotBefore('0s')
+      .setExpirationTime(`${ttl}s`)
+      .setJti(randomUUID())
+      .sign(keys.signing.key)
+    return { token, expiresIn: ttl }
+  }
+
+  async function verifyOwn(token: string): Promise<VerifiedToken> {
+    const { payload } = await jwtVerify(
+      token,
+      (header) => {
+        const key = header.kid === undefined ? undefined : keys.verification.get(header.kid)
+        if (!key || key.alg !== header.alg) throw new joseErrors.JWKSNoMatchingKey()
+        return key.key
+      },
+      {
+        issuer: config.PUBLIC_URL,
+        audience: config.AUTH_AUDIENCE,
+        algorithms: OWN_ALGORITHMS,
+        typ: 'at+jwt',
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp', 'iat', 'sub'],
+      },
+    )
+    const claims = OwnClaimsSchema.safeParse(payload)
+    if (!claims.success) throw new UnauthorizedError('The access token is malformed.', 'invalid_token')
+    const scopes = parseScopes(claims.data.scope)
+    if (claims.data.client_id !== undefined && claims.data.client_id === claims.data.sub) {
+      return { kind: 'client', clientId: claims.data.sub, scopes }
+    }
+    if (claims.data.sid === undefined) throw new UnauthorizedError('The access token is malformed.', 'invalid_token')
+    return { kind: 'user', issuer: 'self', userId: claims.data.sub, sessionId: claims.data.sid, scopes }
+  }
+
+  async function verifyExternal(token: string, issuerId: string): Promise<VerifiedToken> {
+    const entry = trusted.get(issuerId)
+    if (!entry) throw new UnauthorizedError('The token was issued by an issuer this service does not trust.', 'invalid_token')
+    const { payload } = await jwtVerify(token, entry.jwks, {
+      issuer: entry.issuer.issuer,
+      audience: entry.issuer.audience ?? config.AUTH_AUDIENCE,
+      algorithms: EXTERNAL_ALGORITHMS,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ['exp', 'sub'],
+    })
+    const subject = typeof payload.sub === 'string' && payload.sub.length > 0 && payload.sub.length <= 255 ? payload.sub : undefined
+    if (!subject) throw new UnauthorizedError('The token has no usable subject.', 'invalid_token')
+    // Scopes come from our configuration for that issuer, never from claims it chose.
+    return { kind: 'external-user', issuer: entry.issuer.issuer, subject, scopes: entry.issuer.scopes ?? USER_SCOPES }
+  }
+
+  return {
+    issueUserToken: (userId: string, sessionId: string, scopes: Scope[]) => sign({ scope: scopes.join(' '), sid: sessionId }, userId),
+    issueClientToken: (clientId: string, scopes: Scope[]) => sign({ scope: scopes.join(' '), client_id: clientId }, clientId),
+
+    /**
+     * Verifies a bearer token from any accepted issuer.
+     * @throws UnauthorizedError (`invalid_token`) with a reason an integrator can act on.
+     */
+    async verify(token: string): Promise<VerifiedToken> {
+      let issuer: unknown
+      try {
+        issuer = decodeJwt(token).iss
+      } catch {
+        throw new UnauthorizedError('The access token is not a JWT.', 'invalid_token')
+      }
+      try {
+        if (issuer === config.PUBLIC_URL) return await verifyOwn(token)
+        if (typeof issuer !== 'string') throw new UnauthorizedError('The access token has no issuer.', 'invalid_token')
+        return await verifyExternal(token, issuer)
+      } catch (error) {
+        throw toUnauthorized(error)
+      }
+    },
+  }
+}
+
+export type TokenService = ReturnType<typeof createTokenService>
+
+function toUnauthorized(error: unknown): UnauthorizedError {
+  if (error instanceof UnauthorizedError) return error
+  if (error instanceof joseErrors.JWTExpired) return new UnauthorizedError('The access token has expired.', 'invalid_token')
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return new UnauthorizedError(`The access token's "${error.claim}" claim is not valid here.`, 'invalid_token')
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new UnauthorizedError('The token signing algorithm is not accepted.', 'invalid_token')
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWKSNoMatchingKey) {
+    return new UnauthorizedError('The access token signature is not valid.', 'invalid_token')
+  }
+  // Malformed tokens, an unreachable issuer JWKS, anything else: refuse without detail.
+  return new UnauthorizedError('The access token could not be verified.', 'invalid_token')
+}
