@@ -13,6 +13,7 @@ import { authRoutes } from './modules/auth/auth-routes.js'
 import { loadSigningKeys, type SigningKeys } from './modules/auth/keys.js'
 import { oauthRoutes } from './modules/auth/oauth-routes.js'
 import { createTokenService } from './modules/auth/tokens.js'
+import { idempotencyPlugin } from './modules/idempotency/idempotency-plugin.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
@@ -68,6 +69,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(databasePlugin, { db: deps.db })
   // Before the routes and the OpenAPI plugin: both act on routes as they are added.
   await app.register(authGuardPlugin, { tokens })
+  await app.register(idempotencyPlugin)
   await app.register(rateLimitPlugin, { config })
   await app.register(swaggerPlugin, { config })
 

@@ -1,0 +1,79 @@
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { z } from 'zod'
+import { problemResponses } from '../../lib/problem.js'
+import { currentUserId } from '../auth/auth-guard.js'
+import { createIdempotencyService, requestHash } from './idempotency-service.js'
+
+/**
+ * `Idempotency-Key` for creating requests (IETF draft-ietf-httpapi-idempotency-key-header): a route
+ * opts in with `config: { idempotent: true }`. The first request with a key runs and its 2xx response
+ * is stored; a retry with the same key and body gets that response again (`Idempotent-Replayed: true`)
+ * without creating anything; the same key with another body is 422; a failed first request frees
+ * the key. Keys belong to the signed-in user and last 24 hours.
+ */
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    idempotent?: boolean
+  }
+}
+
+const IdempotencyHeaderSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, 'Use 1–255 visible ASCII characters, e.g. a UUID.')
+    .optional()
+    .describe('Makes retries safe: a repeat with the same key and body returns the first response instead of creating a second record. Keys last 24 h.'),
+})
+
+export const idempotencyPlugin = fp(
+  async (app) => {
+    const service = createIdempotencyService({ prisma: app.db.prisma })
+    const claims = new WeakMap<FastifyRequest, string>()
+
+    async function beforeHandler(request: FastifyRequest, reply: FastifyReply) {
+      const key = request.headers['idempotency-key']
+      if (typeof key !== 'string') return
+      const outcome = await service.begin(currentUserId(request), key, requestHash(request.method, request.url, request.body))
+      if ('claimed' in outcome) {
+        claims.set(request, outcome.claimed)
+        return
+      }
+      const { status, body, location } = outcome.replay
+      if (location) reply.header('location', location)
+      return reply.status(status).header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(JSON.stringify(body))
+    }
+
+    async function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+      const id = claims.get(request)
+      if (id === undefined) return payload
+      claims.delete(request)
+      if (reply.statusCode >= 200 && reply.statusCode < 300) {
+        const location = reply.getHeader('location')
+        await service.complete(id, {
+          status: reply.statusCode,
+          body: typeof payload === 'string' && payload.length > 0 ? (JSON.parse(payload) as unknown) : null,
+          location: typeof location === 'string' ? location : null,
+        })
+      } else {
+        await service.release(id)
+      }
+      return payload
+    }
+
+    const wired = new WeakSet<object>()
+    app.addHook('onRoute', (route: RouteOptions) => {
+      if (!route.config?.idempotent || wired.has(route.config)) return
+      wired.add(route.config)
+      const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value])
+      route.preHandler = [...asArray(route.preHandler), beforeHandler]
+      route.onSend = [...asArray(route.onSend), onSend]
+      const schema = (route.schema ??= {}) as Record<string, unknown>
+      const headers = schema.headers
+      schema.headers = headers instanceof z.ZodObject ? headers.extend(IdempotencyHeaderSchema.shape) : IdempotencyHeaderSchema
+      schema.response = { ...problemResponses(409, 422), ...(schema.response as object | undefined) }
+    })
+  },
+  { name: 'idempotency', dependencies: ['database', 'auth-guard'] },
+)

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import type { App } from '../../src/app.js'
+import { buildApp } from '../../src/app.js'
+import { BadRequestError } from '../../src/lib/errors.js'
+import { currentUserId } from '../../src/modules/auth/auth-guard.js'
+import { registerUser, type TestUser } from '../helpers/auth.js'
+import { sharedDatabase, testConfig } from '../helpers/database.js'
+
+/** A probe route that creates one row per real execution, so a test can count creations. */
+function addProbeRoute(app: App) {
+  app.post(
+    '/probe/notes',
+    {
+      config: { auth: { scope: 'journal:write' }, idempotent: true },
+      schema: { body: z.object({ text: z.string(), delayMs: z.number().int().max(2000).optional(), fail: z.boolean().optional() }) },
+    },
+    async (request, reply) => {
+      if (request.body.fail) throw new BadRequestError('probe_failure', 'asked to fail')
+      if (request.body.delayMs) await new Promise((resolve) => setTimeout(resolve, request.body.delayMs))
+      const id = randomUUID()
+      await app.db.prisma.systemState.create({ data: { key: `probe:${currentUserId(request)}:${id}`, value: { text: request.body.text } } })
+      return reply.status(201).header('location', `/probe/notes/${id}`).send({ id, text: request.body.text })
+    },
+  )
+}
+
+describe('Idempotency-Key', () => {
+  let app: App
+  let user: TestUser
+  beforeAll(async () => {
+    app = await buildApp(testConfig(), { db: await sharedDatabase() })
+    addProbeRoute(app)
+    await app.ready()
+  })
+  beforeAll(async () => {
+    user = await registerUser(app)
+  })
+  afterAll(async () => {
+    await app.close()
+  })
+
+  const created = (who: TestUser) => app.db.prisma.systemState.count({ where: { key: { startsWith: `probe:${who.user.id}:` } } })
+  const post = (who: TestUser, body: Record<string, unknown>, key?: string) =>
+    app.inject({ method: 'POST', url: '/probe/notes', headers: { ...who.headers, ...(key ? { 'idempotency-key': key } : {}) }, payload: body })
+
+  it('creates once per key: a retry returns the first response, marked as replayed', async () => {
+    const before = await created(user)
+    const key = randomUUID()
+    const first = await post(user, { text: 'hello', delayMs: 1 }, key)
+    const retry = await post(user, { delayMs: 1, text: 'hello' }, key) // same body, keys in another order
+    expect(first.statusCode).toBe(201)
+    expect(retry.statusCode).toBe(201)
+    expect(retry.json()).toEqual(first.json())
+    expect(retry.headers.location).toBe(first.headers.location)
+    expect(retry.headers['idempotent-replayed']).toBe('true')
+    expect(first.headers['idempotent-replayed']).toBeUndefined()
+    expect(await created(user)).toBe(before + 1)
+  })
+
+  it('creates every time without a key', async () => {
+    const before = await created(user)
+    await post(user, { text: 'a' })
+    await post(user, { text: 'a' })
+    expect(await created(user)).toBe(before + 2)
+  })
+
+  it('refuses the same key with another body (422) and creates nothing more', async () => {
+    const key = randomUUID()
+    await post(user, { text: 'one' }, key)
+    const before = await created(user)
+    const res = await post(user, { text: 'two' }, key)
+    expect(res.statusCode).toBe(422)
+    expect(res.json()).toMatchObject({ code: 'idempotency_key_reused' })
+    expect(await created(user)).toBe(before)
+  })
+
+  it('creates one record when two identical requests arrive at once', async () => {
+    const before = await created(user)
+    const key = randomUUID()
+    const [a, b] = await Promise.all([post(user, { text: 'race', delayMs: 300 }, key), post(user, { text: 'race', delayMs: 300 }, key)])
+    expect([a.statusCode, b.statusCode]).toEqual([201, 201])
+    expect(a.json()).toEqual(b.json())
+    expect(await created(user)).toBe(before + 1)
+  })
+
+  it('frees the key when the first request fails, so the retry can succeed', async () => {
+    const key = randomUUID()
+    expect((await post(user, { text: 'x', fail: true }, key)).statusCode).toBe(400)
+    const before = await created(user)
+    expect((await post(user, { text: 'x' }, key)).statusCode).toBe(201)
+    expect(await created(user)).toBe(before + 1)
+  })
+
+  it('keeps keys per user', async () => {
+    const other = await registerUser(app)
+    const key = randomUUID()
+    const mine = await post(user, { text: 'same' }, key)
+    const theirs = await post(other, { text: 'same' }, key)
+    expect(theirs.statusCode).toBe(201)
+    expect(theirs.json().id).not.toBe(mine.json().id)
+    expect(theirs.headers['idempotent-replayed']).toBeUndefined()
+  })
+
+  it('forgets keys after 24 hours', async () => {
+    const key = randomUUID()
+    const first = await post(user, { text: 'old' }, key)
+    await app.db.prisma.idempotencyKey.updateMany({ where: { userId: user.user.id, key }, data: { expiresAt: new Date(Date.now() - 1000) } })
+    const later = await post(user, { text: 'old' }, key)
+    expect(later.statusCode).toBe(201)
+    expect(later.json().id).not.toBe(first.json().id)
+  })
+
+  it('validates the key', async () => {
+    for (const key of ['x'.repeat(256), 'has space', 'ümlaut']) {
+      const res = await post(user, { text: 'v' }, key)
+      expect(res.statusCode, key).toBe(400)
+      expect(res.json().errors).toEqual([expect.objectContaining({ in: 'header', field: 'idempotency-key' })])
+    }
+  })
+})
