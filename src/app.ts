@@ -8,6 +8,9 @@ import { readMigrations } from './db/migrations.js'
 import { createLogger, RequestLogController } from './logger.js'
 import { accountRoutes } from './modules/account/account-routes.js'
 import { createAccountDataRegistry } from './modules/account/account-data.js'
+import { assessmentsRoutes } from './modules/assessments/assessments-routes.js'
+import type { InstrumentDefinition } from './modules/assessments/instrument-schema.js'
+import type { RecommendationRule } from './modules/assessments/recommendation-rules.js'
 import { authGuardPlugin } from './modules/auth/auth-guard.js'
 import { authRoutes } from './modules/auth/auth-routes.js'
 import { loadSigningKeys, type SigningKeys } from './modules/auth/keys.js'
@@ -28,6 +31,8 @@ export interface AppDependencies {
   logger?: FastifyBaseLogger
   /** Token signing keys; loaded from the configuration (or DATA_DIR) when omitted. */
   keys?: SigningKeys
+  /** Self-assessment content (data, not code); defaults to the built-in instruments and recommendation rules. */
+  assessments?: { instruments?: readonly InstrumentDefinition[]; rules?: readonly RecommendationRule[] }
 }
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
@@ -78,6 +83,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(oauthRoutes, { tokens, keys })
   await app.register(authRoutes, { prefix: '/v1/auth', config, tokens })
   await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData })
+  await app.register(assessmentsRoutes, { config, registry: accountData, ...deps.assessments })
 
   return app
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { CrisisResourcesSchema, DEFAULT_CRISIS_RESOURCES } from './lib/crisis-resources.js'
 import { ALL_SCOPES, type Scope } from './lib/scopes.js'
 
 /**
@@ -106,6 +107,15 @@ export const EnvSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Key prefix in Redis, so several deployments can share one Redis without sharing limits. */
   RATE_LIMIT_NAMESPACE: z.string().min(1).max(100).default('therapath:ratelimit:'),
+
+  /**
+   * Where an assessment's safety alert sends people: a JSON array of
+   * {name, for: ["self-harm" | "domestic-violence"], description, call?, text?, textKeyword?, chatUrl?, url?},
+   * with at least one resource for each kind. Defaults to the US: 988, the National Domestic Violence Hotline, 911.
+   */
+  CRISIS_RESOURCES: jsonValue
+    .pipe(CrisisResourcesSchema)
+    .default(DEFAULT_CRISIS_RESOURCES),
 })
 
 export type Config = Readonly<z.infer<typeof EnvSchema>>

@@ -11,6 +11,12 @@ export const API_VERSION = '1.0.0'
 export const TAGS = [
   { name: 'auth', description: 'Tokens: end-user sign-up and sessions, app tokens (OAuth 2.0 client credentials), and our public keys.' },
   { name: 'account', description: "The signed-in user's account: profile, export of everything they own, deletion." },
+  {
+    name: 'assessments',
+    description:
+      'Self-assessments: instruments (the article’s readiness checklist and red flags, PHQ-9, GAD-7) and the user’s results, scored by the server, ' +
+      'with a safety block on every result, recommendations that link to directory searches, progress over time, and FHIR R4 views.',
+  },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
 ]
 

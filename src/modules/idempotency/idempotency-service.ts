@@ -15,7 +15,7 @@ export interface StoredResponse {
 }
 
 /** JSON with sorted keys, so `{a, b}` and `{b, a}` are the same request. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)

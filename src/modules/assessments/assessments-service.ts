@@ -1,0 +1,287 @@
+import { z } from 'zod'
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.js'
+import { type CrisisResource, SAFETY_KINDS } from '../../lib/crisis-resources.js'
+import { AppError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { decodeCursor, toPage } from '../../lib/pagination.js'
+import type { Assessment, CreateAssessment } from './assessments-schemas.js'
+import { toQuestionnaire, toQuestionnaireResponse } from './fhir.js'
+import type { Catalog } from './instrument-catalog.js'
+import type { InstrumentDefinition } from './instrument-schema.js'
+import { type ProgressPoint, progressOf } from './progress.js'
+import type { RecommendationRule } from './recommendation-rules.js'
+import { recommend } from './recommendations.js'
+import { type SafetyBlock, safetyBlock, scoreAssessment } from './scoring.js'
+
+/** Clock skew allowed on a client-supplied `takenAt`. */
+const FUTURE_SKEW_MS = 5 * 60 * 1000
+/** Points in a progress series; beyond it, the first result and the latest ones. */
+export const PROGRESS_MAX_POINTS = 1000
+
+/** What the `result` column holds: the result as computed at the time, with the version's wording. */
+const StoredResultSchema = z.object({
+  minScore: z.number().int(),
+  maxScore: z.number().int(),
+  band: z.object({ key: z.string(), label: z.string(), interpretation: z.string() }),
+  endorsedItems: z.array(z.object({ itemId: z.string(), text: z.string() })),
+  disclaimer: z.string(),
+  safetyReasons: z.array(z.object({ ruleId: z.string(), kind: z.enum(SAFETY_KINDS), itemId: z.string(), message: z.string() })),
+})
+type StoredResult = z.infer<typeof StoredResultSchema>
+const StoredAnswersSchema = z.array(z.object({ itemId: z.string(), value: z.number().int() }))
+
+const CursorSchema = z.object({ t: z.iso.datetime(), id: z.uuid() })
+
+/**
+ * 400 `validation_failed` naming each bad item; when the answers it could read call for a safety
+ * alert, the problem carries the safety block too, so even a rejected submission shows crisis resources.
+ */
+export class AssessmentValidationError extends AppError {
+  constructor(errors: FieldError[], safety: SafetyBlock) {
+    const count = errors.length
+    super(400, 'validation_failed', 'Bad Request', `The assessment is invalid: ${count} problem${count === 1 ? '' : 's'}.`, {
+      errors,
+      ...(safety.alert ? { safety } : {}),
+    })
+  }
+}
+
+type AssessmentRow = Prisma.AssessmentGetPayload<object>
+
+interface Deps {
+  prisma: Pick<PrismaClient, 'assessment'>
+  catalog: Catalog
+  rules: readonly RecommendationRule[]
+  resources: readonly CrisisResource[]
+  /** Base of canonical URLs in FHIR resources. */
+  publicUrl: string
+}
+
+export function createAssessmentsService({ prisma, catalog, rules, resources, publicUrl }: Deps) {
+  async function definitionOf(row: Pick<AssessmentRow, 'instrumentId' | 'instrumentVersion'>): Promise<InstrumentDefinition> {
+    const definition = await catalog.version(row.instrumentId, row.instrumentVersion)
+    // The foreign key to instrument_versions makes this unreachable.
+    if (!definition) throw new Error(`instrument ${row.instrumentId}@${row.instrumentVersion} is missing`)
+    return definition
+  }
+
+  /** The API view of a stored result: its version's wording, current crisis resources and recommendations. */
+  function toAssessment(row: AssessmentRow, definition: InstrumentDefinition): Assessment {
+    const answers = StoredAnswersSchema.parse(row.answers)
+    const stored: StoredResult = StoredResultSchema.parse(row.result)
+    return {
+      id: row.id,
+      instrument: { id: definition.id, version: definition.version, title: definition.title },
+      takenAt: row.takenAt.toISOString(),
+      createdAt: row.createdAt.toISOString(),
+      answers: answers.map((answer) => {
+        const item = definition.items.find((candidate) => candidate.id === answer.itemId)
+        return {
+          itemId: answer.itemId,
+          question: item?.text ?? answer.itemId,
+          value: answer.value,
+          label: item?.options.find((option) => option.value === answer.value)?.label ?? String(answer.value),
+        }
+      }),
+      result: {
+        score: row.score,
+        minScore: stored.minScore,
+        maxScore: stored.maxScore,
+        band: stored.band,
+        endorsedItems: stored.endorsedItems,
+        disclaimer: stored.disclaimer,
+      },
+      safety: safetyBlock(stored.safetyReasons, resources),
+      recommendations: recommend(rules, { instrumentId: row.instrumentId, bandKey: row.bandKey, answers }),
+    }
+  }
+
+  async function toAssessments(rows: AssessmentRow[]): Promise<Map<string, InstrumentDefinition>> {
+    const definitions = new Map<string, InstrumentDefinition>()
+    for (const row of rows) {
+      const key = `${row.instrumentId}@${row.instrumentVersion}`
+      if (!definitions.has(key)) definitions.set(key, await definitionOf(row))
+    }
+    return definitions
+  }
+
+  async function findOwn(userId: string, id: string): Promise<AssessmentRow> {
+    // Ownership is part of the query: another user's assessment is simply not found.
+    const row = await prisma.assessment.findFirst({ where: { id, userId } })
+    if (!row) throw new NotFoundError('assessment', id)
+    return row
+  }
+
+  return {
+    /**
+     * Validates, scores and stores a completed instrument.
+     * @throws AssessmentValidationError naming each bad item (with the safety block when it alerts)
+     */
+    async create(userId: string, input: CreateAssessment, now = new Date()): Promise<Assessment> {
+      const definition =
+        input.instrumentVersion === undefined ? await catalog.current(input.instrumentId) : await catalog.version(input.instrumentId, input.instrumentVersion)
+      if (!definition) {
+        const field = input.instrumentVersion === undefined || !(await catalog.latestStored(input.instrumentId)) ? 'instrumentId' : 'instrumentVersion'
+        throw new ValidationError('The assessment is invalid: 1 problem.', [
+          { in: 'body', field, message: `No instrument ${input.instrumentId}${field === 'instrumentVersion' ? ` version ${input.instrumentVersion}` : ''}.`, code: 'unknown_instrument' },
+        ])
+      }
+
+      const outcome = scoreAssessment(definition, input.answers, resources)
+      const errors = outcome.ok ? [] : [...outcome.errors]
+      const takenAt = input.takenAt === undefined ? now : new Date(input.takenAt)
+      if (takenAt.getTime() > now.getTime() + FUTURE_SKEW_MS) {
+        errors.push({ in: 'body', field: 'takenAt', message: 'takenAt must not be in the future.', code: 'in_future' })
+      }
+      if (!outcome.ok || errors.length > 0) throw new AssessmentValidationError(errors, outcome.ok ? outcome.scored.safety : outcome.safety)
+
+      const { scored } = outcome
+      const result: StoredResult = {
+        minScore: scored.minScore,
+        maxScore: scored.maxScore,
+        band: scored.band,
+        endorsedItems: scored.endorsedItems,
+        disclaimer: scored.disclaimer,
+        safetyReasons: scored.safety.reasons,
+      }
+      const row = await prisma.assessment.create({
+        data: {
+          userId,
+          instrumentId: definition.id,
+          instrumentVersion: definition.version,
+          answers: scored.answers as unknown as Prisma.InputJsonValue,
+          score: scored.score,
+          bandKey: scored.band.key,
+          result: result,
+          safetyAlert: scored.safety.alert,
+          takenAt,
+        },
+      })
+      return toAssessment(row, definition)
+    },
+
+    async get(userId: string, id: string): Promise<Assessment> {
+      const row = await findOwn(userId, id)
+      return toAssessment(row, await definitionOf(row))
+    },
+
+    /** The user's results, newest first, by keyset on (takenAt, id): stable while results are added. */
+    async list(userId: string, query: { limit: number; cursor?: string; instrumentId?: string; from?: string; to?: string }) {
+      const from = query.from === undefined ? undefined : new Date(query.from)
+      const to = query.to === undefined ? undefined : new Date(query.to)
+      if (from && to && from >= to) {
+        throw new ValidationError('The request is invalid: 1 problem in the query.', [{ in: 'query', field: 'to', message: '`to` must be after `from`.', code: 'invalid_range' }])
+      }
+      const and: Prisma.AssessmentWhereInput[] = [{ userId }]
+      if (query.instrumentId) and.push({ instrumentId: query.instrumentId })
+      if (from || to) and.push({ takenAt: { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) } })
+      if (query.cursor) {
+        const after = decodeCursor(query.cursor, CursorSchema)
+        const t = new Date(after.t)
+        and.push({ OR: [{ takenAt: { lt: t } }, { takenAt: t, id: { lt: after.id } }] })
+      }
+      const rows = await prisma.assessment.findMany({ where: { AND: and }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 })
+      const definitions = await toAssessments(rows.slice(0, query.limit))
+      return toPage(
+        rows,
+        query.limit,
+        (row) => {
+          const definition = definitions.get(`${row.instrumentId}@${row.instrumentVersion}`)
+          if (!definition) throw new Error('definition not loaded')
+          return toAssessment(row, definition)
+        },
+        (row) => ({ t: row.takenAt.toISOString(), id: row.id }),
+      )
+    },
+
+    async delete(userId: string, id: string): Promise<void> {
+      const deleted = await prisma.assessment.deleteMany({ where: { id, userId } })
+      if (deleted.count === 0) throw new NotFoundError('assessment', id)
+    },
+
+    /** The series for one instrument, oldest first, with the changes and days since the last result. */
+    async progress(userId: string, instrumentId: string, now = new Date()) {
+      const definition = await catalog.latestStored(instrumentId)
+      if (!definition) {
+        throw new ValidationError('The request is invalid: 1 problem in the query.', [
+          { in: 'query', field: 'instrumentId', message: `No instrument ${instrumentId}.`, code: 'unknown_instrument' },
+        ])
+      }
+      const select = { id: true, takenAt: true, score: true, instrumentVersion: true, result: true } as const
+      const latest = await prisma.assessment.findMany({
+        where: { userId, instrumentId },
+        orderBy: [{ takenAt: 'desc' }, { id: 'desc' }],
+        take: PROGRESS_MAX_POINTS,
+        select,
+      })
+      let rows = latest.reverse()
+      if (rows.length === PROGRESS_MAX_POINTS) {
+        // Possibly truncated: keep the very first result, so "change since the first" stays true.
+        const first = await prisma.assessment.findFirst({ where: { userId, instrumentId }, orderBy: [{ takenAt: 'asc' }, { id: 'asc' }], select })
+        if (first && first.id !== rows[0]?.id) rows = [first, ...rows.slice(1)]
+      }
+      const points: ProgressPoint[] = rows.map((row) => {
+        const { band } = StoredResultSchema.parse(row.result)
+        return { assessmentId: row.id, takenAt: row.takenAt, score: row.score, band: { key: band.key, label: band.label }, instrumentVersion: row.instrumentVersion }
+      })
+      return progressOf(definition, points, now)
+    },
+
+    /** The result as a FHIR R4 QuestionnaireResponse. */
+    async fhir(userId: string, id: string) {
+      const row = await findOwn(userId, id)
+      const definition = await definitionOf(row)
+      return toQuestionnaireResponse(
+        definition,
+        { id: row.id, takenAt: row.takenAt, answers: StoredAnswersSchema.parse(row.answers), score: row.score },
+        publicUrl,
+      )
+    },
+
+    /** Everything for the account export, newest first. */
+    async exportAll(userId: string): Promise<Assessment[]> {
+      const rows = await prisma.assessment.findMany({ where: { userId }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }] })
+      const definitions = await toAssessments(rows)
+      return rows.map((row) => {
+        const definition = definitions.get(`${row.instrumentId}@${row.instrumentVersion}`)
+        if (!definition) throw new Error('definition not loaded')
+        return toAssessment(row, definition)
+      })
+    },
+  }
+}
+
+export type AssessmentsService = ReturnType<typeof createAssessmentsService>
+
+/** Instrument reads: the catalog, in the API's and FHIR's shapes. */
+export function createInstrumentsService({ catalog, publicUrl }: { catalog: Catalog; publicUrl: string }) {
+  async function find(id: string, version?: number): Promise<InstrumentDefinition> {
+    const definition = version === undefined ? await catalog.current(id) : await catalog.version(id, version)
+    if (!definition) throw new NotFoundError(version === undefined ? 'instrument' : `version ${version} of instrument`, id)
+    return definition
+  }
+  return {
+    async list(query: { limit: number; cursor?: string }) {
+      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, z.object({ id: z.string() })).id
+      const all = (await catalog.list()).filter((instrument) => after === undefined || instrument.id > after)
+      return toPage(
+        all.slice(0, query.limit + 1),
+        query.limit,
+        (instrument) => ({
+          id: instrument.id,
+          version: instrument.version,
+          title: instrument.title,
+          shortTitle: instrument.shortTitle,
+          kind: instrument.kind,
+          description: instrument.description,
+          itemCount: instrument.items.length,
+          codes: instrument.codes,
+        }),
+        (instrument) => ({ id: instrument.id }),
+      )
+    },
+    get: find,
+    async fhir(id: string, version?: number) {
+      return toQuestionnaire(await find(id, version), publicUrl)
+    },
+  }
+}
