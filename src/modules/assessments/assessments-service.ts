@@ -132,7 +132,7 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
       if (takenAt.getTime() > now.getTime() + FUTURE_SKEW_MS) {
         errors.push({ in: 'body', field: 'takenAt', message: 'takenAt must not be in the future.', code: 'in_future' })
       }
-      if (!outcome.ok || errors.length > 0) throw new AssessmentValidationError(errors, outcome.ok ? outcome.scored.safety : outcome.safety)
+      if (!outcome.ok || errors.length > 0) throw new AssessmentValidationError(errors, outcome.safety)
 
       const { scored } = outcome
       const result: StoredResult = {

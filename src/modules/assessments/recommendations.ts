@@ -20,7 +20,7 @@ export interface Recommendation {
  * `GET /v1/therapists` with the rule's filters: values of one filter are comma-separated and match
  * any of them; different filters must all match.
  */
-export function directorySearchHref(rule: Pick<RecommendationRule, 'modalities' | 'specialties' | 'clientFocus'>): string {
+export function directorySearchHref(rule: { modalities: readonly string[]; specialties: readonly string[]; clientFocus: readonly string[] }): string {
   const params: string[] = []
   const add = (name: string, values: readonly string[]) => {
     if (values.length > 0) params.push(`${name}=${values.map(encodeURIComponent).join(',')}`)

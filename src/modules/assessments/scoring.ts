@@ -44,7 +44,8 @@ export interface ScoredAssessment {
   safety: SafetyBlock
 }
 
-export type ScoreOutcome = { ok: true; scored: ScoredAssessment } | { ok: false; errors: FieldError[]; safety: SafetyBlock }
+/** Either way, `safety` is there: a rejected submission can still call for crisis resources. */
+export type ScoreOutcome = { ok: true; scored: ScoredAssessment; safety: SafetyBlock } | { ok: false; errors: FieldError[]; safety: SafetyBlock }
 
 /**
  * The safety rules that fire. Reads the raw answers, valid or not: a value at or above a rule's
@@ -140,6 +141,7 @@ export function scoreAssessment(instrument: InstrumentDefinition, answers: reado
   const { min, max } = scoreRange(instrument)
   return {
     ok: true,
+    safety,
     scored: {
       instrumentId: instrument.id,
       instrumentVersion: instrument.version,
