@@ -42,7 +42,13 @@ function pruneUnusedSchemas(generated: OpenApiDocument): OpenApiDocument {
     }
     frontier = next
   }
-  const kept = Object.fromEntries(Object.entries(schemas).filter(([name]) => used.has(name)))
+  // Sorted by name: the registry's order is the order modules happened to load in, which differs
+  // between the OpenAPI script and a test run, and the committed document must not depend on it.
+  const kept = Object.fromEntries(
+    Object.entries(schemas)
+      .filter(([name]) => used.has(name))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  )
   // A schema used only as input is named `XInput`; call it `X` when no output schema has that name.
   let text = JSON.stringify({ ...document, components: { ...document.components, schemas: kept } })
   for (const name of Object.keys(kept)) {
