@@ -43,6 +43,29 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT: .*; LOG_LEVEL: /)
   })
 
+  it('defaults CRISIS_RESOURCES to the US: 988, the domestic-violence hotline and 911', () => {
+    const resources = loadConfig({}).CRISIS_RESOURCES
+    expect(resources.map((resource) => [resource.name, resource.call])).toEqual([
+      ['988 Suicide & Crisis Lifeline', '988'],
+      ['National Domestic Violence Hotline', '1-800-799-7233'],
+      ['Emergency services', '911'],
+    ])
+  })
+
+  it('takes CRISIS_RESOURCES as JSON, and refuses a list that leaves a kind of risk without a resource', () => {
+    const uk = [
+      { name: 'Samaritans', for: ['self-harm'], description: 'Call 116 123.', call: '116 123' },
+      { name: 'Emergency', for: ['self-harm', 'domestic-violence'], description: 'Call 999.', call: '999' },
+    ]
+    expect(loadConfig({ CRISIS_RESOURCES: JSON.stringify(uk) }).CRISIS_RESOURCES).toEqual(uk)
+    expect(() => loadConfig({ CRISIS_RESOURCES: JSON.stringify(uk.slice(0, 1)) })).toThrow(
+      'Invalid configuration: CRISIS_RESOURCES: needs at least one resource for "domestic-violence"',
+    )
+    expect(() => loadConfig({ CRISIS_RESOURCES: '[{"name":"x"}]' })).toThrow(/^Invalid configuration: CRISIS_RESOURCES: /)
+    expect(() => loadConfig({ CRISIS_RESOURCES: 'call 988' })).toThrow('CRISIS_RESOURCES: must be valid JSON')
+    expect(() => loadConfig({ CRISIS_RESOURCES: JSON.stringify([{ ...uk[1], url: 'not a url' }]) })).toThrow(/CRISIS_RESOURCES: Invalid URL/)
+  })
+
   it('ignores variables it does not know', () => {
     expect(() => loadConfig({ PATH: '/usr/bin', SOMETHING_ELSE: '1' })).not.toThrow()
   })
