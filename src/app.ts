@@ -14,6 +14,9 @@ import { loadSigningKeys, type SigningKeys } from './modules/auth/keys.js'
 import { oauthRoutes } from './modules/auth/oauth-routes.js'
 import { createTokenService } from './modules/auth/tokens.js'
 import { idempotencyPlugin } from './modules/idempotency/idempotency-plugin.js'
+import type { JournalKeyring } from './modules/journal/journal-crypto.js'
+import { loadJournalKeys } from './modules/journal/journal-keys.js'
+import { journalRoutes } from './modules/journal/journal-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
@@ -28,6 +31,8 @@ export interface AppDependencies {
   logger?: FastifyBaseLogger
   /** Token signing keys; loaded from the configuration (or DATA_DIR) when omitted. */
   keys?: SigningKeys
+  /** Journal encryption keys; loaded from the configuration (or DATA_DIR) when omitted. */
+  journalKeys?: JournalKeyring
 }
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
@@ -60,6 +65,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   app.setSerializerCompiler(serializerCompiler)
 
   const keys = deps.keys ?? (await loadSigningKeys(config))
+  const journalKeys = deps.journalKeys ?? loadJournalKeys(config)
   const tokens = createTokenService({ keys, config })
   const accountData = createAccountDataRegistry()
 
@@ -78,6 +84,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(oauthRoutes, { tokens, keys })
   await app.register(authRoutes, { prefix: '/v1/auth', config, tokens })
   await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData })
+  // scoreSeries: the assessments module's score series, once it exists (see JournalRoutesOptions).
+  await app.register(journalRoutes, { prefix: '/v1/journal', keyring: journalKeys, registry: accountData })
 
   return app
 }

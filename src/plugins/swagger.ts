@@ -11,6 +11,12 @@ export const API_VERSION = '1.0.0'
 export const TAGS = [
   { name: 'auth', description: 'Tokens: end-user sign-up and sessions, app tokens (OAuth 2.0 client credentials), and our public keys.' },
   { name: 'account', description: "The signed-in user's account: profile, export of everything they own, deletion." },
+  {
+    name: 'journal',
+    description:
+      'A private journal: entries with mood, emotions, tags and a structured conflict part (trigger, response, outcome, intensity), encrypted at rest; ' +
+      'and insights over time: mood, emotions, how conflict responses shift, writing streaks.',
+  },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
 ]
 

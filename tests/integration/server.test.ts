@@ -5,7 +5,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MIGRATIONS_DIR } from '../../src/db/database.js'
 import { readMigrations, sha256Hex } from '../../src/db/migrations.js'
-import { onPostgres, scratchDatabase, TEST_SIGNING_KEY } from '../helpers/database.js'
+import { onPostgres, scratchDatabase, TEST_JOURNAL_KEY, TEST_SIGNING_KEY } from '../helpers/database.js'
 
 /** The real process entry (src/server.ts), as `npm start` runs it, on an ephemeral port. */
 interface RunningServer {
@@ -100,7 +100,7 @@ describe('the server process', () => {
   it.runIf(onPostgres())('migrates an empty Postgres database at start, recording each migration with its sha256', async () => {
     const scratch = await scratchDatabase()
     try {
-      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
+      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY, JOURNAL_ENCRYPTION_KEYS: TEST_JOURNAL_KEY })
       expect(startupLine(server)).toMatchObject({ database: 'postgres', appliedMigrations: readMigrations(MIGRATIONS_DIR).length, demoDataLoaded: false })
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
       expect(await stopServer(server)).toBe(0)
@@ -118,10 +118,10 @@ describe('the server process', () => {
   it.runIf(onPostgres())('refuses to start when an applied migration was edited', async () => {
     const scratch = await scratchDatabase()
     try {
-      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
+      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY, JOURNAL_ENCRYPTION_KEYS: TEST_JOURNAL_KEY })
       await stopServer(server)
       await scratch.db.query(`update "_prisma_migrations" set checksum = $1`, [sha256Hex('something else')])
-      const run = runServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
+      const run = runServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY, JOURNAL_ENCRYPTION_KEYS: TEST_JOURNAL_KEY })
       expect(await run.exit).toBe(1)
       expect(run.stdout()).toMatch(/cannot start: applied migration\(s\) .*checksum mismatch/)
     } finally {
@@ -135,6 +135,17 @@ describe('the server process', () => {
       const run = runServer({ DATABASE_URL: scratch.url ?? '' })
       expect(await run.exit).toBe(1)
       expect(run.stdout()).toMatch(/cannot start: AUTH_SIGNING_KEYS is required with DATABASE_URL.*npm run keys:generate/)
+    } finally {
+      await scratch.destroy()
+    }
+  })
+
+  it.runIf(onPostgres())('refuses to start on Postgres without journal encryption keys, saying how to make one', async () => {
+    const scratch = await scratchDatabase()
+    try {
+      const run = runServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
+      expect(await run.exit).toBe(1)
+      expect(run.stdout()).toMatch(/cannot start: JOURNAL_ENCRYPTION_KEYS is required with DATABASE_URL.*npm run keys:generate/)
     } finally {
       await scratch.destroy()
     }
