@@ -184,6 +184,7 @@ describe('journal encryption at rest', () => {
     let db: Database
     const keyA = newKey('key-a')
     const keyB = newKey('key-b')
+    const keyMid = newKey('key-mid')
     const appWith = (keys: string) => buildApp(testConfig({ JOURNAL_ENCRYPTION_KEYS: keys }), { db })
     beforeAll(async () => {
       scratch = await scratchDatabase()
@@ -236,6 +237,39 @@ describe('journal encryption at rest', () => {
       }
     })
 
+    it('never overwrites an edit made between its read and its write', async () => {
+      const writer = await appWith(keyB)
+      const dana = await registerUser(writer)
+      const entry = await writeEntry(writer, dana, { body: 'Before the edit.' })
+      await writer.close()
+
+      const editor = await appWith(`${keyMid},${keyB}`)
+      try {
+        // The edit lands after rotation read its batch and before the batch is written.
+        let edited = false
+        const interleaved = new Proxy(db.prisma, {
+          get(target, property, receiver) {
+            if (property !== '$transaction') return Reflect.get(target, property, receiver) as unknown
+            return async (...args: unknown[]) => {
+              if (!edited) {
+                edited = true
+                const res = await editor.inject({ method: 'PATCH', url: `/v1/journal/entries/${entry.id}`, headers: dana.headers, payload: { body: 'After the edit.' } })
+                expect(res.statusCode).toBe(200)
+              }
+              return Reflect.apply(Reflect.get(target, property) as (...a: unknown[]) => unknown, target, args)
+            }
+          },
+        })
+        const ring = loadJournalKeys(testConfig({ JOURNAL_ENCRYPTION_KEYS: `${keyMid},${keyB}` }))
+        const result = await rotateJournalKeys(interleaved, ring, { batchSize: 1000 })
+        expect(result.changedMeanwhile).toBe(1)
+        expect(result.remaining).toEqual({})
+        expect((await getEntry(editor, entry.id, dana)).json()).toMatchObject({ body: 'After the edit.' })
+      } finally {
+        await editor.close()
+      }
+    })
+
     it('stops at a row it cannot open, naming it, with the batches before it committed', async () => {
       const keyC = newKey('key-c')
       const writer = await appWith(keyB)
@@ -247,7 +281,7 @@ describe('journal encryption at rest', () => {
       const broken = byId[2]!
       await db.query(`update journal_entries set body_enc = set_byte(body_enc, 20, get_byte(body_enc, 20) # 1) where id = $1`, [broken.id])
 
-      const ring = loadJournalKeys(testConfig({ JOURNAL_ENCRYPTION_KEYS: `${keyC},${keyB}` }))
+      const ring = loadJournalKeys(testConfig({ JOURNAL_ENCRYPTION_KEYS: `${keyC},${keyMid},${keyB}` }))
       const error = await rotateJournalKeys(db.prisma, ring, { batchSize: 1 }).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(JournalDecryptionError)
       expect(String(error)).toContain(broken.id)
@@ -256,7 +290,7 @@ describe('journal encryption at rest', () => {
       const at = rows.findIndex((row) => row.id === broken.id)
       expect(at).toBeGreaterThanOrEqual(0)
       expect(rows.slice(0, at).every((row) => row.key_id === 'key-c')).toBe(true)
-      expect(rows.slice(at).every((row) => row.key_id === 'key-b')).toBe(true)
+      expect(rows.slice(at).every((row) => row.key_id !== 'key-c')).toBe(true)
     })
   })
 })

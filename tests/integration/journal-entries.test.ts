@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type App, buildApp } from '../../src/app.js'
-import type { JournalEntry } from '../../src/modules/journal/journal-schemas.js'
+import { loadJournalKeys } from '../../src/modules/journal/journal-keys.js'
+import { type JournalEntry, UpdateJournalEntrySchema } from '../../src/modules/journal/journal-schemas.js'
+import { createJournalService } from '../../src/modules/journal/journal-service.js'
 import { CONFLICT_RESPONSE_VALUES, EMOTIONS } from '../../src/modules/journal/journal-vocabulary.js'
 import { ownedRowCount } from '../helpers/account.js'
 import { capturingLogger } from '../helpers/app.js'
@@ -183,6 +185,29 @@ describe('journal entries', () => {
       const again = (await patch(alice, entry.id, { conflict: { intensity: 3 } })).json<JournalEntry>()
       expect(again.conflict).toMatchObject({ intensity: 3, trigger: null })
       expect((await patch(alice, entry.id, { conflict: { intensity: null } })).json().conflict).toBeNull()
+    })
+
+    it('loses no edit when another lands between its read and its write', async () => {
+      const entry = await writeEntry(app, alice, { mood: 5, tags: ['before'] })
+      // The service under test, on the real database, with another PATCH landing just before its first write.
+      let interfered = false
+      const entries = new Proxy(app.db.prisma.journalEntry, {
+        get(target, property, receiver) {
+          if (property !== 'update') return Reflect.get(target, property, receiver) as unknown
+          return async (...args: unknown[]) => {
+            if (!interfered) {
+              interfered = true
+              expect((await patch(alice, entry.id, { tags: ['after'] })).statusCode).toBe(200)
+            }
+            return Reflect.apply(Reflect.get(target, property) as (...a: unknown[]) => unknown, target, args)
+          }
+        },
+      })
+      const service = createJournalService({ prisma: { journalEntry: entries }, keyring: loadJournalKeys(testConfig()) })
+      const updated = await service.update(alice.user.id, entry.id, UpdateJournalEntrySchema.parse({ mood: 2 }))
+      expect(interfered).toBe(true)
+      expect(updated).toMatchObject({ mood: 2, tags: ['after'] })
+      expect((await get(alice, entry.id)).json()).toMatchObject({ mood: 2, tags: ['after'] })
     })
 
     it('deletes an entry: 204, then 404 for every verb', async () => {

@@ -87,6 +87,17 @@ describe('the server process', () => {
     const ready = await fetch(`${first.url}/readyz`)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toMatchObject({ status: 'ready', database: 'embedded' })
+    // A journal entry, sealed with the key generated into DATA_DIR on this first start.
+    const journal = { email: `journal-${Date.now()}@example.com`, password: 'a long and personal passphrase' }
+    const registered = await fetch(`${first.url}/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(journal) })
+    const { accessToken } = (await registered.json()) as { accessToken: string }
+    const written = await fetch(`${first.url}/v1/journal/entries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ body: 'Still readable after a restart.', mood: 6 }),
+    })
+    expect(written.status).toBe(201)
+    const location = written.headers.get('location') ?? ''
     expect(await stopServer(first)).toBe(0)
     expect(first.logs().some((line) => line.msg === 'shut down cleanly')).toBe(true)
 
@@ -94,6 +105,11 @@ describe('the server process', () => {
     expect(startupLine(second)).toMatchObject({ database: 'embedded', appliedMigrations: 0, demoDataLoaded: false })
     expect(second.logs().some((line) => String(line.msg).startsWith('DEMO ONLY'))).toBe(false)
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200)
+    const login = await fetch(`${second.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(journal) })
+    const again = (await login.json()) as { accessToken: string }
+    const read = await fetch(`${second.url}${location}`, { headers: { authorization: `Bearer ${again.accessToken}` } })
+    expect(read.status).toBe(200)
+    expect(await read.json()).toMatchObject({ body: 'Still readable after a restart.', mood: 6 })
     expect(await stopServer(second)).toBe(0)
   })
 

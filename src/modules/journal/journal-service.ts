@@ -112,9 +112,12 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
         throw new ValidationError('`moodMin` is above `moodMax`.', [{ in: 'query', field: 'moodMin', message: 'Must not be above `moodMax`.', code: 'invalid_range' }])
       }
       const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, CursorSchema)
+      // `occurredAt <= cursor` repeats what the OR implies, so the index range starts at the cursor
+      // instead of filtering every row before it (Prisma cannot write `(occurred_at, id) < (…)`).
+      const upTo = after ? new Date(Math.min(new Date(after.o).getTime(), to?.getTime() ?? Infinity)) : to
       const where: Prisma.JournalEntryWhereInput = {
         userId,
-        occurredAt: { gte: from, lte: to },
+        occurredAt: { gte: from, lte: upTo },
         mood: { gte: query.moodMin, lte: query.moodMax },
         tags: query.tag ? { hasEvery: query.tag } : undefined,
         emotions: query.emotion ? { hasEvery: query.emotion } : undefined,
