@@ -91,6 +91,7 @@ describe('journal entries', () => {
       const tags = Array.from({ length: 20 }, (_, i) => `tag-${i}`)
       expect((await writeEntry(app, alice, { tags })).tags).toEqual(tags)
       await writeEntry(app, alice, { occurredAt: new Date(Date.now() + 60_000).toISOString() })
+      expect((await writeEntry(app, alice, { title: ` ${'t'.repeat(200)}   ` })).title).toBe('t'.repeat(200))
     })
 
     it.each([

@@ -16,10 +16,12 @@ const EARLIEST = Date.UTC(1900, 0, 1)
 
 const codePoints = (text: string) => [...text].length
 
-/** Free text of at most `max` characters, counted as code points (an emoji is one), as JSON Schema counts them. */
-function text(max: number, label: string) {
-  return z
-    .string()
+/**
+ * Free text of at most `max` characters, counted as code points (an emoji is one), as JSON Schema
+ * counts them; with `trim`, counted after trimming.
+ */
+function text(max: number, label: string, options: { trim?: boolean } = {}) {
+  return (options.trim ? z.string().trim() : z.string())
     .superRefine((value, ctx) => {
       const length = codePoints(value)
       if (length > max) {
@@ -36,12 +38,9 @@ const BodySchema = text(BODY_MAX, 'body')
 
 /** Optional text that null clears; blank counts as null. */
 const optionalText = (max: number, label: string, description: string, options: { trim?: boolean } = {}) =>
-  text(max, label)
+  text(max, label, options)
     .nullable()
-    .transform((value) => {
-      if (value === null || value.trim() === '') return null
-      return options.trim ? value.trim() : value
-    })
+    .transform((value) => (value === null || value.trim() === '' ? null : value))
     .optional()
     .describe(description)
 
