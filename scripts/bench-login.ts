@@ -8,6 +8,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { MIGRATIONS_DIR, openDatabase } from '../src/db/database.js'
 import { applyMigrations, readMigrations } from '../src/db/migrations.js'
+import { generateJournalKey } from '../src/modules/journal/journal-keys.js'
 
 const key = JSON.stringify(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }))
 const config = loadConfig({
@@ -15,6 +16,7 @@ const config = loadConfig({
   DATA_DIR: 'memory',
   LOG_LEVEL: 'silent',
   AUTH_SIGNING_KEYS: key,
+  JOURNAL_ENCRYPTION_KEYS: generateJournalKey(),
   RATE_LIMIT_AUTH_MAX: '1000000',
   RATE_LIMIT_ACCOUNT_MAX: '1000000',
 })

@@ -8,6 +8,7 @@ import { readMigrations } from './db/migrations.js'
 import { createLogger, RequestLogController } from './logger.js'
 import { accountRoutes } from './modules/account/account-routes.js'
 import { createAccountDataRegistry } from './modules/account/account-data.js'
+import { createScoreSeries } from './modules/assessments/score-series.js'
 import { assessmentsRoutes } from './modules/assessments/assessments-routes.js'
 import type { InstrumentDefinition } from './modules/assessments/instrument-schema.js'
 import type { RecommendationRule } from './modules/assessments/recommendation-rules.js'
@@ -17,6 +18,9 @@ import { loadSigningKeys, type SigningKeys } from './modules/auth/keys.js'
 import { oauthRoutes } from './modules/auth/oauth-routes.js'
 import { createTokenService } from './modules/auth/tokens.js'
 import { idempotencyPlugin } from './modules/idempotency/idempotency-plugin.js'
+import type { JournalKeyring } from './modules/journal/journal-crypto.js'
+import { loadJournalKeys } from './modules/journal/journal-keys.js'
+import { journalRoutes } from './modules/journal/journal-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
@@ -33,6 +37,8 @@ export interface AppDependencies {
   keys?: SigningKeys
   /** Self-assessment content (data, not code); defaults to the built-in instruments and recommendation rules. */
   assessments?: { instruments?: readonly InstrumentDefinition[]; rules?: readonly RecommendationRule[] }
+  /** Journal encryption keys; loaded from the configuration (or DATA_DIR) when omitted. */
+  journalKeys?: JournalKeyring
 }
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
@@ -65,6 +71,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   app.setSerializerCompiler(serializerCompiler)
 
   const keys = deps.keys ?? (await loadSigningKeys(config))
+  const journalKeys = deps.journalKeys ?? loadJournalKeys(config)
   const tokens = createTokenService({ keys, config })
   const accountData = createAccountDataRegistry()
 
@@ -84,6 +91,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(authRoutes, { prefix: '/v1/auth', config, tokens })
   await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData })
   await app.register(assessmentsRoutes, { config, registry: accountData, ...deps.assessments })
+  await app.register(journalRoutes, {
+    prefix: '/v1/journal',
+    keyring: journalKeys,
+    registry: accountData,
+    // Insights draw the user's assessment scores beside their mood.
+    scoreSeries: createScoreSeries({ prisma: deps.db.prisma }),
+  })
 
   return app
 }

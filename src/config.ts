@@ -98,6 +98,14 @@ export const EnvSchema = z.object({
   /** JSON array of identity providers whose user tokens we accept: [{issuer, jwksUrl, audience?, scopes?}]. */
   AUTH_TRUSTED_ISSUERS: jsonValue.pipe(z.array(TrustedIssuerSchema, { error: 'must be a JSON array of {issuer, jwksUrl, audience?, scopes?}' })).default([]),
 
+  /**
+   * Keys that encrypt journal text at rest: `id:base64key` pairs (32-byte keys), comma- or
+   * space-separated, newest first. The first encrypts; all decrypt, so rotation puts a new key in
+   * front and runs `npm run journal:rotate-key`. Required with DATABASE_URL; the embedded database
+   * generates one into DATA_DIR.
+   */
+  JOURNAL_ENCRYPTION_KEYS: z.string().min(1).optional(),
+
   /** Requests per window per user, client or (unauthenticated) IP. */
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(600),
   /** Requests per window per IP on register, login, refresh and the token endpoint. */

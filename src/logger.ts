@@ -29,6 +29,9 @@ const SECRET_KEYS = [
   'trigger',
   'outcome',
   'responseNote',
+  // Journal: the conflict part holds the fields above; tags are the user's own words too.
+  'conflict',
+  'tags',
 ]
 
 const REDACT_PATHS = [

@@ -10,6 +10,7 @@ import { prepareDatabase } from './db/prepare.js'
 import { MigrationError } from './db/migrations.js'
 import { createLogger } from './logger.js'
 import { KeyConfigError } from './modules/auth/keys.js'
+import { JournalKeyConfigError } from './modules/journal/journal-keys.js'
 
 /** After a signal, give in-flight requests this long before giving up on a clean exit. */
 const SHUTDOWN_GRACE_MS = 10_000
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     )
   } catch (error) {
     await db.close().catch(() => undefined)
-    if (error instanceof MigrationError || error instanceof KeyConfigError) {
+    if (error instanceof MigrationError || error instanceof KeyConfigError || error instanceof JournalKeyConfigError) {
       log.fatal(`cannot start: ${error.message}`)
       process.exit(1)
     }

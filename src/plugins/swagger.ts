@@ -17,6 +17,12 @@ export const TAGS = [
       'Self-assessments: instruments (the article’s readiness checklist and red flags, PHQ-9, GAD-7) and the user’s results, scored by the server, ' +
       'with a safety block on every result, recommendations that link to directory searches, progress over time, and FHIR R4 views.',
   },
+  {
+    name: 'journal',
+    description:
+      'A private journal: entries with mood, emotions, tags and a structured conflict part (trigger, response, outcome, intensity), encrypted at rest; ' +
+      'and insights over time: mood, emotions, how conflict responses shift, writing streaks.',
+  },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
 ]
 

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { inject } from 'vitest'
@@ -26,6 +26,9 @@ const cache = ((globalThis as { __therapathTestDatabases?: TestDatabases }).__th
 /** One signing key for the whole run, as every instance of a deployment shares its keys. */
 export const TEST_SIGNING_KEY = JSON.stringify({ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'test-key-1' })
 
+/** One journal encryption key for the whole run, likewise. */
+export const TEST_JOURNAL_KEY = `test-journal-1:${randomBytes(32).toString('base64')}`
+
 /**
  * The configuration tests run with: quiet, no demo data, the run's database, and rate limits
  * high enough for many tests from one IP (the rate-limit tests set their own).
@@ -37,6 +40,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     DEMO_DATA: 'off',
     DATA_DIR: 'memory',
     AUTH_SIGNING_KEYS: TEST_SIGNING_KEY,
+    JOURNAL_ENCRYPTION_KEYS: TEST_JOURNAL_KEY,
     RATE_LIMIT_MAX: '100000',
     RATE_LIMIT_AUTH_MAX: '100000',
     RATE_LIMIT_ACCOUNT_MAX: '100000',

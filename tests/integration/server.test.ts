@@ -5,7 +5,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MIGRATIONS_DIR } from '../../src/db/database.js'
 import { readMigrations, sha256Hex } from '../../src/db/migrations.js'
-import { onPostgres, scratchDatabase, TEST_SIGNING_KEY } from '../helpers/database.js'
+import { onPostgres, scratchDatabase, TEST_JOURNAL_KEY, TEST_SIGNING_KEY } from '../helpers/database.js'
 
 /** The real process entry (src/server.ts), as `npm start` runs it, on an ephemeral port. */
 interface RunningServer {
@@ -57,7 +57,8 @@ async function stopServer(server: RunningServer): Promise<number | null> {
 
 const startupLine = (server: RunningServer) => server.logs().find((line) => typeof line.startupMs === 'number') ?? {}
 
-describe('the server process', () => {
+// Each start is a real process (and PGlite's initdb on the embedded backend): generous under load.
+describe('the server process', { timeout: 120_000 }, () => {
   const dirs: string[] = []
   afterAll(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
@@ -87,6 +88,17 @@ describe('the server process', () => {
     const ready = await fetch(`${first.url}/readyz`)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toMatchObject({ status: 'ready', database: 'embedded' })
+    // A journal entry, sealed with the key generated into DATA_DIR on this first start.
+    const journal = { email: `journal-${Date.now()}@example.com`, password: 'a long and personal passphrase' }
+    const registered = await fetch(`${first.url}/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(journal) })
+    const { accessToken } = (await registered.json()) as { accessToken: string }
+    const written = await fetch(`${first.url}/v1/journal/entries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ body: 'Still readable after a restart.', mood: 6 }),
+    })
+    expect(written.status).toBe(201)
+    const location = written.headers.get('location') ?? ''
     expect(await stopServer(first)).toBe(0)
     expect(first.logs().some((line) => line.msg === 'shut down cleanly')).toBe(true)
 
@@ -94,13 +106,18 @@ describe('the server process', () => {
     expect(startupLine(second)).toMatchObject({ database: 'embedded', appliedMigrations: 0, demoDataLoaded: false })
     expect(second.logs().some((line) => String(line.msg).startsWith('DEMO ONLY'))).toBe(false)
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200)
+    const login = await fetch(`${second.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(journal) })
+    const again = (await login.json()) as { accessToken: string }
+    const read = await fetch(`${second.url}${location}`, { headers: { authorization: `Bearer ${again.accessToken}` } })
+    expect(read.status).toBe(200)
+    expect(await read.json()).toMatchObject({ body: 'Still readable after a restart.', mood: 6 })
     expect(await stopServer(second)).toBe(0)
   })
 
   it.runIf(onPostgres())('migrates an empty Postgres database at start, recording each migration with its sha256', async () => {
     const scratch = await scratchDatabase()
     try {
-      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
+      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY, JOURNAL_ENCRYPTION_KEYS: TEST_JOURNAL_KEY })
       expect(startupLine(server)).toMatchObject({ database: 'postgres', appliedMigrations: readMigrations(MIGRATIONS_DIR).length, demoDataLoaded: false })
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
       expect(await stopServer(server)).toBe(0)
@@ -118,10 +135,10 @@ describe('the server process', () => {
   it.runIf(onPostgres())('refuses to start when an applied migration was edited', async () => {
     const scratch = await scratchDatabase()
     try {
-      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
+      const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY, JOURNAL_ENCRYPTION_KEYS: TEST_JOURNAL_KEY })
       await stopServer(server)
       await scratch.db.query(`update "_prisma_migrations" set checksum = $1`, [sha256Hex('something else')])
-      const run = runServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
+      const run = runServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY, JOURNAL_ENCRYPTION_KEYS: TEST_JOURNAL_KEY })
       expect(await run.exit).toBe(1)
       expect(run.stdout()).toMatch(/cannot start: applied migration\(s\) .*checksum mismatch/)
     } finally {
@@ -135,6 +152,17 @@ describe('the server process', () => {
       const run = runServer({ DATABASE_URL: scratch.url ?? '' })
       expect(await run.exit).toBe(1)
       expect(run.stdout()).toMatch(/cannot start: AUTH_SIGNING_KEYS is required with DATABASE_URL.*npm run keys:generate/)
+    } finally {
+      await scratch.destroy()
+    }
+  })
+
+  it.runIf(onPostgres())('refuses to start on Postgres without journal encryption keys, saying how to make one', async () => {
+    const scratch = await scratchDatabase()
+    try {
+      const run = runServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
+      expect(await run.exit).toBe(1)
+      expect(run.stdout()).toMatch(/cannot start: JOURNAL_ENCRYPTION_KEYS is required with DATABASE_URL.*npm run keys:generate/)
     } finally {
       await scratch.destroy()
     }

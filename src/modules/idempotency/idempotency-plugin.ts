@@ -11,12 +11,28 @@ import { createIdempotencyService, requestHash } from './idempotency-service.js'
  * is stored; a retry with the same key and body gets that response again (`Idempotent-Replayed: true`)
  * without creating anything; the same key with another body is 422; a failed first request frees
  * the key. Keys belong to the signed-in user and last 24 hours.
+ *
+ * A route whose responses must not be copied into the idempotency table (journal text, which is
+ * stored only encrypted) passes `{ store, replay }` instead of `true`: only what `store` returns is
+ * kept (e.g. the new record's id), and a retry answers with what `replay` rebuilds from it.
  */
+
+export interface IdempotentReplay {
+  /** What to keep of a successful response body; the rest is never written down. */
+  store(body: unknown): unknown
+  /** The body a retry gets, rebuilt from what `store` kept (e.g. by reading the record again). */
+  replay(request: FastifyRequest, stored: unknown): Promise<unknown>
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    idempotent?: boolean
+    idempotent?: boolean | IdempotentReplay
   }
+}
+
+const replayOptions = (request: FastifyRequest): IdempotentReplay | undefined => {
+  const option = request.routeOptions.config.idempotent
+  return typeof option === 'object' ? option : undefined
 }
 
 const IdempotencyHeaderSchema = z.object({
@@ -41,8 +57,10 @@ export const idempotencyPlugin = fp(
         return
       }
       const { status, body, location } = outcome.replay
+      const custom = replayOptions(request)
+      const replayed = custom ? await custom.replay(request, body) : body
       if (location) reply.header('location', location)
-      return reply.status(status).header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(JSON.stringify(body))
+      return reply.status(status).header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(JSON.stringify(replayed))
     }
 
     async function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
@@ -51,9 +69,11 @@ export const idempotencyPlugin = fp(
       claims.delete(request)
       if (reply.statusCode >= 200 && reply.statusCode < 300) {
         const location = reply.getHeader('location')
+        const body = typeof payload === 'string' && payload.length > 0 ? (JSON.parse(payload) as unknown) : null
+        const custom = replayOptions(request)
         await service.complete(id, {
           status: reply.statusCode,
-          body: typeof payload === 'string' && payload.length > 0 ? (JSON.parse(payload) as unknown) : null,
+          body: custom ? custom.store(body) : body,
           location: typeof location === 'string' ? location : null,
         })
       } else {

@@ -1,0 +1,210 @@
+import type { Database } from '../../db/database.js'
+import { ValidationError } from '../../lib/errors.js'
+import { groupOf, type InsightsQuery, type JournalInsights } from './journal-schemas.js'
+import { parseDateOrInstant, resolveRange } from './journal-time.js'
+import { CONFLICT_RESPONSES, type ConflictResponse, type Emotion, EMOTIONS } from './journal-vocabulary.js'
+
+/**
+ * The user's self-assessment scores over a period, one series per instrument: supplied by the
+ * assessments module (wired in app.ts), so insights can show them beside mood without the journal
+ * knowing how assessments are stored. Absent, insights report no scores.
+ */
+export type ScoreSeriesProvider = (userId: string, from: Date, to: Date) => Promise<Array<{ instrumentId: string; points: Array<{ takenAt: string; score: number }> }>>
+
+/** The longest period one request may ask for: bounds the number of buckets (10 years ≈ 520 weeks). */
+const MAX_RANGE_MS = 3660 * 24 * 60 * 60 * 1000
+/** Without `from`, the period is this many buckets, the current one included. */
+const DEFAULT_BUCKETS = 12
+
+/**
+ * Whether an entry has a conflict part. The free-text columns are only tested for presence: nothing
+ * here ever decrypts, or could decrypt, what anyone wrote.
+ */
+const HAS_CONFLICT = `(conflict_response is not null or conflict_intensity is not null or trigger_enc is not null or response_note_enc is not null or outcome_enc is not null)`
+
+const round2 = (value: number | null): number | null => (value === null ? null : Math.round(value * 100) / 100)
+
+const isConflictResponse = (value: string): value is ConflictResponse => Object.hasOwn(CONFLICT_RESPONSES, value)
+const isEmotion = (value: string): value is Emotion => (EMOTIONS as readonly string[]).includes(value)
+
+/** Postgres refuses a zone its tz database lacks even when ICU knows it (an alias, or a zone newer than its data). */
+function isUnknownTimeZone(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  return code === '22023' && typeof message === 'string' && message.includes('time zone')
+}
+
+interface BucketRow {
+  start: string
+  end: string
+  entries: number
+  mean_mood: number | null
+  min_mood: number | null
+  max_mood: number | null
+  conflicts: number
+  mean_intensity: number | null
+}
+
+interface StreakRow {
+  current: number
+  longest: number | null
+  longest_start: string | null
+  longest_end: string | null
+  last_entry_day: string | null
+}
+
+/**
+ * Insights, computed by Postgres from the columns that are not encrypted (occurred_at, mood, emotions,
+ * conflict response and intensity), in the user's time zone: `AT TIME ZONE` decides each entry's local
+ * day, and `date_trunc` its ISO week (from Monday) or month. Five small queries, each a range scan of
+ * one user's rows on (user_id, occurred_at).
+ */
+export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 'query'>; scoreSeries?: ScoreSeriesProvider | undefined }) {
+  async function bounds(query: InsightsQuery): Promise<{ from: Date; to: Date }> {
+    const range = resolveRange(query.from === undefined ? undefined : parseDateOrInstant(query.from), query.to === undefined ? undefined : parseDateOrInstant(query.to), query.tz)
+    const to = range.to ?? new Date()
+    let from = range.from
+    if (from === undefined) {
+      // The start of the bucket DEFAULT_BUCKETS - 1 before the one holding `to`, in the user's zone.
+      const [row] = await db.query<{ from: Date | string }>(
+        `select (date_trunc($2::text, $1::timestamptz at time zone $3::text) - ($4::int || ' ' || $2::text)::interval) at time zone $3::text as "from"`,
+        [to.toISOString(), query.bucket, query.tz, DEFAULT_BUCKETS - 1],
+      )
+      from = new Date(row?.from ?? to)
+    }
+    if (from > to) throw new ValidationError('`from` is after `to`.', [{ in: 'query', field: 'from', message: 'Must not be after `to`.', code: 'invalid_range' }])
+    if (to.getTime() - from.getTime() > MAX_RANGE_MS) {
+      throw new ValidationError('The period is longer than 10 years.', [{ in: 'query', field: 'from', message: 'Ask for 10 years or less at a time.', code: 'invalid_range' }])
+    }
+    return { from, to }
+  }
+
+  async function compute(userId: string, query: InsightsQuery): Promise<JournalInsights> {
+    const { from, to } = await bounds(query)
+    const { bucket, tz } = query
+    const range = [userId, from.toISOString(), to.toISOString()]
+    const inRange = `user_id = $1::uuid and occurred_at >= $2::timestamptz and occurred_at <= $3::timestamptz`
+
+    const [buckets, responses, emotions, totals, streaks, scores] = await Promise.all([
+      db.query<BucketRow>(
+        `with series as (
+           select generate_series(date_trunc($4::text, $2::timestamptz at time zone $5::text),
+                                  date_trunc($4::text, $3::timestamptz at time zone $5::text),
+                                  ('1 ' || $4::text)::interval) as start
+         ), entries as (
+           select date_trunc($4::text, occurred_at at time zone $5::text) as start, mood, conflict_intensity, ${HAS_CONFLICT} as has_conflict
+             from journal_entries where ${inRange}
+         )
+         select to_char(s.start, 'YYYY-MM-DD') as start,
+                to_char(s.start + ('1 ' || $4::text)::interval - interval '1 day', 'YYYY-MM-DD') as "end",
+                count(e.mood)::int as entries, avg(e.mood)::float8 as mean_mood, min(e.mood)::int as min_mood, max(e.mood)::int as max_mood,
+                count(*) filter (where e.has_conflict)::int as conflicts, avg(e.conflict_intensity)::float8 as mean_intensity
+           from series s left join entries e on e.start = s.start
+          group by s.start order by s.start`,
+        [...range, bucket, tz],
+      ),
+      db.query<{ start: string; response: string; count: number }>(
+        `select to_char(date_trunc($4::text, occurred_at at time zone $5::text), 'YYYY-MM-DD') as start, conflict_response as response, count(*)::int as count
+           from journal_entries where ${inRange} and conflict_response is not null
+          group by 1, 2`,
+        [...range, bucket, tz],
+      ),
+      db.query<{ emotion: string; count: number; mean_mood: number }>(
+        `select emotion, count(*)::int as count, avg(mood)::float8 as mean_mood
+           from journal_entries, unnest(emotions) as emotion
+          where ${inRange}
+          group by emotion order by count desc, emotion`,
+        range,
+      ),
+      db.query<{ entries: number; mean_mood: number | null; conflicts: number; mean_intensity: number | null }>(
+        `select count(*)::int as entries, avg(mood)::float8 as mean_mood, count(*) filter (where ${HAS_CONFLICT})::int as conflicts,
+                avg(conflict_intensity)::float8 as mean_intensity
+           from journal_entries where ${inRange}`,
+        range,
+      ),
+      // Local days with an entry; consecutive days share (day - row number), which makes each run one group.
+      db.query<StreakRow>(
+        `with days as (
+           select distinct (occurred_at at time zone $2::text)::date as day from journal_entries where user_id = $1::uuid
+         ), runs as (
+           select min(day) as first_day, max(day) as last_day, count(*)::int as length
+             from (select day, day - (row_number() over (order by day))::int as run from days) numbered
+            group by run
+         )
+         select coalesce((select length from runs where last_day >= (now() at time zone $2::text)::date - 1 order by last_day desc limit 1), 0) as current,
+                longest.length as longest, to_char(longest.first_day, 'YYYY-MM-DD') as longest_start, to_char(longest.last_day, 'YYYY-MM-DD') as longest_end,
+                (select to_char(max(day), 'YYYY-MM-DD') from days) as last_entry_day
+           from (select 1) one left join lateral (select * from runs order by length desc, last_day desc limit 1) longest on true`,
+        [userId, tz],
+      ),
+      scoreSeries ? scoreSeries(userId, from, to) : Promise.resolve([]),
+    ])
+
+    const byBucket = new Map<string, Array<{ response: ConflictResponse; count: number }>>()
+    for (const row of responses) {
+      if (!isConflictResponse(row.response)) continue
+      byBucket.set(row.start, [...(byBucket.get(row.start) ?? []), { response: row.response, count: row.count }])
+    }
+    const withGroups = (counts: Array<{ response: ConflictResponse; count: number }>) =>
+      counts
+        .map(({ response, count }) => ({ response, group: groupOf(response), count }))
+        .sort((a, b) => b.count - a.count || a.response.localeCompare(b.response))
+    const overall = new Map<ConflictResponse, number>()
+    for (const counts of byBucket.values()) for (const { response, count } of counts) overall.set(response, (overall.get(response) ?? 0) + count)
+
+    const total = totals[0] ?? { entries: 0, mean_mood: null, conflicts: 0, mean_intensity: null }
+    const streak = streaks[0] ?? { current: 0, longest: null, longest_start: null, longest_end: null, last_entry_day: null }
+    return {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      bucket,
+      timeZone: tz,
+      totals: { entries: total.entries, meanMood: round2(total.mean_mood), conflicts: total.conflicts, meanIntensity: round2(total.mean_intensity) },
+      buckets: buckets.map((row) => {
+        const counts = withGroups(byBucket.get(row.start) ?? [])
+        const inGroup = (group: 'reactive' | 'regulated') => counts.filter((c) => c.group === group).reduce((sum, c) => sum + c.count, 0)
+        return {
+          start: row.start,
+          end: row.end,
+          mood: { count: row.entries, mean: round2(row.mean_mood), min: row.min_mood, max: row.max_mood },
+          conflict: { count: row.conflicts, meanIntensity: round2(row.mean_intensity), regulated: inGroup('regulated'), reactive: inGroup('reactive'), responses: counts },
+        }
+      }),
+      emotions: emotions
+        .filter((row) => isEmotion(row.emotion))
+        .map((row) => ({
+          emotion: row.emotion as Emotion,
+          count: row.count,
+          share: total.entries === 0 ? 0 : (round2(row.count / total.entries) ?? 0),
+          meanMood: round2(row.mean_mood) ?? 0,
+        })),
+      conflictResponses: withGroups([...overall].map(([response, count]) => ({ response, count }))),
+      streaks: {
+        current: streak.current,
+        longest: streak.longest ?? 0,
+        longestStart: streak.longest_start,
+        longestEnd: streak.longest_end,
+        lastEntryDay: streak.last_entry_day,
+      },
+      assessmentScores: scores,
+    }
+  }
+
+  return {
+    /**
+     * Mood, emotions, conflict responses and intensity per week or month, and writing streaks.
+     * @throws ValidationError for a contradictory or too long period, or a zone the database does not know
+     */
+    async insights(userId: string, query: InsightsQuery): Promise<JournalInsights> {
+      try {
+        return await compute(userId, query)
+      } catch (error) {
+        if (!isUnknownTimeZone(error)) throw error
+        throw new ValidationError('The database does not know this time zone.', [
+          { in: 'query', field: 'tz', message: `Unknown time zone ${JSON.stringify(query.tz)}: use a canonical IANA name.`, code: 'invalid_value' },
+        ])
+      }
+    },
+  }
+}
+
+export type JournalInsightsService = ReturnType<typeof createJournalInsights>

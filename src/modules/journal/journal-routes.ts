@@ -1,0 +1,162 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { problemResponses } from '../../lib/problem.js'
+import type { AccountDataRegistry } from '../account/account-data.js'
+import { currentUserId } from '../auth/auth-guard.js'
+import type { JournalKeyring } from './journal-crypto.js'
+import { createJournalInsights, type ScoreSeriesProvider } from './journal-insights.js'
+import {
+  CreateJournalEntrySchema,
+  EntryParamsSchema,
+  InsightsQuerySchema,
+  JournalEntryPageSchema,
+  JournalEntrySchema,
+  JournalInsightsSchema,
+  ListEntriesQuerySchema,
+  UpdateJournalEntrySchema,
+} from './journal-schemas.js'
+import { createJournalService } from './journal-service.js'
+
+export interface JournalRoutesOptions {
+  keyring: JournalKeyring
+  registry: AccountDataRegistry
+  /** The user's assessment scores, shown beside mood in insights; none without it. */
+  scoreSeries?: ScoreSeriesProvider | undefined
+}
+
+/** What the idempotency table keeps of a created entry: its id only, never its text. */
+const StoredCreateSchema = z.object({ id: z.uuid() })
+
+const PRIVACY =
+  'Entries are private: only their author can read them, and another user’s entry answers 404, never 403. ' +
+  'Body, title and the conflict’s trigger, response note and outcome are encrypted at rest (AES-256-GCM).'
+
+/** The private journal: `/v1/journal/entries` and `/v1/journal/insights`. */
+export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async (app, opts) => {
+  const journal = createJournalService({ prisma: app.db.prisma, keyring: opts.keyring })
+  const insights = createJournalInsights({ db: app.db, scoreSeries: opts.scoreSeries })
+
+  opts.registry.add({ name: 'journalEntries', scope: 'journal:read', export: (userId) => journal.exportAll(userId) })
+
+  app.post(
+    '/entries',
+    {
+      config: {
+        auth: { scope: 'journal:write' },
+        // A retry gets the entry as it is now, read again: the idempotency table never holds its text.
+        idempotent: {
+          store: (body) => ({ id: StoredCreateSchema.parse(body).id }),
+          replay: (request, stored) => journal.get(currentUserId(request), StoredCreateSchema.parse(stored).id),
+        },
+      },
+      schema: {
+        tags: ['journal'],
+        operationId: 'createJournalEntry',
+        summary: 'Write a journal entry',
+        description:
+          'Records what happened, the mood (1–10), emotions from the vocabulary, free tags and, optionally, a conflict: what set it off, how the user responded ' +
+          '(from the vocabulary, plus their own words), what came of it and how intense it was. `occurredAt` defaults to now and cannot be in the future. ' +
+          `Send an \`Idempotency-Key\` to make retries safe. ${PRIVACY}`,
+        body: CreateJournalEntrySchema,
+        response: { 201: JournalEntrySchema, ...problemResponses(400) },
+      },
+    },
+    async (request, reply) => {
+      const entry = await journal.create(currentUserId(request), request.body)
+      return reply.status(201).header('location', `/v1/journal/entries/${entry.id}`).send(entry)
+    },
+  )
+
+  app.get(
+    '/entries',
+    {
+      config: { auth: { scope: 'journal:read' } },
+      schema: {
+        tags: ['journal'],
+        operationId: 'listJournalEntries',
+        summary: "The user's journal entries, newest first",
+        description:
+          'Filters combine: a period (`from`, `to`), tags and emotions (entries with all of them), a mood range and conflict responses (any of them). ' +
+          'Ordered by `occurredAt`, newest first; pages stay consistent while entries are added. Text cannot be searched: it is encrypted. ' +
+          PRIVACY,
+        querystring: ListEntriesQuerySchema,
+        response: { 200: JournalEntryPageSchema, ...problemResponses(400) },
+      },
+    },
+    async (request) => journal.list(currentUserId(request), request.query),
+  )
+
+  app.get(
+    '/entries/:id',
+    {
+      config: { auth: { scope: 'journal:read' } },
+      schema: {
+        tags: ['journal'],
+        operationId: 'getJournalEntry',
+        summary: 'One journal entry',
+        description: PRIVACY,
+        params: EntryParamsSchema,
+        response: { 200: JournalEntrySchema, ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => journal.get(currentUserId(request), request.params.id),
+  )
+
+  app.patch(
+    '/entries/:id',
+    {
+      config: { auth: { scope: 'journal:write' } },
+      schema: {
+        tags: ['journal'],
+        operationId: 'updateJournalEntry',
+        summary: 'Change a journal entry',
+        description:
+          'Send only the fields to change; each is validated as on create. `title: null` clears the title and `conflict: null` the conflict part; ' +
+          `inside \`conflict\`, given parts replace, \`null\` clears a part and absent parts stay. ${PRIVACY}`,
+        params: EntryParamsSchema,
+        body: UpdateJournalEntrySchema,
+        response: { 200: JournalEntrySchema, ...problemResponses(400, 404, 409) },
+      },
+    },
+    async (request) => journal.update(currentUserId(request), request.params.id, request.body),
+  )
+
+  app.delete(
+    '/entries/:id',
+    {
+      config: { auth: { scope: 'journal:write' } },
+      schema: {
+        tags: ['journal'],
+        operationId: 'deleteJournalEntry',
+        summary: 'Delete a journal entry',
+        description: 'Irreversible: the entry and its ciphertext are gone at once.',
+        params: EntryParamsSchema,
+        response: { 204: z.null().describe('Deleted'), ...problemResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      await journal.delete(currentUserId(request), request.params.id)
+      return reply.status(204).send(null)
+    },
+  )
+
+  app.get(
+    '/insights',
+    {
+      config: { auth: { scope: 'journal:read' } },
+      schema: {
+        tags: ['journal'],
+        operationId: 'getJournalInsights',
+        summary: 'Progress: mood, emotions, conflict responses and streaks over time',
+        description:
+          'Per week or month in the user’s time zone (`tz`): mood (mean, min, max, count), conflicts with their mean intensity and how the user responded ' +
+          '(each response counted, and grouped as `reactive` or `regulated`, so a shift from `withdrew` to `named-my-need` shows); over the period, the most ' +
+          'frequent emotions and responses; the current and longest writing streaks; and the user’s self-assessment scores in the period, to draw beside mood. ' +
+          'Computed from mood, emotions, conflict responses and intensity only: no entry text is decrypted to compute it.',
+        querystring: InsightsQuerySchema,
+        response: { 200: JournalInsightsSchema, ...problemResponses(400) },
+      },
+    },
+    async (request) => insights.insights(currentUserId(request), request.query),
+  )
+}

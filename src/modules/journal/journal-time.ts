@@ -1,0 +1,83 @@
+/**
+ * Time-zone helpers for the journal: validating a user's IANA zone, and turning a calendar date in
+ * that zone into the instant it starts. Everything else about local days (buckets, streaks) happens
+ * in SQL with `AT TIME ZONE`, which both backends evaluate the same way.
+ */
+
+/** IANA names only (`Europe/Berlin`, `UTC`, `Etc/GMT+5`): bare offsets mean the opposite in Postgres. */
+const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/
+
+/**
+ * The IANA time zone `name` denotes, in its usual spelling (any case accepted; an alias such as
+ * `Asia/Kolkata` is kept as given), or null if it is not one.
+ */
+export function canonicalTimeZone(name: string): string | null {
+  if (name.length > 64 || !ZONE_NAME.test(name)) return null
+  try {
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone
+    return resolved.toLowerCase() === name.toLowerCase() ? resolved : name
+  } catch {
+    return null
+  }
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+/** How far `timeZone` is ahead of UTC at `instant`, in milliseconds. */
+function offsetAt(instant: number, timeZone: string): number {
+  let format = formatters.get(timeZone)
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    })
+    formatters.set(timeZone, format)
+  }
+  const parts = Object.fromEntries(format.formatToParts(new Date(instant)).map((part) => [part.type, part.value]))
+  const wallClock = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second))
+  return wallClock - (instant - (((instant % 1000) + 1000) % 1000))
+}
+
+/**
+ * The instant a calendar day (`YYYY-MM-DD`) begins in `timeZone`. Where a DST change skips
+ * midnight, the day begins at the change; where midnight happens twice, at the first one.
+ */
+export function startOfLocalDay(date: string, timeZone: string): Date {
+  const [year, month, day] = date.split('-').map(Number)
+  const wallMidnight = Date.UTC(year ?? 1970, (month ?? 1) - 1, day ?? 1)
+  const halfDay = 12 * 60 * 60 * 1000
+  // The zone's offsets on either side of any change near that midnight (zones change at most once a day).
+  const candidates = [...new Set([wallMidnight - offsetAt(wallMidnight - halfDay, timeZone), wallMidnight - offsetAt(wallMidnight + halfDay, timeZone)])]
+  const exact = candidates.filter((instant) => instant + offsetAt(instant, timeZone) === wallMidnight)
+  return new Date(exact.length > 0 ? Math.min(...exact) : Math.max(...candidates))
+}
+
+/** The day after `YYYY-MM-DD`. */
+export function nextDay(date: string): string {
+  const next = new Date(`${date}T00:00:00Z`)
+  next.setUTCDate(next.getUTCDate() + 1)
+  return next.toISOString().slice(0, 10)
+}
+
+/** A `from`/`to` value: a calendar date in `timeZone`, or an instant with its offset. */
+export type DateOrInstant = { date: string } | { instant: Date }
+
+export const PLAIN_DATE = /^\d{4}-\d{2}-\d{2}$/
+
+export function parseDateOrInstant(value: string): DateOrInstant {
+  return PLAIN_DATE.test(value) ? { date: value } : { instant: new Date(value) }
+}
+
+/** Resolves a range where plain dates are whole local days: `from` from its first instant, `to` through its last. */
+export function resolveRange(from: DateOrInstant | undefined, to: DateOrInstant | undefined, timeZone: string): { from?: Date; to?: Date } {
+  return {
+    from: from === undefined ? undefined : 'date' in from ? startOfLocalDay(from.date, timeZone) : from.instant,
+    to: to === undefined ? undefined : 'date' in to ? new Date(startOfLocalDay(nextDay(to.date), timeZone).getTime() - 1) : to.instant,
+  }
+}
