@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import { type Database, MIGRATIONS_DIR } from './db/database.js'
 import { readMigrations } from './db/migrations.js'
 import { createLogger, RequestLogController } from './logger.js'
+import { directoryRoutes } from './modules/directory/directory-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
@@ -54,6 +55,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
 
   const migrations = readMigrations(MIGRATIONS_DIR)
   await app.register(operationsRoutes, { config, migrations })
+  await app.register(directoryRoutes)
 
   return app
 }

@@ -8,6 +8,12 @@ export const API_VERSION = '1.0.0'
 /** OpenAPI tags, in the order the docs show them. */
 export const TAGS = [
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
+  {
+    name: 'directory',
+    description:
+      'Find a therapist by approach (CBT, psychodynamic, attachment-based, …), issue, place and practicalities, with explainable hits and facet counts; ' +
+      'curators add, correct and bulk-import listings.',
+  },
 ]
 
 type OpenApiDocument = ReturnType<typeof jsonSchemaTransformObject>

@@ -1,0 +1,487 @@
+import { z } from 'zod'
+import { BadRequestError } from '../../lib/errors.js'
+import { decodeCursor, encodeCursor } from '../../lib/pagination.js'
+import { FACETS, type FacetName, type SortName, type TherapistSearchQuery } from './directory-schemas.js'
+import { lookupPostalCode, nearestState } from './postal-codes.js'
+import { unknownTermError, type Vocabulary, type VocabularyKind } from './vocabulary.js'
+
+/**
+ * Directory search as SQL. Everything a page needs — filtering, ordering, the keyset for the next
+ * page, and each hit's JSON (including why it matched) — is computed by Postgres in one statement,
+ * so Node only concatenates finished JSON text. The same statement runs on Postgres and PGlite.
+ *
+ * Query shapes (chosen from EXPLAIN ANALYZE at 100k therapists, see docs/directory-query-plans.md):
+ * - sort=name / fee: an ordered index scan on (name, id) or (fee key, id) that filters in-row and
+ *   stops after limit+1 hits; GIN bitmaps take over when a filter is selective.
+ * - sort=relevance: GIN on the stored tsvector, ts_rank over the matches, top-N.
+ * - sort=distance: a KNN scan on the offices' GiST index (nearest first, bounded by the radius box),
+ *   joined to the therapist row; a therapist is listed once, at its nearest qualifying office.
+ * Cursors hold the sort key of the last hit plus its id, so pages never repeat or skip a therapist
+ * whose sort key did not change between requests, whatever was inserted or edited meanwhile.
+ */
+
+export const DEFAULT_RADIUS_KM = 40
+/** Sort key of therapists with no fee listed: after every real fee. */
+const NO_FEE = 2147483647
+
+export interface ResolvedSearch {
+  q: string | undefined
+  modality: string[]
+  modalityMatch: 'any' | 'all'
+  specialty: string[]
+  clientFocus: string[]
+  format: string[]
+  licenseType: string[]
+  languages: string[]
+  insurance: string[]
+  state: string | undefined
+  city: string | undefined
+  location: { latitude: number; longitude: number; radiusKm: number; state: string | null } | undefined
+  includeTelehealth: boolean
+  maxFee: number | undefined
+  slidingScale: boolean | undefined
+  acceptingNewClients: boolean | undefined
+  sort: SortName
+  facets: FacetName[]
+  limit: number
+  cursor: Cursor | undefined
+}
+
+const CursorSchema = z.union([
+  z.strictObject({ s: z.literal('name'), n: z.string(), id: z.uuid() }),
+  z.strictObject({ s: z.literal('fee'), f: z.number().int(), id: z.uuid() }),
+  z.strictObject({ s: z.literal('relevance'), r: z.number(), id: z.uuid() }),
+  z.strictObject({ s: z.literal('distance'), b: z.literal(0), c: z.number(), id: z.uuid() }),
+  z.strictObject({ s: z.literal('distance'), b: z.literal(1), n: z.string(), id: z.uuid() }),
+])
+type Cursor = z.infer<typeof CursorSchema>
+
+const VOCAB_PARAMS: { param: 'modality' | 'specialty' | 'clientFocus' | 'format' | 'licenseType'; kind: VocabularyKind }[] = [
+  { param: 'modality', kind: 'modality' },
+  { param: 'specialty', kind: 'specialty' },
+  { param: 'clientFocus', kind: 'client_focus' },
+  { param: 'format', kind: 'format' },
+  { param: 'licenseType', kind: 'license_type' },
+]
+
+const queryError = (code: string, field: string, detail: string) =>
+  new BadRequestError(code, detail, { errors: [{ in: 'query', field, message: detail, code }] })
+
+/**
+ * Reads a validated query into what the SQL needs: vocabulary values as slugs, the search point,
+ * the sort. Everything refused here is a 400 that names the parameter.
+ */
+export async function resolveSearch(query: TherapistSearchQuery, vocabulary: Vocabulary): Promise<ResolvedSearch> {
+  const terms = {} as Record<(typeof VOCAB_PARAMS)[number]['param'], string[]>
+  for (const { param, kind } of VOCAB_PARAMS) {
+    const { slugs, unknown } = vocabulary.resolveAll(kind, query[param] ?? [])
+    if (unknown.length > 0) throw unknownTermError(param, kind, unknown, vocabulary)
+    terms[param] = slugs
+  }
+
+  const languages: string[] = []
+  for (const tag of query.language ?? []) {
+    try {
+      languages.push(...Intl.getCanonicalLocales(tag))
+    } catch {
+      throw queryError('invalid_language', 'language', `language ${JSON.stringify(tag)} is not a BCP 47 tag (e.g. en, es, es-MX).`)
+    }
+  }
+
+  if (query.near !== undefined && query.postalCode !== undefined) {
+    throw queryError('conflicting_location', 'near', 'Give either near or postalCode, not both.')
+  }
+  let location: ResolvedSearch['location']
+  const radiusKm = query.radiusKm ?? DEFAULT_RADIUS_KM
+  if (query.near !== undefined) {
+    const [latitude = NaN, longitude = NaN] = query.near.split(',').map((part) => Number(part.trim()))
+    if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180)) {
+      throw queryError('invalid_near', 'near', 'near must be "latitude,longitude" with latitude in [-90, 90] and longitude in [-180, 180].')
+    }
+    const state = query.state ?? (query.includeTelehealth ? ((await nearestState(latitude, longitude)) ?? null) : null)
+    location = { latitude, longitude, radiusKm, state }
+  } else if (query.postalCode !== undefined) {
+    const place = await lookupPostalCode(query.postalCode)
+    if (!place) throw queryError('unknown_postal_code', 'postalCode', `No US ZIP code ${query.postalCode} is known.`)
+    location = { latitude: place.latitude, longitude: place.longitude, radiusKm, state: query.state ?? place.state }
+  } else if (query.radiusKm !== undefined) {
+    throw queryError('radius_without_location', 'radiusKm', 'radiusKm needs near or postalCode.')
+  }
+  if (query.includeTelehealth && location === undefined && query.state === undefined) {
+    throw queryError('telehealth_needs_state', 'includeTelehealth', 'includeTelehealth needs the searcher’s state: give state, postalCode or near.')
+  }
+
+  const sort: SortName = query.sort ?? (query.q !== undefined ? 'relevance' : location !== undefined ? 'distance' : 'name')
+  if (sort === 'relevance' && query.q === undefined) throw queryError('sort_needs_q', 'sort', 'sort=relevance needs q.')
+  if (sort === 'distance' && location === undefined) throw queryError('sort_needs_location', 'sort', 'sort=distance needs near or postalCode.')
+
+  let facets: FacetName[] = [...FACETS]
+  if (query.facets !== undefined) {
+    if (query.facets.length === 1 && query.facets[0] === 'none') facets = []
+    else {
+      const unknown = query.facets.filter((name) => !(FACETS as readonly string[]).includes(name))
+      if (unknown.length > 0) throw queryError('unknown_facet', 'facets', `Unknown facets ${unknown.join(', ')}; valid: ${FACETS.join(', ')} or none.`)
+      facets = FACETS.filter((name) => query.facets?.includes(name))
+    }
+  }
+
+  let cursor: Cursor | undefined
+  if (query.cursor !== undefined) {
+    cursor = decodeCursor(query.cursor, CursorSchema)
+    // A cursor belongs to the order it was issued for; another sort would skip or repeat hits.
+    if (cursor.s !== sort) {
+      throw new BadRequestError('invalid_cursor', `This cursor belongs to sort=${cursor.s}; start again without a cursor.`, {
+        errors: [{ in: 'query', field: 'cursor', message: 'Cursor issued for another sort', code: 'invalid_cursor' }],
+      })
+    }
+  }
+
+  return {
+    q: query.q,
+    ...terms,
+    modalityMatch: query.modalityMatch,
+    languages,
+    insurance: (query.insurance ?? []).map((name) => name.toLowerCase()),
+    state: query.state,
+    city: query.city,
+    location,
+    includeTelehealth: query.includeTelehealth ?? false,
+    maxFee: query.maxFee,
+    slidingScale: query.slidingScale,
+    acceptingNewClients: query.acceptingNewClients,
+    sort,
+    facets: cursor === undefined ? facets : [],
+    limit: query.limit,
+    cursor,
+  }
+}
+
+/** Positional parameters, each with an explicit cast so both backends type them alike. */
+class Params {
+  readonly values: unknown[] = []
+  add(value: unknown, cast: string): string {
+    this.values.push(value)
+    return `$${this.values.length}::${cast}`
+  }
+}
+
+/** The search vocabulary as SQL fragments over one request's parameters. */
+class SearchSql {
+  readonly params = new Params()
+  private readonly point: string | undefined
+  private readonly radiusM: string | undefined
+  private readonly tsquery: string | undefined
+
+  constructor(readonly search: ResolvedSearch) {
+    const p = this.params
+    if (search.location) {
+      this.point = `ll_to_earth(${p.add(search.location.latitude, 'float8')}, ${p.add(search.location.longitude, 'float8')})`
+      this.radiusM = p.add(search.location.radiusKm * 1000, 'float8')
+    }
+    if (search.q !== undefined) this.tsquery = buildTsQuery(search.q, p)
+  }
+
+  /** Conditions on one office row: in the state and city asked for, and within the radius. */
+  officeConds(o: string): string[] {
+    const { search, params: p } = this
+    const conds: string[] = []
+    if (search.state !== undefined) conds.push(`${o}.state = ${p.add(search.state, 'text')}`)
+    if (search.city !== undefined) conds.push(`lower(${o}.city) = ${p.add(search.city.toLowerCase(), 'text')}`)
+    if (this.point !== undefined && this.radiusM !== undefined) {
+      const ll = `ll_to_earth(${o}.latitude, ${o}.longitude)`
+      conds.push(`earth_box(${this.point}, ${this.radiusM}) @> ${ll}`, `earth_distance(${ll}, ${this.point}) <= ${this.radiusM}`)
+    }
+    return conds
+  }
+
+  /** Has an office that satisfies the place filters (null when there are none). */
+  officeMatch(): string | null {
+    const { search } = this
+    if (search.location === undefined && search.city === undefined) {
+      // State alone is answered in-row from the denormalized office_states.
+      return search.state === undefined ? null : `t.office_states @> ARRAY[${this.params.add(search.state, 'text')}]`
+    }
+    if (search.location !== undefined) {
+      return `t.id IN (SELECT o.therapist_id FROM therapist_office o WHERE ${this.officeConds('o').join(' AND ')})`
+    }
+    return `EXISTS (SELECT 1 FROM therapist_office o WHERE o.therapist_id = t.id AND ${this.officeConds('o').join(' AND ')})`
+  }
+
+  private searcherState(): string | undefined {
+    return this.search.includeTelehealth ? (this.search.location?.state ?? this.search.state ?? undefined) : undefined
+  }
+
+  wantsTelehealth(): boolean {
+    return this.searcherState() !== undefined
+  }
+
+  /** Offers telehealth and is licensed in the searcher's state (null when not asked for). */
+  telehealthMatch(): string | null {
+    const state = this.searcherState()
+    if (state === undefined) return null
+    return `(t.formats @> ARRAY['telehealth'] AND t.licensed_states @> ARRAY[${this.params.add(state, 'text')}])`
+  }
+
+  /** Every filter, except the facet being counted. */
+  filters(except?: FacetName, place: 'any' | 'none' = 'any'): string[] {
+    const { search, params: p } = this
+    const conds = ['t.deleted_at IS NULL']
+    if (search.modality.length > 0 && except !== 'modality') {
+      conds.push(`t.modalities ${search.modalityMatch === 'all' ? '@>' : '&&'} ${p.add(search.modality, 'text[]')}`)
+    }
+    if (search.specialty.length > 0 && except !== 'specialty') conds.push(`t.specialties && ${p.add(search.specialty, 'text[]')}`)
+    if (search.clientFocus.length > 0 && except !== 'clientFocus') conds.push(`t.client_focus && ${p.add(search.clientFocus, 'text[]')}`)
+    if (search.format.length > 0 && except !== 'format') conds.push(`t.formats && ${p.add(search.format, 'text[]')}`)
+    if (search.licenseType.length > 0 && except !== 'licenseType') conds.push(`t.license_type = ANY(${p.add(search.licenseType, 'text[]')})`)
+    if (search.languages.length > 0) {
+      const exact = search.languages.filter((tag) => tag.includes('-'))
+      const primary = search.languages.filter((tag) => !tag.includes('-'))
+      const alternatives: string[] = []
+      if (exact.length > 0) alternatives.push(`t.languages && ${p.add(exact, 'text[]')}`)
+      if (primary.length > 0) alternatives.push(`EXISTS (SELECT 1 FROM unnest(t.languages) l WHERE split_part(l, '-', 1) = ANY(${p.add(primary, 'text[]')}))`)
+      conds.push(`(${alternatives.join(' OR ')})`)
+    }
+    if (search.insurance.length > 0) conds.push(`EXISTS (SELECT 1 FROM unnest(t.insurance) i WHERE lower(i) = ANY(${p.add(search.insurance, 'text[]')}))`)
+    if (search.maxFee !== undefined) conds.push(`t.fee_min <= ${p.add(search.maxFee, 'int4')}`)
+    if (search.slidingScale !== undefined) conds.push(`t.sliding_scale = ${p.add(search.slidingScale, 'bool')}`)
+    if (search.acceptingNewClients !== undefined) conds.push(`t.accepting_new_clients = ${p.add(search.acceptingNewClients, 'bool')}`)
+    if (this.tsquery !== undefined) conds.push(`t.search_vector @@ ${this.tsquery}`)
+    if (place === 'any') {
+      const office = this.officeMatch()
+      const telehealth = this.telehealthMatch()
+      if (office !== null && telehealth !== null) conds.push(`(${office} OR ${telehealth})`)
+      else if (office !== null) conds.push(office)
+    }
+    return conds
+  }
+
+  rank(): string {
+    // Normalization 1 divides by 1 + log(length), so a long bio does not win by repetition alone.
+    return this.tsquery === undefined ? 'NULL::float8' : `ts_rank(t.search_vector, ${this.tsquery}, 1)::float8`
+  }
+
+  /** One hit as JSON text, from `t`, the office row `loc` (nullable) and the distance `dist_m`. */
+  hitJson(via: string): string {
+    const { search, params: p } = this
+    const matched = (column: string, slugs: string[]) =>
+      slugs.length === 0 ? `'{}'::text[]` : `ARRAY(SELECT v FROM unnest(${p.add(slugs, 'text[]')}) v WHERE v = ANY(${column}))`
+    const snippet =
+      this.tsquery === undefined
+        ? 'NULL::text'
+        : // Highlights come back between \x01 and \x02, so the bio can be HTML-escaped before <mark> goes in.
+          `replace(replace(replace(replace(replace(ts_headline('english', t.bio, ${this.tsquery}, ` +
+          `'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "'), ` +
+          `'&', '&amp;'), '<', '&lt;'), '>', '&gt;'), chr(1), '<mark>'), chr(2), '</mark>')`
+    // row_to_json renders compact JSON (json_build_object pads every ":" and ","), about 10 % fewer bytes per page.
+    return `(SELECT row_to_json(h) FROM (SELECT
+      t.id, t.name, t.pronouns, t.credentials,
+      t.license_type AS "licenseType", t.license_state AS "licenseState",
+      t.modalities, t.specialties, t.client_focus AS "clientFocus", t.formats, t.languages,
+      t.fee_min AS "feeMin", t.fee_max AS "feeMax", t.sliding_scale AS "slidingScale",
+      t.accepting_new_clients AS "acceptingNewClients",
+      ${isoTime('t.accepting_verified_at')} AS "acceptingNewClientsVerifiedAt",
+      CASE WHEN loc.city IS NULL THEN NULL ELSE (SELECT row_to_json(l) FROM (SELECT loc.city, loc.state, loc.postal_code AS "postalCode") l) END AS location,
+      (SELECT row_to_json(m) FROM (SELECT
+        ${matched('t.modalities', search.modality)} AS modalities,
+        ${matched('t.specialties', search.specialty)} AS specialties,
+        round((loc.dist_m / 1000)::numeric, 2) AS "distanceKm",
+        ${via} AS via,
+        ${snippet} AS snippet,
+        ${this.tsquery === undefined ? 'NULL::numeric' : `round(${this.rank()}::numeric, 6)`} AS rank
+      ) m) AS match
+    ) h)::text`
+  }
+
+  /** The nearest office (with a location) or the first one, with its distance, for display. */
+  locationLateral(): string {
+    if (this.point === undefined) {
+      return `LEFT JOIN LATERAL (SELECT o.city, o.state, o.postal_code, NULL::float8 AS dist_m FROM therapist_office o
+        WHERE o.therapist_id = t.id ORDER BY o.position LIMIT 1) loc ON true`
+    }
+    const ll = 'll_to_earth(o.latitude, o.longitude)'
+    return `LEFT JOIN LATERAL (SELECT o.city, o.state, o.postal_code, earth_distance(${ll}, ${this.point}) AS dist_m FROM therapist_office o
+      WHERE o.therapist_id = t.id ORDER BY ${ll} <-> ${this.point}, o.id LIMIT 1) loc ON true`
+  }
+
+  /** Rows of (json, key columns) for one page plus one, in order. */
+  pageSql(): string {
+    const { search, params: p } = this
+    const limit = p.add(search.limit + 1, 'int4')
+    const cursor = search.cursor
+    const via =
+      search.location === undefined
+        ? 'NULL::text'
+        : !this.wantsTelehealth()
+          ? `'office'`
+          : `CASE WHEN loc.dist_m <= ${this.radiusM} THEN 'office' ELSE 'telehealth' END`
+
+    switch (search.sort) {
+      case 'name':
+      case 'fee': {
+        const key = search.sort === 'name' ? 't.name' : `COALESCE(t.fee_min, ${NO_FEE})`
+        const conds = this.filters()
+        if (cursor?.s === 'name') conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
+        if (cursor?.s === 'fee') conds.push(`(COALESCE(t.fee_min, ${NO_FEE}), t.id) > (${p.add(cursor.f, 'int4')}, ${p.add(cursor.id, 'uuid')})`)
+        return `SELECT ${this.hitJson(via)} AS json, s.key, s.id FROM (
+          SELECT t.id, ${key} AS key FROM therapist t WHERE ${conds.join(' AND ')} ORDER BY ${key}, t.id LIMIT ${limit}
+        ) s JOIN therapist t ON t.id = s.id ${this.locationLateral()} ORDER BY s.key, s.id`
+      }
+      case 'relevance': {
+        const conds = this.filters()
+        const keyset = cursor?.s === 'relevance' ? `WHERE (s.rank < ${p.add(cursor.r, 'float8')} OR (s.rank = ${p.add(cursor.r, 'float8')} AND s.id > ${p.add(cursor.id, 'uuid')}))` : ''
+        return `SELECT ${this.hitJson(via)} AS json, s.rank AS key, s.id FROM (
+          SELECT s.id, s.rank FROM (SELECT t.id, ${this.rank()} AS rank FROM therapist t WHERE ${conds.join(' AND ')}) s
+          ${keyset} ORDER BY s.rank DESC, s.id LIMIT ${limit}
+        ) s JOIN therapist t ON t.id = s.id ${this.locationLateral()} ORDER BY s.rank DESC, s.id`
+      }
+      case 'distance':
+        return this.distancePageSql(limit, via)
+    }
+  }
+
+  private distancePageSql(limit: string, via: string): string {
+    const { search, params: p } = this
+    const point = this.point ?? ''
+    const cursor = search.cursor?.s === 'distance' ? search.cursor : undefined
+    const ll = (o: string) => `ll_to_earth(${o}.latitude, ${o}.longitude)`
+    const parts: string[] = []
+
+    if (cursor === undefined || cursor.b === 0) {
+      // Offices nearest first; the therapist is listed at its nearest office that fits the place filters.
+      const conds = [...this.officeConds('o'), ...this.filters(undefined, 'none')]
+      conds.push(`NOT EXISTS (SELECT 1 FROM therapist_office o2 WHERE o2.therapist_id = o.therapist_id AND o2.id <> o.id
+        AND ${[...this.officeConds('o2')].join(' AND ')}
+        AND ((${ll('o2')} <-> ${point}) < (${ll('o')} <-> ${point}) OR ((${ll('o2')} <-> ${point}) = (${ll('o')} <-> ${point}) AND o2.id < o.id)))`)
+      if (cursor !== undefined) {
+        const c = p.add(cursor.c, 'float8')
+        conds.push(`((${ll('o')} <-> ${point}) > ${c} OR ((${ll('o')} <-> ${point}) = ${c} AND t.id > ${p.add(cursor.id, 'uuid')}))`)
+      }
+      parts.push(`(SELECT 0 AS bucket, t.id, o.id AS office_id, (${ll('o')} <-> ${point}) AS chord, NULL::text AS name
+        FROM therapist_office o JOIN therapist t ON t.id = o.therapist_id
+        WHERE ${conds.join(' AND ')}
+        ORDER BY ${ll('o')} <-> ${point}, t.id LIMIT ${limit})`)
+    }
+    const telehealth = this.telehealthMatch()
+    if (telehealth !== null) {
+      // Then telehealth therapists licensed in the searcher's state with no office in the area, by name.
+      const conds = [...this.filters(undefined, 'none'), telehealth]
+      const office = this.officeMatch()
+      if (office !== null) conds.push(`NOT (${office})`)
+      if (cursor?.b === 1) conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
+      parts.push(`(SELECT 1 AS bucket, t.id, NULL::uuid AS office_id, NULL::float8 AS chord, t.name
+        FROM therapist t WHERE ${conds.join(' AND ')} ORDER BY t.name, t.id LIMIT ${limit})`)
+    }
+    if (parts.length === 0) parts.push(`(SELECT 0 AS bucket, NULL::uuid AS id, NULL::uuid AS office_id, NULL::float8 AS chord, NULL::text AS name WHERE false)`)
+
+    return `SELECT ${this.hitJson(via)} AS json, s.bucket, s.chord, s.name, s.id FROM (
+        SELECT * FROM (${parts.join(' UNION ALL ')}) u ORDER BY bucket, chord, name, id LIMIT ${limit}
+      ) s JOIN therapist t ON t.id = s.id
+      LEFT JOIN LATERAL (
+        SELECT o.city, o.state, o.postal_code, earth_distance(${ll('o')}, ${point}) AS dist_m FROM therapist_office o
+        WHERE (s.office_id IS NOT NULL AND o.id = s.office_id)
+           OR (s.office_id IS NULL AND o.therapist_id = s.id)
+        ORDER BY ${ll('o')} <-> ${point}, o.id LIMIT 1
+      ) loc ON true
+      ORDER BY s.bucket, s.chord, s.name, s.id`
+  }
+
+  /** One statement counting every requested facet, each without its own filter. */
+  facetSql(): string {
+    const parts = this.search.facets.map((facet) => {
+      const where = this.filters(facet).join(' AND ')
+      const name = this.params.add(facet, 'text')
+      if (facet === 'licenseType') return `SELECT ${name} AS facet, t.license_type AS value, count(*)::int AS count FROM therapist t WHERE ${where} GROUP BY t.license_type`
+      const column = { modality: 'modalities', specialty: 'specialties', format: 'formats', clientFocus: 'client_focus' }[facet]
+      return `SELECT ${name} AS facet, v AS value, count(*)::int AS count FROM therapist t CROSS JOIN LATERAL unnest(t.${column}) v WHERE ${where} GROUP BY v`
+    })
+    return parts.join('\nUNION ALL\n')
+  }
+}
+
+const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+/**
+ * The text query: websearch syntax ("phrases", or, -not) as typed; for plain words, the last word
+ * also matches as a prefix, so "attach" finds attachment while someone is still typing.
+ */
+function buildTsQuery(q: string, params: Params): string {
+  const websearch = `websearch_to_tsquery('english', ${params.add(q, 'text')})`
+  const plain = !/["-]|\bor\b/i.test(q)
+  const words = q.match(/[\p{L}\p{N}]+/gu) ?? []
+  if (!plain || words.length === 0) return websearch
+  const prefix = words.map((word, i) => (i === words.length - 1 ? `${word}:*` : word)).join(' & ')
+  return `(${websearch} || to_tsquery('english', ${params.add(prefix, 'text')}))`
+}
+
+/** A statement and its parameters, as the API runs it (and as the benchmark's floor replays it). */
+export interface SqlStatement {
+  sql: string
+  params: unknown[]
+}
+
+export interface SearchStatements {
+  page: SqlStatement
+  facets: SqlStatement | null
+}
+
+export function searchStatements(search: ResolvedSearch): SearchStatements {
+  const page = new SearchSql(search)
+  const pageSql = page.pageSql()
+  let facets: SqlStatement | null = null
+  if (search.facets.length > 0) {
+    const facetSql = new SearchSql(search)
+    facets = { sql: facetSql.facetSql(), params: facetSql.params.values }
+  }
+  return { page: { sql: pageSql, params: page.params.values }, facets }
+}
+
+export interface PageRow {
+  json: string
+  key?: string | number | null
+  id: string
+  bucket?: number
+  chord?: number | null
+  name?: string | null
+}
+
+export interface FacetRow {
+  facet: FacetName
+  value: string
+  count: number
+}
+
+/** The next-page cursor from the last hit kept, for the sort in use. */
+export function cursorAfter(search: ResolvedSearch, row: PageRow): string {
+  switch (search.sort) {
+    case 'name':
+      return encodeCursor({ s: 'name', n: String(row.key), id: row.id })
+    case 'fee':
+      return encodeCursor({ s: 'fee', f: Number(row.key), id: row.id })
+    case 'relevance':
+      return encodeCursor({ s: 'relevance', r: Number(row.key), id: row.id })
+    case 'distance':
+      return row.bucket === 1
+        ? encodeCursor({ s: 'distance', b: 1, n: String(row.name), id: row.id })
+        : encodeCursor({ s: 'distance', b: 0, c: Number(row.chord), id: row.id })
+  }
+}
+
+/** Facet rows → `{ facet: [{value, count}] }`, biggest first, keeping selected values even at 0. */
+export function facetCounts(search: ResolvedSearch, rows: FacetRow[]): Record<string, { value: string; count: number }[]> {
+  const selected: Record<FacetName, string[]> = {
+    modality: search.modality,
+    specialty: search.specialty,
+    format: search.format,
+    clientFocus: search.clientFocus,
+    licenseType: search.licenseType,
+  }
+  const result: Record<string, { value: string; count: number }[]> = {}
+  for (const facet of search.facets) {
+    const counts = new Map(rows.filter((row) => row.facet === facet).map((row) => [row.value, Number(row.count)]))
+    for (const value of selected[facet]) if (!counts.has(value)) counts.set(value, 0)
+    result[facet] = [...counts]
+      .map(([value, count]) => ({ value, count }))
+      .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+  }
+  return result
+}
