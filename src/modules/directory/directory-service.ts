@@ -11,7 +11,17 @@ import {
   TherapistSchema,
   type TherapistSearchQuery,
 } from './directory-schemas.js'
-import { cursorAfter, type FacetRow, facetCounts, type PageRow, type ResolvedSearch, resolveSearch, searchStatements } from './therapist-search.js'
+import {
+  cursorAfter,
+  DISTANCE_CANDIDATES,
+  type FacetRow,
+  facetCounts,
+  moreOfficesWithinRadius,
+  type PageRow,
+  type ResolvedSearch,
+  resolveSearch,
+  searchStatements,
+} from './therapist-search.js'
 import { INSERT_NEW, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
 import { Vocabulary, type VocabularyKind, type VocabularyTerm } from './vocabulary.js'
 
@@ -96,11 +106,22 @@ export function createDirectoryService({ db }: { db: Pick<Database, 'query' | 'p
      */
     async search(query: TherapistSearchQuery): Promise<string> {
       const search = await resolveSearch(query, await vocabulary())
-      const statements = searchStatements(search)
-      const [rows, facetRows] = await Promise.all([
-        db.query<PageRow>(statements.page.sql, statements.page.params),
-        statements.facets ? db.query<FacetRow>(statements.facets.sql, statements.facets.params) : Promise.resolve(null),
-      ])
+      let candidates = DISTANCE_CANDIDATES
+      let statements = searchStatements(search, candidates)
+      const facetQuery = statements.facets ? db.query<FacetRow>(statements.facets.sql, statements.facets.params) : Promise.resolve(null)
+      let rows = await db.query<PageRow>(statements.page.sql, statements.page.params)
+      // sort=distance visits a bounded number of nearest offices; a short page may mean the bound, not the radius, ran out.
+      for (;;) {
+        const nearby = rows.filter((row) => row.bucket === 0).length
+        const check = nearby <= search.limit ? moreOfficesWithinRadius(search, candidates) : null
+        if (check === null || search.cursor?.s === 'distance' && search.cursor.b === 1) break
+        const [beyond] = await db.query<{ more: boolean }>(check.sql, check.params)
+        if (!beyond?.more) break
+        candidates *= 8
+        statements = searchStatements(search, candidates)
+        rows = await db.query<PageRow>(statements.page.sql, statements.page.params)
+      }
+      const facetRows = await facetQuery
       const kept = rows.slice(0, search.limit)
       const last = kept.at(-1)
       const nextCursor = rows.length > search.limit && last !== undefined ? cursorAfter(search, last) : null

@@ -129,10 +129,22 @@ export async function normalizeTherapist(input: TherapistInput, vocabulary: Voca
     id,
     ...content,
     office_states: [...new Set(offices.map((office) => office.state))].sort(),
-    search_keywords: [...vocabulary.keywords('modality', modalities), ...vocabulary.keywords('specialty', specialties)].join(' · '),
+    search_keywords: keywordText([...vocabulary.keywords('modality', modalities), ...vocabulary.keywords('specialty', specialties)]),
     content_hash: createHash('sha256').update(JSON.stringify(content)).digest('base64url'),
   }
   return { ok: true, row }
+}
+
+/**
+ * Names and aliases of the therapist's terms as distinct words: "Cognitive Behavioral Therapy",
+ * "CBT", "Cognitive-Behavioral Therapy" → "cognitive behavioral therapy cbt". Repeats add nothing
+ * to matching but bloat the stored tsvector; at 100k therapists they pushed it out of line (TOAST)
+ * and made ranking read twice the pages.
+ */
+function keywordText(phrases: string[]): string {
+  const words = new Set<string>()
+  for (const phrase of phrases) for (const word of phrase.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) words.add(word)
+  return [...words].join(' ')
 }
 
 /** A stored profile as input again, so a patch can be merged into it and re-validated whole. */
