@@ -20,7 +20,8 @@ type OpenApiDocument = ReturnType<typeof jsonSchemaTransformObject>
 
 /**
  * The Zod transform registers an input and an output variant of every named schema; keep only
- * those some operation (or another kept schema) refers to, so the document lists what exists.
+ * those some operation (or another kept schema) refers to, so the document lists what exists,
+ * in a stable order.
  */
 function pruneUnusedSchemas(generated: OpenApiDocument): OpenApiDocument {
   const document = generated as { components?: { schemas?: Record<string, unknown> } }
@@ -38,7 +39,12 @@ function pruneUnusedSchemas(generated: OpenApiDocument): OpenApiDocument {
     }
     frontier = next
   }
-  const kept = Object.fromEntries(Object.entries(schemas).filter(([name]) => used.has(name)))
+  // Sorted by name: the registry's order is import order, which differs between `npm run openapi` and a test run.
+  const kept = Object.fromEntries(
+    Object.entries(schemas)
+      .filter(([name]) => used.has(name))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  )
   return { ...document, components: { ...document.components, schemas: kept } } as OpenApiDocument
 }
 

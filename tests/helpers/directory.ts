@@ -1,9 +1,9 @@
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import type { z } from 'zod'
 import { type App, buildApp } from '../../src/app.js'
 import { MIGRATIONS_DIR } from '../../src/db/database.js'
 import { applyMigrations, readMigrations } from '../../src/db/migrations.js'
-import type { TherapistInputSchema } from '../../src/modules/directory/directory-schemas.js'
+import { type Therapist, type TherapistInputSchema, TherapistSchema } from '../../src/modules/directory/directory-schemas.js'
 import { type ScratchDatabase, scratchDatabase, testConfig } from './database.js'
 
 export type TherapistInput = z.input<typeof TherapistInputSchema>
@@ -63,4 +63,15 @@ export async function createTherapist(app: App, input: TherapistInput): Promise<
   if (res.statusCode !== 201) throw new Error(`create failed: ${res.statusCode} ${res.body}`)
   const body: { id: string } = res.json()
   return body.id
+}
+
+/**
+ * A profile body parsed with the documented schema, refusing any member the schema does not list
+ * (the body is JSON built by Postgres, so nothing else guards its shape). Not `.strict()`: a derived
+ * schema would carry the component id into the global registry and change the OpenAPI output.
+ */
+export function parseProfile(body: unknown): Therapist {
+  const profile = TherapistSchema.parse(body)
+  expect(Object.keys(body as object).sort()).toEqual(Object.keys(TherapistSchema.shape).sort())
+  return profile
 }

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { AppError } from '../../lib/errors.js'
 import { problemResponses } from '../../lib/problem.js'
 import {
   ImportReportSchema,
@@ -187,16 +188,22 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
         operationId: 'importTherapists',
         summary: 'Import therapists (NDJSON)',
         description:
-          `One TherapistInput JSON object per line (\`application/x-ndjson\`), up to ${IMPORT_MAX_LINES} lines, upserted by \`externalId\`. ` +
+          `One TherapistCreate JSON object per line (\`application/x-ndjson\`), up to ${IMPORT_MAX_LINES} lines, upserted by \`externalId\`. ` +
           'The report lists every line as created, updated, unchanged or rejected (with the reasons). Each line is written whole or not at all; ' +
           'lines are written in batches, so a large upload streams through in constant memory.',
         body: z.unknown().meta({
-          description: 'NDJSON: one TherapistInput per line.',
+          description: 'NDJSON: one TherapistCreate object per line.',
         }),
         response: { 200: ImportReportSchema, ...problemResponses(400, 413, 415) },
       },
     },
-    async (request) => directory.importNdjson(request.body as Readable),
+    async (request) => {
+      // Any other parser (JSON) would hand over a parsed object instead of the stream.
+      if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-ndjson')) {
+        throw new AppError(415, 'unsupported_media_type', 'Unsupported Media Type', 'Send the import as application/x-ndjson: one JSON object per line.')
+      }
+      return directory.importNdjson(request.body as Readable)
+    },
   )
 }
 

@@ -230,7 +230,7 @@ export const TherapistInputSchema = z
   .strictObject(therapistFields)
   .refine(feeOrder, { error: 'feeMin must not exceed feeMax', path: ['feeMin'] })
   .meta({
-    id: 'TherapistInput',
+    id: 'TherapistCreate',
     description: 'A therapist to create, or one line of an import. Vocabulary values accept slugs, names and aliases in any case.',
     example: {
       externalId: 'ca-bbs-lmft-104233',
