@@ -55,7 +55,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
 
   const migrations = readMigrations(MIGRATIONS_DIR)
   await app.register(operationsRoutes, { config, migrations })
-  await app.register(directoryRoutes)
+  await app.register(directoryRoutes, { config })
 
   return app
 }

@@ -100,6 +100,19 @@ describe('directory curation', () => {
     expect((await ctx.app().inject({ method: 'PATCH', url: '/v1/therapists/7a1e2b47-5e0c-4a53-9a6f-3f2f0c3e1b11', payload: { pronouns: 'x' } })).statusCode).toBe(404)
   })
 
+  it('recounts facets right after a write, although counts are cached', async () => {
+    const facet = async () => {
+      const res = await ctx.app().inject({ method: 'GET', url: '/v1/therapists?facets=licenseType&limit=1' })
+      const body = TherapistSearchResultSchema.parse(res.json())
+      return body.facets?.licenseType?.find((entry) => entry.value === 'psychoanalyst')?.count ?? 0
+    }
+    const before = await facet()
+    const id = await createTherapist(ctx.app(), minimal({ license: { type: 'psychoanalyst', state: 'NY' } }))
+    expect(await facet()).toBe(before + 1)
+    await ctx.app().inject({ method: 'DELETE', url: `/v1/therapists/${id}` })
+    expect(await facet()).toBe(before)
+  })
+
   it('soft-deletes: gone from profile, search and patch, the row kept', async () => {
     const id = await createTherapist(ctx.app(), minimal({ name: 'Quentin Quill', bio: 'quillwort specialist' }))
     expect((await ctx.app().inject({ method: 'DELETE', url: `/v1/therapists/${id}` })).statusCode).toBe(204)

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { Config } from '../../config.js'
 import { AppError } from '../../lib/errors.js'
 import { problemResponses } from '../../lib/problem.js'
 import {
@@ -208,8 +209,8 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
 }
 
 /** The directory module: one service shared by the read and the curation routes. */
-export const directoryRoutes: FastifyPluginAsyncZod = async (app) => {
-  const directory = createDirectoryService({ db: app.db })
+export const directoryRoutes: FastifyPluginAsyncZod<{ config: Pick<Config, 'FACET_CACHE_SECONDS'> }> = async (app, { config }) => {
+  const directory = createDirectoryService({ db: app.db, facetCacheMs: config.FACET_CACHE_SECONDS * 1000 })
   await app.register(readRoutes, { directory })
   await app.register(curationRoutes, { directory })
 }

@@ -33,7 +33,7 @@ export const IMPORT_MAX_BYTES = 64 * 1024 * 1024
 const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /** The full profile as JSON text, built by Postgres (the same shape as TherapistSchema). */
-const PROFILE_SQL = `SELECT (SELECT row_to_json(p) FROM (SELECT
+export const PROFILE_SQL = `SELECT (SELECT row_to_json(p) FROM (SELECT
   t.id, t.external_id AS "externalId", t.name, t.pronouns, t.credentials,
   (SELECT row_to_json(l) FROM (SELECT t.license_type AS type, lt.name, lt.nucc_code AS "nuccCode", t.license_number AS number,
                                       t.license_state AS state, t.licensed_states AS "licensedStates") l) AS license,
@@ -54,8 +54,9 @@ type LineResult = ImportReport['results'][number]
  * The therapist directory: vocabularies, search, profiles and curation. Reads return JSON text
  * built by Postgres (see therapist-search.ts for why); writes go through one normalizing path.
  */
-export function createDirectoryService({ db }: { db: Pick<Database, 'query' | 'prisma'> }) {
+export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Database, 'query' | 'prisma'>; facetCacheMs?: number }) {
   let vocabularyLoad: Promise<Vocabulary> | undefined
+  const facetCache = new FacetCache(facetCacheMs)
 
   /** The vocabularies change only with a migration, so one load per process is enough. */
   function vocabulary(): Promise<Vocabulary> {
@@ -85,6 +86,7 @@ export function createDirectoryService({ db }: { db: Pick<Database, 'query' | 'p
 
   /** Runs a write statement; a taken externalId (or another unique value) is a 409. */
   async function write(sql: string, rows: TherapistRow[]): Promise<{ ord: number; status: string; id: string }[]> {
+    facetCache.clear()
     try {
       return await db.query<{ ord: number; status: string; id: string }>(sql, [JSON.stringify(rows)])
     } catch (error) {
@@ -108,7 +110,10 @@ export function createDirectoryService({ db }: { db: Pick<Database, 'query' | 'p
       const search = await resolveSearch(query, await vocabulary())
       let candidates = DISTANCE_CANDIDATES
       let statements = searchStatements(search, candidates)
-      const facetQuery = statements.facets ? db.query<FacetRow>(statements.facets.sql, statements.facets.params) : Promise.resolve(null)
+      const facetSql = statements.facets
+      const facetQuery = facetSql ? facetCache.get(facetKey(search), () => db.query<FacetRow>(facetSql.sql, facetSql.params)) : Promise.resolve(null)
+      // Awaited below; until then a failure must not count as unhandled if the page query fails first.
+      facetQuery.catch(() => undefined)
       let rows = await db.query<PageRow>(statements.page.sql, statements.page.params)
       // sort=distance visits a bounded number of nearest offices; a short page may mean the bound, not the radius, ran out.
       for (;;) {
@@ -157,6 +162,7 @@ export function createDirectoryService({ db }: { db: Pick<Database, 'query' | 'p
 
     /** Soft delete: hidden from search and profiles at once; an import of the same externalId restores it. */
     async remove(id: string): Promise<void> {
+      facetCache.clear()
       const rows = await db.query<{ id: string }>(
         `UPDATE therapist SET deleted_at = now(), updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id`,
         [id],
@@ -179,6 +185,7 @@ export function createDirectoryService({ db }: { db: Pick<Database, 'query' | 'p
 
       const flush = async () => {
         if (batch.length === 0) return
+        facetCache.clear()
         const pending = batch
         batch = []
         try {
@@ -244,6 +251,43 @@ export function createDirectoryService({ db }: { db: Pick<Database, 'query' | 'p
 }
 
 export type DirectoryService = ReturnType<typeof createDirectoryService>
+
+/**
+ * Facet counts by filter set, for a short time. Counting is the costly part of a search (it reads
+ * every match, not one page), and integrators ask for the same filters again as users page, sort or
+ * come back. Concurrent identical requests share one count. Any write through this service clears it.
+ */
+class FacetCache {
+  private readonly entries = new Map<string, { until: number; rows: Promise<FacetRow[]> }>()
+  constructor(private readonly ttlMs: number, private readonly maxEntries = 1000) {}
+
+  get(key: string, count: () => Promise<FacetRow[]>): Promise<FacetRow[]> {
+    if (this.ttlMs <= 0) return count()
+    const now = Date.now()
+    const hit = this.entries.get(key)
+    if (hit && hit.until > now) return hit.rows
+    const rows = count()
+    this.entries.delete(key)
+    this.entries.set(key, { until: now + this.ttlMs, rows })
+    // A failed count must not be served to the next caller.
+    rows.catch(() => this.entries.delete(key))
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value
+      if (oldest !== undefined) this.entries.delete(oldest)
+    }
+    return rows
+  }
+
+  clear(): void {
+    this.entries.clear()
+  }
+}
+
+/** What facet counts depend on: the filters, not the sort, page or limit. */
+function facetKey(search: ResolvedSearch): string {
+  const { sort: _sort, limit: _limit, cursor: _cursor, ...filters } = search
+  return JSON.stringify(filters)
+}
 
 async function parseLine(
   text: string,

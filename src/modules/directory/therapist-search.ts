@@ -231,33 +231,39 @@ class SearchSql {
 
   /** Every filter, except the facet being counted. */
   filters(except?: FacetName, place: 'any' | 'none' = 'any'): string[] {
+    return this.conditions(place)
+      .filter((cond) => cond.facet === null || cond.facet !== except)
+      .map((cond) => cond.sql)
+  }
+
+  /** Every filter as SQL, each tagged with the facet it filters on (null for the others). */
+  conditions(place: 'any' | 'none' = 'any'): { facet: FacetName | null; sql: string }[] {
     const { search, params: p } = this
-    const conds = ['t.deleted_at IS NULL']
-    if (search.modality.length > 0 && except !== 'modality') {
-      conds.push(`t.modalities ${search.modalityMatch === 'all' ? '@>' : '&&'} ${p.add(search.modality, 'text[]')}`)
-    }
-    if (search.specialty.length > 0 && except !== 'specialty') conds.push(`t.specialties && ${p.add(search.specialty, 'text[]')}`)
-    if (search.clientFocus.length > 0 && except !== 'clientFocus') conds.push(`t.client_focus && ${p.add(search.clientFocus, 'text[]')}`)
-    if (search.format.length > 0 && except !== 'format') conds.push(`t.formats && ${p.add(search.format, 'text[]')}`)
-    if (search.licenseType.length > 0 && except !== 'licenseType') conds.push(`t.license_type = ANY(${p.add(search.licenseType, 'text[]')})`)
+    const conds: { facet: FacetName | null; sql: string }[] = [{ facet: null, sql: 't.deleted_at IS NULL' }]
+    const add = (facet: FacetName | null, sql: string) => conds.push({ facet, sql })
+    if (search.modality.length > 0) add('modality', `t.modalities ${search.modalityMatch === 'all' ? '@>' : '&&'} ${p.add(search.modality, 'text[]')}`)
+    if (search.specialty.length > 0) add('specialty', `t.specialties && ${p.add(search.specialty, 'text[]')}`)
+    if (search.clientFocus.length > 0) add('clientFocus', `t.client_focus && ${p.add(search.clientFocus, 'text[]')}`)
+    if (search.format.length > 0) add('format', `t.formats && ${p.add(search.format, 'text[]')}`)
+    if (search.licenseType.length > 0) add('licenseType', `t.license_type = ANY(${p.add(search.licenseType, 'text[]')})`)
     if (search.languages.length > 0) {
       const exact = search.languages.filter((tag) => tag.includes('-'))
       const primary = search.languages.filter((tag) => !tag.includes('-'))
       const alternatives: string[] = []
       if (exact.length > 0) alternatives.push(`t.languages && ${p.add(exact, 'text[]')}`)
       if (primary.length > 0) alternatives.push(`EXISTS (SELECT 1 FROM unnest(t.languages) l WHERE split_part(l, '-', 1) = ANY(${p.add(primary, 'text[]')}))`)
-      conds.push(`(${alternatives.join(' OR ')})`)
+      add(null, `(${alternatives.join(' OR ')})`)
     }
-    if (search.insurance.length > 0) conds.push(`EXISTS (SELECT 1 FROM unnest(t.insurance) i WHERE lower(i) = ANY(${p.add(search.insurance, 'text[]')}))`)
-    if (search.maxFee !== undefined) conds.push(`t.fee_min <= ${p.add(search.maxFee, 'int4')}`)
-    if (search.slidingScale !== undefined) conds.push(`t.sliding_scale = ${p.add(search.slidingScale, 'bool')}`)
-    if (search.acceptingNewClients !== undefined) conds.push(`t.accepting_new_clients = ${p.add(search.acceptingNewClients, 'bool')}`)
-    if (this.tsquery !== undefined) conds.push(`t.search_vector @@ ${this.tsquery}`)
+    if (search.insurance.length > 0) add(null, `EXISTS (SELECT 1 FROM unnest(t.insurance) i WHERE lower(i) = ANY(${p.add(search.insurance, 'text[]')}))`)
+    if (search.maxFee !== undefined) add(null, `t.fee_min <= ${p.add(search.maxFee, 'int4')}`)
+    if (search.slidingScale !== undefined) add(null, `t.sliding_scale = ${p.add(search.slidingScale, 'bool')}`)
+    if (search.acceptingNewClients !== undefined) add(null, `t.accepting_new_clients = ${p.add(search.acceptingNewClients, 'bool')}`)
+    if (this.tsquery !== undefined) add(null, `t.search_vector @@ ${this.tsquery}`)
     if (place === 'any') {
       const office = this.officeMatch()
       const telehealth = this.telehealthMatch()
-      if (office !== null && telehealth !== null) conds.push(`(${office} OR ${telehealth})`)
-      else if (office !== null) conds.push(office)
+      if (office !== null && telehealth !== null) add(null, `(${office} OR ${telehealth})`)
+      else if (office !== null) add(null, office)
     }
     return conds
   }
@@ -267,44 +273,54 @@ class SearchSql {
     return this.tsquery === undefined ? 'NULL::float8' : `ts_rank(t.search_vector, ${this.tsquery}, 1)::float8`
   }
 
-  /** One hit as JSON text, from `t`, the office row `loc` (nullable) and the distance `dist_m`. */
-  hitJson(via: string): string {
-    const { search, params: p } = this
-    const matched = (column: string, slugs: string[]) =>
-      slugs.length === 0 ? `'{}'::text[]` : `ARRAY(SELECT v FROM unnest(${p.add(slugs, 'text[]')}) v WHERE v = ANY(${column}))`
-    const snippet =
+  /**
+   * One hit as JSON text: the card the trigger keeps ready (static members, without its closing
+   * brace), then where the therapist is and why they matched. Only the dynamic parts are formatted
+   * per request, and with no filter asking for them they are constants the planner folds.
+   */
+  hitJson(via: Part): string {
+    const { search } = this
+    const snippet: Part =
       this.tsquery === undefined
-        ? 'NULL::text'
+        ? { text: 'null' }
         : // Highlights come back between \x01 and \x02, so the bio can be HTML-escaped before <mark> goes in.
-          `replace(replace(replace(replace(replace(ts_headline('english', t.bio, ${this.tsquery}, ` +
-          `'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "'), ` +
-          `'&', '&amp;'), '<', '&lt;'), '>', '&gt;'), chr(1), '<mark>'), chr(2), '</mark>')`
-    // row_to_json renders compact JSON (json_build_object pads every ":" and ","), about 10 % fewer bytes per page.
-    return `(SELECT row_to_json(h) FROM (SELECT
-      t.id, t.name, t.pronouns, t.credentials,
-      t.license_type AS "licenseType", t.license_state AS "licenseState",
-      t.modalities, t.specialties, t.client_focus AS "clientFocus", t.formats, t.languages,
-      t.fee_min AS "feeMin", t.fee_max AS "feeMax", t.sliding_scale AS "slidingScale",
-      t.accepting_new_clients AS "acceptingNewClients",
-      ${isoTime('t.accepting_verified_at')} AS "acceptingNewClientsVerifiedAt",
-      CASE WHEN loc.city IS NULL THEN NULL ELSE (SELECT row_to_json(l) FROM (SELECT loc.city, loc.state, loc.postal_code AS "postalCode") l) END AS location,
-      (SELECT row_to_json(m) FROM (SELECT
-        ${matched('t.modalities', search.modality)} AS modalities,
-        ${matched('t.specialties', search.specialty)} AS specialties,
-        round((loc.dist_m / 1000)::numeric, 2) AS "distanceKm",
-        ${via} AS via,
-        ${snippet} AS snippet,
-        ${this.tsquery === undefined ? 'NULL::numeric' : `round(${this.rank()}::numeric, 6)`} AS rank
-      ) m) AS match
-    ) h)::text`
+          {
+            sql:
+              `to_json(replace(replace(replace(replace(replace(ts_headline('english', t.bio, ${this.tsquery}, ` +
+              `'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "'), ` +
+              `'&', '&amp;'), '<', '&lt;'), '>', '&gt;'), chr(1), '<mark>'), chr(2), '</mark>'))::text`,
+          }
+    const location: Part =
+      this.point === undefined
+        ? { sql: 't.location_json' }
+        : {
+            sql: `CASE WHEN loc.city IS NULL THEN 'null' ELSE '{"city":' || to_json(loc.city)::text || ',"state":' || to_json(loc.state)::text || ',"postalCode":' || to_json(loc.postal_code)::text || '}' END`,
+          }
+    const distance: Part = this.point === undefined ? { text: 'null' } : { sql: `COALESCE(round((loc.dist_m / 1000)::numeric, 2)::text, 'null')` }
+    const rank: Part = this.tsquery === undefined ? { text: 'null' } : { sql: `round(${this.rank()}::numeric, 6)::text` }
+    return concat([
+      { sql: 't.card_json' },
+      { text: ',"location":' },
+      location,
+      { text: ',"match":{"modalities":' },
+      ...matchedList('t.modalities', search.modality, search.modalityMatch === 'all' || search.modality.length === 1),
+      { text: ',"specialties":' },
+      ...matchedList('t.specialties', search.specialty, search.specialty.length === 1),
+      { text: ',"distanceKm":' },
+      distance,
+      { text: ',"via":' },
+      via,
+      { text: ',"snippet":' },
+      snippet,
+      { text: ',"rank":' },
+      rank,
+      { text: '}}' },
+    ])
   }
 
-  /** The nearest office (with a location) or the first one, with its distance, for display. */
+  /** With a location: the nearest office and its distance, for display (else the card's first office is used). */
   locationLateral(): string {
-    if (this.point === undefined) {
-      return `LEFT JOIN LATERAL (SELECT o.city, o.state, o.postal_code, NULL::float8 AS dist_m FROM therapist_office o
-        WHERE o.therapist_id = t.id ORDER BY o.position LIMIT 1) loc ON true`
-    }
+    if (this.point === undefined) return ''
     const ll = 'll_to_earth(o.latitude, o.longitude)'
     return `LEFT JOIN LATERAL (SELECT o.city, o.state, o.postal_code, earth_distance(${ll}, ${this.point}) AS dist_m FROM therapist_office o
       WHERE o.therapist_id = t.id ORDER BY ${ll} <-> ${this.point}, o.id LIMIT 1) loc ON true`
@@ -315,12 +331,12 @@ class SearchSql {
     const { search, params: p } = this
     const limit = p.add(search.limit + 1, 'int4')
     const cursor = search.cursor
-    const via =
+    const via: Part =
       search.location === undefined
-        ? 'NULL::text'
+        ? { text: 'null' }
         : !this.wantsTelehealth()
-          ? `'office'`
-          : `CASE WHEN loc.dist_m <= ${this.radiusM} THEN 'office' ELSE 'telehealth' END`
+          ? { text: '"office"' }
+          : { sql: `CASE WHEN loc.dist_m <= ${this.radiusM} THEN '"office"' ELSE '"telehealth"' END` }
 
     switch (search.sort) {
       case 'name':
@@ -329,6 +345,12 @@ class SearchSql {
         const conds = this.filters()
         if (cursor?.s === 'name') conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
         if (cursor?.s === 'fee') conds.push(`(COALESCE(t.fee_min, ${NO_FEE}), t.id) > (${p.add(cursor.f, 'int4')}, ${p.add(cursor.id, 'uuid')})`)
+        if (this.point === undefined) {
+          // One level: the ordered index scan stops after limit+1 rows, and only those are formatted.
+          return `SELECT ${this.hitJson(via)} AS json, ${key} AS key, t.id FROM therapist t
+            WHERE ${conds.join(' AND ')} ORDER BY ${key}, t.id LIMIT ${limit}`
+        }
+        // With a location, pick the page first, then look up each hit's nearest office (not every candidate's).
         return `SELECT ${this.hitJson(via)} AS json, s.key, s.id FROM (
           SELECT t.id, ${key} AS key FROM therapist t WHERE ${conds.join(' AND ')} ORDER BY ${key}, t.id LIMIT ${limit}
         ) s JOIN therapist t ON t.id = s.id ${this.locationLateral()} ORDER BY s.key, s.id`
@@ -346,7 +368,7 @@ class SearchSql {
     }
   }
 
-  private distancePageSql(limit: string, via: string): string {
+  private distancePageSql(limit: string, via: Part): string {
     const { search, params: p } = this
     const point = this.point ?? ''
     const cursor = search.cursor?.s === 'distance' ? search.cursor : undefined
@@ -399,20 +421,55 @@ class SearchSql {
       ORDER BY s.bucket, s.chord, s.name, s.id`
   }
 
-  /** One statement counting every requested facet, each without its own filter. */
+  /**
+   * One statement counting every requested facet, each without its own filter, in one pass: the
+   * rows that pass every non-facet filter and all but at most one facet filter are read once, with
+   * a flag per facet filter, and each facet counts the rows whose other flags hold. (Five separate
+   * counts read the same rows five times: 85 ms against 13 ms for "state + accepting + fee" at 100k.)
+   */
   facetSql(): string {
-    const parts = this.search.facets.map((facet) => {
-      const where = this.filters(facet).join(' AND ')
-      const name = this.params.add(facet, 'text')
-      if (facet === 'licenseType') return `SELECT ${name} AS facet, t.license_type AS value, count(*)::int AS count FROM therapist t WHERE ${where} GROUP BY t.license_type`
-      const column = { modality: 'modalities', specialty: 'specialties', format: 'formats', clientFocus: 'client_focus' }[facet]
-      return `SELECT ${name} AS facet, v AS value, count(*)::int AS count FROM therapist t CROSS JOIN LATERAL unnest(t.${column}) v WHERE ${where} GROUP BY v`
+    const { search } = this
+    const columns: Record<FacetName, string> = {
+      modality: 't.modalities',
+      specialty: 't.specialties',
+      format: 't.formats',
+      clientFocus: 't.client_focus',
+      licenseType: 'ARRAY[t.license_type]',
+    }
+    const conds = this.conditions()
+    const base = conds.filter((cond) => cond.facet === null).map((cond) => cond.sql)
+    const own = (facet: FacetName) => conds.filter((cond) => cond.facet === facet).map((cond) => cond.sql)
+    if (base.length === 1) {
+      // Nothing narrows the rows but facet filters: materializing the whole directory once costs more
+      // (0.8 s at 100k) than one aggregate per facet over its own rows.
+      return search.facets
+        .map((facet) => {
+          const where = conds.filter((cond) => cond.facet !== facet).map((cond) => cond.sql).join(' AND ')
+          return `SELECT ${this.params.add(facet, 'text')} AS facet, v AS value, count(*)::int AS count
+            FROM therapist t CROSS JOIN LATERAL unnest(${columns[facet]}) v WHERE ${where} GROUP BY v`
+        })
+        .join('\nUNION ALL\n')
+    }
+    const active = FACETS.filter((facet) => own(facet).length > 0)
+    const flag = (facet: FacetName) => (active.includes(facet) ? `b."ok_${facet}"` : null)
+    // A row counts for some facet only if it fails at most one facet filter.
+    const atMostOneMissing = active.length <= 1 ? [] : [`(${active.map((facet) => `(${own(facet).join(' AND ')})::int`).join(' + ')}) >= ${active.length - 1}`]
+    const cte = `WITH base AS MATERIALIZED (
+      SELECT ${[...search.facets.map((facet) => `${columns[facet]} AS "${facet}"`), ...active.map((facet) => `(${own(facet).join(' AND ')}) AS "ok_${facet}"`)].join(', ')}
+      FROM therapist t WHERE ${[...base, ...atMostOneMissing].join(' AND ')}
+    )`
+    const parts = search.facets.map((facet) => {
+      const others = FACETS.filter((other) => other !== facet)
+        .map(flag)
+        .filter((sql): sql is string => sql !== null)
+      return `SELECT ${this.params.add(facet, 'text')} AS facet, v AS value, count(*)::int AS count
+        FROM base b CROSS JOIN LATERAL unnest(b."${facet}") v ${others.length > 0 ? `WHERE ${others.join(' AND ')}` : ''} GROUP BY v`
     })
-    return parts.join('\nUNION ALL\n')
+    return `${cte}\n${parts.join('\nUNION ALL\n')}`
   }
+
 }
 
-const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /**
  * The text query: websearch syntax ("phrases", or, -not) as typed; for plain words, the last word
@@ -425,6 +482,32 @@ function buildTsQuery(q: string, params: Params): string {
   if (!plain || words.length === 0) return websearch
   const prefix = words.map((word, i) => (i === words.length - 1 ? `${word}:*` : word)).join(' & ')
   return `(${websearch} || to_tsquery('english', ${params.add(prefix, 'text')}))`
+}
+
+/** A piece of a JSON text built in SQL: a known constant, or an SQL text expression. */
+type Part = { text: string } | { sql: string }
+
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
+
+/** Joins parts with ||, merging neighbouring constants into one literal so Postgres concatenates less per row. */
+function concat(parts: Part[]): string {
+  const merged: Part[] = []
+  for (const part of parts) {
+    const last = merged.at(-1)
+    if ('text' in part && last !== undefined && 'text' in last) merged[merged.length - 1] = { text: last.text + part.text }
+    else merged.push(part)
+  }
+  return merged.map((part) => ('text' in part ? literal(part.text) : part.sql)).join(' || ')
+}
+
+/**
+ * The requested slugs this hit has, as a JSON array. When the filter guarantees every one (one value,
+ * or modalityMatch=all) it is a constant; otherwise one cheap test per requested slug (slugs need no escaping).
+ */
+function matchedList(column: string, slugs: string[], allGuaranteed: boolean): Part[] {
+  if (allGuaranteed || slugs.length === 0) return [{ text: JSON.stringify(slugs) }]
+  const tests = slugs.map((slug) => `CASE WHEN ${literal(slug)} = ANY(${column}) THEN ${literal(JSON.stringify(slug))} END`)
+  return [{ text: '[' }, { sql: `concat_ws(',', ${tests.join(', ')})` }, { text: ']' }]
 }
 
 /** A statement and its parameters, as the API runs it (and as the benchmark's floor replays it). */

@@ -49,6 +49,9 @@ export interface TherapistRow {
   accepting_new_clients: boolean
   accepting_verified_at: string | null
   office_states: string[]
+  primary_city: string | null
+  primary_state: string | null
+  primary_postal_code: string | null
   search_keywords: string
   content_hash: string
   offices: OfficeRow[]
@@ -129,6 +132,9 @@ export async function normalizeTherapist(input: TherapistInput, vocabulary: Voca
     id,
     ...content,
     office_states: [...new Set(offices.map((office) => office.state))].sort(),
+    primary_city: offices[0]?.city ?? null,
+    primary_state: offices[0]?.state ?? null,
+    primary_postal_code: offices[0]?.postal_code ?? null,
     search_keywords: keywordText([...vocabulary.keywords('modality', modalities), ...vocabulary.keywords('specialty', specialties)]),
     content_hash: createHash('sha256').update(JSON.stringify(content)).digest('base64url'),
   }
@@ -177,7 +183,8 @@ export function profileToInput(profile: Therapist): TherapistInput {
 const COLUMNS = [
   'external_id', 'name', 'pronouns', 'credentials', 'license_type', 'license_number', 'license_state', 'licensed_states', 'npi', 'bio',
   'years_in_practice', 'modalities', 'specialties', 'client_focus', 'formats', 'languages', 'insurance', 'fee_min', 'fee_max',
-  'sliding_scale', 'accepting_new_clients', 'office_states', 'search_keywords', 'content_hash',
+  'sliding_scale', 'accepting_new_clients', 'office_states', 'primary_city', 'primary_state', 'primary_postal_code', 'search_keywords',
+  'content_hash',
 ] as const
 
 const INPUT = `input AS (
@@ -185,7 +192,8 @@ const INPUT = `input AS (
     ord int, id uuid, external_id text, name text, pronouns text, credentials text[], license_type text, license_number text,
     license_state text, licensed_states text[], npi text, bio text, years_in_practice int, modalities text[], specialties text[],
     client_focus text[], formats text[], languages text[], insurance text[], fee_min int, fee_max int, sliding_scale bool,
-    accepting_new_clients bool, accepting_verified_at timestamptz, office_states text[], search_keywords text, content_hash text,
+    accepting_new_clients bool, accepting_verified_at timestamptz, office_states text[], primary_city text, primary_state text,
+    primary_postal_code text, search_keywords text, content_hash text,
     offices jsonb)
 )`
 
