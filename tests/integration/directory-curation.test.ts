@@ -220,7 +220,8 @@ describe('directory pagination while the directory changes', () => {
   const ctx = isolatedDirectory()
   const bearing = (i: number) => (i * 37) % 360
   const therapist = (i: number, over: Partial<TherapistInput> = {}): TherapistInput => ({
-    name: `Page ${String.fromCharCode(65 + (i % 26))}${String(i).padStart(3, '0')}`,
+    // Every third name holds the search word too, so relevance pages cross from the name tier to the bio tier.
+    name: `${i % 3 === 0 ? 'Wayfinding' : 'Page'} ${String.fromCharCode(65 + (i % 26))}${String(i).padStart(3, '0')}`,
     license: { type: 'lpc', state: 'CA' },
     bio: `Wayfinding journey number ${i}.${' wayfinding'.repeat(i % 4)}`,
     formats: ['in_person'],

@@ -25,7 +25,7 @@ const base = { license: { type: 'lmft', state: 'CA' }, acceptingNewClients: true
 const FIXTURES: Record<string, Fixture> = {
   avery: {
     input: {
-      ...base, name: 'Avery Adams', license: { type: 'LMFT', state: 'CA' }, bio: 'Healing attachment wounds so couples feel safe again. Therapy with warmth.',
+      ...base, name: 'Avery Adams', license: { type: 'LMFT', state: 'CA' }, bio: 'Healing attachment wounds so couples feel safe again, and untangling codependency. Therapy with warmth.',
       modalities: ['Attachment based', 'Emotionally Focused Therapy'], specialties: ['Relationship Problems', 'attachment'], clientFocus: ['individuals', 'couples'],
       formats: ['in_person', 'telehealth'], offices: [office(5, 0)], feeMin: 120, feeMax: 160, slidingScale: true, languages: ['en', 'es-MX'], insurance: ['Aetna'],
     },
@@ -296,8 +296,9 @@ describe('directory search', () => {
       expect(hit.match.snippet).toMatch(/<mark>Grief<\/mark>|<mark>grief<\/mark>/)
       expect(hit.match.rank).toBeGreaterThan(0)
     }
-    const ranks = body.data.map((hit) => hit.match.rank ?? 0)
-    expect(ranks).toEqual([...ranks].sort((a, b) => b - a))
+    expect(keys).toEqual(['casey', 'devon'])
+    // A match in the therapist's own specialties (Harper lists codependency) ranks above a bio-only one (Avery), whatever the names.
+    expect((await search({ q: 'codependency' })).keys).toEqual(['harper', 'avery'])
     // Prefix: "attach" while typing; names weigh most.
     expect(sorted((await search({ q: 'attach' })).keys)).toEqual(['avery', 'harper'])
     expect((await search({ q: 'Chen therapy' })).keys[0]).toBe('casey')

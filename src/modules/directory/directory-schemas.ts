@@ -359,7 +359,10 @@ export const TherapistSearchQuerySchema = z.strictObject({
   sort: z
     .enum(SORTS)
     .optional()
-    .describe('Default: `relevance` with `q`, else `distance` with a location, else `name`. `relevance` needs `q`; `distance` needs `near` or `postalCode`.'),
+    .describe(
+      'Default: `relevance` with `q`, else `distance` with a location, else `name`. `relevance` needs `q` and lists therapists whose name, ' +
+        'modalities or specialties match before those matched only by their bio, each group by name; `distance` needs `near` or `postalCode`.',
+    ),
   facets: listParam(`Facets to count: any of ${FACETS.join(', ')}, or \`none\`. Default: all, on the first page only (later pages repeat no counts).`),
   ...PageQuerySchema.shape,
 })
@@ -374,7 +377,7 @@ export const MatchSchema = z.object({
     .nullable()
     .describe('With a location: `office` within the radius, or `telehealth` licensed in the searcher’s state.'),
   snippet: z.string().nullable().describe('With `q`: an excerpt of the bio, matched words in `<mark>…</mark>`; the rest is HTML-escaped.'),
-  rank: z.number().nullable().describe('With `q`: the text-search rank (higher is better).'),
+  rank: z.number().nullable().describe('With `q`: the text-search rank of the match (ts_rank; higher is better). Results are ordered by tier (name, modalities or specialties first, then bio), then name.'),
 })
 
 export const TherapistHitSchema = z

@@ -13,7 +13,8 @@ import { unknownTermError, type Vocabulary, type VocabularyKind } from './vocabu
  * Query shapes (chosen from EXPLAIN ANALYZE at 100k therapists, see docs/directory-query-plans.md):
  * - sort=name / fee: an ordered index scan on (name, id) or (fee key, id) that filters in-row and
  *   stops after limit+1 hits; GIN bitmaps take over when a filter is selective.
- * - sort=relevance: GIN on the stored tsvector, ts_rank over the matches, top-N.
+ * - sort=relevance: matches in the name or the therapist's own modalities/specialties first, then
+ *   matches only in the bio, each tier in name order (ordered scans that stop after a page).
  * - sort=distance: a KNN scan on the offices' GiST index (nearest first, bounded by the radius box),
  *   joined to the therapist row; a therapist is listed once, at its nearest qualifying office.
  * Cursors hold the sort key of the last hit plus its id, so pages never repeat or skip a therapist
@@ -52,7 +53,7 @@ export interface ResolvedSearch {
 const CursorSchema = z.union([
   z.strictObject({ s: z.literal('name'), n: z.string(), id: z.uuid() }),
   z.strictObject({ s: z.literal('fee'), f: z.number().int(), id: z.uuid() }),
-  z.strictObject({ s: z.literal('relevance'), r: z.number(), id: z.uuid() }),
+  z.strictObject({ s: z.literal('relevance'), b: z.union([z.literal(1), z.literal(2)]), n: z.string(), id: z.uuid() }),
   z.strictObject({ s: z.literal('distance'), b: z.literal(0), c: z.number(), id: z.uuid() }),
   z.strictObject({ s: z.literal('distance'), b: z.literal(1), n: z.string(), id: z.uuid() }),
 ])
@@ -268,6 +269,7 @@ class SearchSql {
     return conds
   }
 
+  /** ts_rank of a hit, shown in `match.rank` (the order itself is by tier, then name). */
   rank(): string {
     // Normalization 1 divides by 1 + log(length), so a long bio does not win by repetition alone.
     return this.tsquery === undefined ? 'NULL::float8' : `ts_rank(t.search_vector, ${this.tsquery}, 1)::float8`
@@ -356,12 +358,29 @@ class SearchSql {
         ) s JOIN therapist t ON t.id = s.id ${this.locationLateral()} ORDER BY s.key, s.id`
       }
       case 'relevance': {
-        const conds = this.filters()
-        const keyset = cursor?.s === 'relevance' ? `WHERE (s.rank < ${p.add(cursor.r, 'float8')} OR (s.rank = ${p.add(cursor.r, 'float8')} AND s.id > ${p.add(cursor.id, 'uuid')}))` : ''
-        return `SELECT ${this.hitJson(via)} AS json, s.rank AS key, s.id FROM (
-          SELECT s.id, s.rank FROM (SELECT t.id, ${this.rank()} AS rank FROM therapist t WHERE ${conds.join(' AND ')}) s
-          ${keyset} ORDER BY s.rank DESC, s.id LIMIT ${limit}
-        ) s JOIN therapist t ON t.id = s.id ${this.locationLateral()} ORDER BY s.rank DESC, s.id`
+        // Tier 1: the query matches the name or the therapist's own modalities and specialties (tags_vector);
+        // tier 2: it matches only in the bio. Tier 1 is an ordered (name, id) scan that stops after a page.
+        // Tier 2 runs only when tier 1 cannot fill the page (a one-time filter on tier 1's count), and by
+        // bitmap + sort (the `|| ''` keeps the planner off the name index): the planner cannot see that
+        // bio and tag matches go together, and a name-ordered scan for a bio-only match that does not
+        // exist read the whole table (680 ms for "grief").
+        const tags = `t.tags_vector @@ ${this.tsquery ?? 'NULL'}`
+        const keyset = (tier: 1 | 2, name: string) =>
+          cursor?.s === 'relevance' && cursor.b === tier ? [`(${name}, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`] : []
+        const tier2 = (gate: string[]) => `SELECT 2 AS bucket, t.id, t.name FROM therapist t
+          WHERE ${[...gate, ...this.filters(), `NOT (${tags})`, ...keyset(2, "(t.name || '')")].join(' AND ')}
+          ORDER BY t.name || '', t.id LIMIT ${limit}`
+        const pageRows =
+          cursor?.s === 'relevance' && cursor.b === 2
+            ? tier2([])
+            : `WITH tier1 AS MATERIALIZED (
+                SELECT 1 AS bucket, t.id, t.name FROM therapist t
+                WHERE ${[...this.filters(), tags, ...keyset(1, 't.name')].join(' AND ')} ORDER BY t.name, t.id LIMIT ${limit}
+              )
+              SELECT * FROM tier1 UNION ALL (${tier2([`(SELECT count(*) FROM tier1) < ${limit}`])})`
+        return `SELECT ${this.hitJson(via)} AS json, s.bucket, s.name, s.id FROM (
+          SELECT * FROM (${pageRows}) u ORDER BY bucket, name, id LIMIT ${limit}
+        ) s JOIN therapist t ON t.id = s.id ${this.locationLateral()} ORDER BY s.bucket, s.name, s.id`
       }
       case 'distance':
         return this.distancePageSql(limit, via)
@@ -569,7 +588,7 @@ export function cursorAfter(search: ResolvedSearch, row: PageRow): string {
     case 'fee':
       return encodeCursor({ s: 'fee', f: Number(row.key), id: row.id })
     case 'relevance':
-      return encodeCursor({ s: 'relevance', r: Number(row.key), id: row.id })
+      return encodeCursor({ s: 'relevance', b: row.bucket === 2 ? 2 : 1, n: String(row.name), id: row.id })
     case 'distance':
       return row.bucket === 1
         ? encodeCursor({ s: 'distance', b: 1, n: String(row.name), id: row.id })
