@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import type { Database } from '../../db/database.js'
-import { BadRequestError, ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { AppError, ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import {
   type ImportReport,
   type Therapist,
@@ -221,7 +221,7 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
         if (bytes > IMPORT_MAX_BYTES) {
           body.destroy()
           await flush()
-          throw new BadRequestError('import_too_large', `The upload is larger than ${IMPORT_MAX_BYTES} bytes; lines up to ${lineNumber - 1} were processed.`)
+          throw new AppError(413, 'import_too_large', 'Content Too Large', `The upload is larger than ${IMPORT_MAX_BYTES} bytes; lines up to ${lineNumber - 1} were processed, the rest was not read.`)
         }
         if (text.trim() === '') continue
         if (lineNumber > IMPORT_MAX_LINES) {
