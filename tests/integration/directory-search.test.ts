@@ -309,6 +309,33 @@ describe('directory search', () => {
     expect((await search({ q: 'grief -online' })).keys).toEqual(['casey'])
   })
 
+  it('finds a therapist by the state of any office, not only the first, on every page', async () => {
+    const id = await createTherapist(ctx.app(), {
+      ...base,
+      name: 'Aaa Two-States',
+      formats: ['in_person'],
+      offices: [
+        { street: '1 Strip', city: 'Reno', state: 'NV', postalCode: '89501' },
+        { street: '2 Main', city: 'Truckee', state: 'CA', postalCode: '96161' },
+      ],
+    })
+    try {
+      for (const state of ['CA', 'NV']) {
+        const seen: string[] = []
+        let cursor: string | null = null
+        do {
+          const { body } = await search({ state, limit: '2', ...(cursor ? { cursor } : {}) })
+          seen.push(...body.data.map((hit) => keyOf(hit.id)))
+          cursor = body.page.nextCursor
+        } while (cursor !== null)
+        const expected = [id, ...bruteForce({ state }).map((row) => row.key)]
+        expect(sorted(seen), state).toEqual(sorted(state === 'NV' ? [id] : expected))
+      }
+    } finally {
+      await ctx.app().inject({ method: 'DELETE', url: `/v1/therapists/${id}` })
+    }
+  })
+
   it('escapes HTML in snippets, leaving only the highlight tags', async () => {
     const id = await createTherapist(ctx.app(), { ...base, name: 'Jules Jordan', bio: 'I treat <script>alert(1)</script> zebrafishphobia & more.' })
     try {

@@ -344,6 +344,9 @@ class SearchSql {
       case 'name':
       case 'fee': {
         const key = search.sort === 'name' ? 't.name' : `COALESCE(t.fee_min, ${NO_FEE})`
+        if (search.sort === 'name' && search.state !== undefined && this.point === undefined && search.city === undefined && !this.wantsTelehealth()) {
+          return this.stateByNameSql(via, limit)
+        }
         const conds = this.filters()
         if (cursor?.s === 'name') conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
         if (cursor?.s === 'fee') conds.push(`(COALESCE(t.fee_min, ${NO_FEE}), t.id) > (${p.add(cursor.f, 'int4')}, ${p.add(cursor.id, 'uuid')})`)
@@ -389,6 +392,25 @@ class SearchSql {
       case 'distance':
         return this.distancePageSql(limit, via)
     }
+  }
+
+  /**
+   * state=XX, sort=name: therapists whose first office is in the state come from an ordered scan of
+   * (primary_state, [accepting,] name, id); the rare ones with another office there, from a GIN index
+   * holding only multi-state therapists. Both branches stop after a page; their union is re-sorted.
+   */
+  private stateByNameSql(via: Part, limit: string): string {
+    const { search, params: p } = this
+    const state = p.add(search.state, 'text')
+    const conds = this.conditions('none').map((cond) => cond.sql)
+    const cursor = search.cursor?.s === 'name' ? search.cursor : undefined
+    if (cursor !== undefined) conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
+    const branch = (where: string) => `(SELECT t.id, t.name AS key FROM therapist t WHERE ${[...conds, where].join(' AND ')} ORDER BY t.name, t.id LIMIT ${limit})`
+    return `SELECT ${this.hitJson(via)} AS json, s.key, s.id FROM (
+        SELECT * FROM (${branch(`t.primary_state = ${state}`)} UNION ALL
+          ${branch(`(CASE WHEN cardinality(t.office_states) > 1 THEN t.office_states END) @> ARRAY[${state}] AND t.primary_state IS DISTINCT FROM ${state}`)}) u
+        ORDER BY key, id LIMIT ${limit}
+      ) s JOIN therapist t ON t.id = s.id ORDER BY s.key, s.id`
   }
 
   private distancePageSql(limit: string, via: Part): string {
