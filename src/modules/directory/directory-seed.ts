@@ -60,9 +60,11 @@ export async function seedTherapists(db: Pick<Database, 'query' | 'prisma' | 'ki
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
-  // Fresh statistics, so the planner sees the new distribution (array element frequencies matter for the GIN plans).
-  await db.query('ANALYZE therapist')
-  await db.query('ANALYZE therapist_office')
+  // Fresh statistics, so the planner sees the new distribution (array element frequencies matter for the GIN
+  // plans), and VACUUM to merge the GIN pending lists a bulk load leaves: until autovacuum gets there, every
+  // GIN search scans them (5.5 ms instead of 0.01 ms for the multi-state index at 100k).
+  await db.query('VACUUM ANALYZE therapist')
+  await db.query('VACUUM ANALYZE therapist_office')
   return totals
 }
 
