@@ -392,6 +392,8 @@ describe('directory search', () => {
       { modality: 'cbt', format: 'in_person' },
       { modality: 'cbt,attachment-based', specialty: 'anxiety,codependency', acceptingNewClients: 'true', state: 'CA' },
       { clientFocus: 'couples', licenseType: 'lmft', near: `${CENTER.latitude},${CENTER.longitude}`, radiusKm: '50' },
+      // Every fixture bio says "therapy", so q narrows nothing here; it checks that text search and facets combine.
+      { modality: 'cbt,eft', modalityMatch: 'all', format: 'in_person,telehealth', q: 'therapy' },
     ]
     const fields: Record<Facet, (row: Row) => string[]> = {
       modality: (row) => row.modalities,

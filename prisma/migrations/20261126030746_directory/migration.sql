@@ -41,6 +41,11 @@ CREATE TABLE "therapist" (
     "primary_city" TEXT,
     "primary_state" TEXT,
     "primary_postal_code" TEXT,
+    "modality_bits" BIGINT NOT NULL DEFAULT 0,
+    "specialty_bits" BIGINT NOT NULL DEFAULT 0,
+    "format_bits" BIGINT NOT NULL DEFAULT 0,
+    "client_focus_bits" BIGINT NOT NULL DEFAULT 0,
+    "license_bits" BIGINT NOT NULL DEFAULT 0,
     "card_json" TEXT NOT NULL DEFAULT '',
     "location_json" TEXT NOT NULL DEFAULT 'null',
     "search_keywords" TEXT NOT NULL DEFAULT '',
@@ -152,8 +157,19 @@ CREATE INDEX "therapist_fee_sort_idx" ON "therapist" ((COALESCE("fee_min", 21474
 -- against ~8k pages a second on two cores; see docs/directory-query-plans.md). The card is written
 -- without its closing brace; the search appends "location" and "match". It is a cache of this row
 -- only, recomputed on every insert and update of it, so it cannot go stale.
+--
+-- The same trigger keeps one bitmask per facet: bit n-1 is the vocabulary term with sort_order n (so terms
+-- are appended, never renumbered; at most 63 per kind). Counting facets then adds bits of one scan instead of
+-- unnesting arrays into a hash aggregate.
 CREATE FUNCTION therapist_card() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    SELECT COALESCE(bit_or(1::bigint << (v.sort_order - 1)) FILTER (WHERE v.kind = 'modality' AND v.slug = ANY(NEW.modalities)), 0),
+           COALESCE(bit_or(1::bigint << (v.sort_order - 1)) FILTER (WHERE v.kind = 'specialty' AND v.slug = ANY(NEW.specialties)), 0),
+           COALESCE(bit_or(1::bigint << (v.sort_order - 1)) FILTER (WHERE v.kind = 'format' AND v.slug = ANY(NEW.formats)), 0),
+           COALESCE(bit_or(1::bigint << (v.sort_order - 1)) FILTER (WHERE v.kind = 'client_focus' AND v.slug = ANY(NEW.client_focus)), 0),
+           COALESCE(bit_or(1::bigint << (v.sort_order - 1)) FILTER (WHERE v.kind = 'license_type' AND v.slug = NEW.license_type), 0)
+      INTO NEW.modality_bits, NEW.specialty_bits, NEW.format_bits, NEW.client_focus_bits, NEW.license_bits
+      FROM vocabulary_term v;
     SELECT left(row_to_json(c)::text, -1) INTO NEW.card_json FROM (SELECT
         NEW.id AS id, NEW.name AS name, NEW.pronouns AS pronouns, NEW.credentials AS credentials,
         NEW.license_type AS "licenseType", NEW.license_state AS "licenseState",

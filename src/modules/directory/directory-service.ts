@@ -111,7 +111,12 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
       let candidates = DISTANCE_CANDIDATES
       let statements = searchStatements(search, candidates)
       const facetSql = statements.facets
-      const facetQuery = facetSql ? facetCache.get(facetKey(search), () => db.query<FacetRow>(facetSql.sql, facetSql.params)) : Promise.resolve(null)
+      const facetQuery = facetSql
+        ? facetCache.get(facetKey(search), async () => {
+            const [counts] = await db.query<Record<string, number>>(facetSql.sql, facetSql.params)
+            return facetSql.columns.map(({ facet, value }, index): FacetRow => ({ facet, value, count: Number(counts?.[`c${index}`] ?? 0) }))
+          })
+        : Promise.resolve(null)
       // Awaited below; until then a failure must not count as unhandled if the page query fails first.
       facetQuery.catch(() => undefined)
       let rows = await db.query<PageRow>(statements.page.sql, statements.page.params)
@@ -285,7 +290,7 @@ class FacetCache {
 
 /** What facet counts depend on: the filters, not the sort, page or limit. */
 function facetKey(search: ResolvedSearch): string {
-  const { sort: _sort, limit: _limit, cursor: _cursor, ...filters } = search
+  const { sort: _sort, limit: _limit, cursor: _cursor, facetTerms: _terms, ...filters } = search
   return JSON.stringify(filters)
 }
 

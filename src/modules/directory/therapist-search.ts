@@ -46,6 +46,8 @@ export interface ResolvedSearch {
   acceptingNewClients: boolean | undefined
   sort: SortName
   facets: FacetName[]
+  /** Every term of each facet with its bit, for counting (not part of the request). */
+  facetTerms: Record<FacetName, { slug: string; bit: number }[]>
   limit: number
   cursor: Cursor | undefined
 }
@@ -154,6 +156,13 @@ export async function resolveSearch(query: TherapistSearchQuery, vocabulary: Voc
     acceptingNewClients: query.acceptingNewClients,
     sort,
     facets: cursor === undefined ? facets : [],
+    facetTerms: {
+      modality: vocabulary.bits('modality'),
+      specialty: vocabulary.bits('specialty'),
+      format: vocabulary.bits('format'),
+      clientFocus: vocabulary.bits('client_focus'),
+      licenseType: vocabulary.bits('license_type'),
+    },
     limit: query.limit,
     cursor,
   }
@@ -238,15 +247,17 @@ class SearchSql {
   }
 
   /** Every filter as SQL, each tagged with the facet it filters on (null for the others). */
-  conditions(place: 'any' | 'none' = 'any'): { facet: FacetName | null; sql: string }[] {
+  conditions(place: 'any' | 'none' = 'any', withFacetFilters = true): { facet: FacetName | null; sql: string }[] {
     const { search, params: p } = this
     const conds: { facet: FacetName | null; sql: string }[] = [{ facet: null, sql: 't.deleted_at IS NULL' }]
     const add = (facet: FacetName | null, sql: string) => conds.push({ facet, sql })
-    if (search.modality.length > 0) add('modality', `t.modalities ${search.modalityMatch === 'all' ? '@>' : '&&'} ${p.add(search.modality, 'text[]')}`)
-    if (search.specialty.length > 0) add('specialty', `t.specialties && ${p.add(search.specialty, 'text[]')}`)
-    if (search.clientFocus.length > 0) add('clientFocus', `t.client_focus && ${p.add(search.clientFocus, 'text[]')}`)
-    if (search.format.length > 0) add('format', `t.formats && ${p.add(search.format, 'text[]')}`)
-    if (search.licenseType.length > 0) add('licenseType', `t.license_type = ANY(${p.add(search.licenseType, 'text[]')})`)
+    if (withFacetFilters) {
+      if (search.modality.length > 0) add('modality', `t.modalities ${search.modalityMatch === 'all' ? '@>' : '&&'} ${p.add(search.modality, 'text[]')}`)
+      if (search.specialty.length > 0) add('specialty', `t.specialties && ${p.add(search.specialty, 'text[]')}`)
+      if (search.clientFocus.length > 0) add('clientFocus', `t.client_focus && ${p.add(search.clientFocus, 'text[]')}`)
+      if (search.format.length > 0) add('format', `t.formats && ${p.add(search.format, 'text[]')}`)
+      if (search.licenseType.length > 0) add('licenseType', `t.license_type = ANY(${p.add(search.licenseType, 'text[]')})`)
+    }
     if (search.languages.length > 0) {
       const exact = search.languages.filter((tag) => tag.includes('-'))
       const primary = search.languages.filter((tag) => !tag.includes('-'))
@@ -467,52 +478,52 @@ class SearchSql {
   }
 
   /**
-   * One statement counting every requested facet, each without its own filter, in one pass: the
-   * rows that pass every non-facet filter and all but at most one facet filter are read once, with
-   * a flag per facet filter, and each facet counts the rows whose other flags hold. (Five separate
-   * counts read the same rows five times: 85 ms against 13 ms for "state + accepting + fee" at 100k.)
+   * One statement counting every requested facet, each without its own filter, in one scan: the rows
+   * that pass every non-facet filter and all but at most one facet filter, and for each facet term a
+   * `count(*) FILTER` on its bit with the other facets' filters as bit tests. Integer tests per row
+   * instead of `unnest` + hash aggregate: 1.3 s → ~0.1 s for a country-wide search at 100k.
+   * Returns the SQL and, in column order (c0, c1, …), the facet and value each count belongs to.
    */
-  facetSql(): string {
+  facetSql(): { sql: string; columns: { facet: FacetName; value: string }[] } {
     const { search } = this
-    const columns: Record<FacetName, string> = {
-      modality: 't.modalities',
-      specialty: 't.specialties',
-      format: 't.formats',
-      clientFocus: 't.client_focus',
-      licenseType: 'ARRAY[t.license_type]',
+    const bitsColumn: Record<FacetName, string> = {
+      modality: 't.modality_bits',
+      specialty: 't.specialty_bits',
+      format: 't.format_bits',
+      clientFocus: 't.client_focus_bits',
+      licenseType: 't.license_bits',
     }
-    const conds = this.conditions()
-    const base = conds.filter((cond) => cond.facet === null).map((cond) => cond.sql)
-    const own = (facet: FacetName) => conds.filter((cond) => cond.facet === facet).map((cond) => cond.sql)
-    if (base.length === 1) {
-      // Nothing narrows the rows but facet filters: materializing the whole directory once costs more
-      // (0.8 s at 100k) than one aggregate per facet over its own rows.
-      return search.facets
-        .map((facet) => {
-          const where = conds.filter((cond) => cond.facet !== facet).map((cond) => cond.sql).join(' AND ')
-          return `SELECT ${this.params.add(facet, 'text')} AS facet, v AS value, count(*)::int AS count
-            FROM therapist t CROSS JOIN LATERAL unnest(${columns[facet]}) v WHERE ${where} GROUP BY v`
-        })
-        .join('\nUNION ALL\n')
+    const selected: Record<FacetName, string[]> = {
+      modality: search.modality,
+      specialty: search.specialty,
+      format: search.format,
+      clientFocus: search.clientFocus,
+      licenseType: search.licenseType,
     }
-    const active = FACETS.filter((facet) => own(facet).length > 0)
-    const flag = (facet: FacetName) => (active.includes(facet) ? `b."ok_${facet}"` : null)
-    // A row counts for some facet only if it fails at most one facet filter.
-    const atMostOneMissing = active.length <= 1 ? [] : [`(${active.map((facet) => `(${own(facet).join(' AND ')})::int`).join(' + ')}) >= ${active.length - 1}`]
-    const cte = `WITH base AS MATERIALIZED (
-      SELECT ${[...search.facets.map((facet) => `${columns[facet]} AS "${facet}"`), ...active.map((facet) => `(${own(facet).join(' AND ')}) AS "ok_${facet}"`)].join(', ')}
-      FROM therapist t WHERE ${[...base, ...atMostOneMissing].join(' AND ')}
-    )`
-    const parts = search.facets.map((facet) => {
-      const others = FACETS.filter((other) => other !== facet)
-        .map(flag)
-        .filter((sql): sql is string => sql !== null)
-      return `SELECT ${this.params.add(facet, 'text')} AS facet, v AS value, count(*)::int AS count
-        FROM base b CROSS JOIN LATERAL unnest(b."${facet}") v ${others.length > 0 ? `WHERE ${others.join(' AND ')}` : ''} GROUP BY v`
-    })
-    return `${cte}\n${parts.join('\nUNION ALL\n')}`
+    const mask = (facet: FacetName) =>
+      search.facetTerms[facet].filter((term) => selected[facet].includes(term.slug)).reduce((bits, term) => bits | (1n << BigInt(term.bit)), 0n)
+    // A facet filter as a bit test; `all` only for modalities (modalityMatch=all).
+    const flag = (facet: FacetName): string | null => {
+      if (selected[facet].length === 0) return null
+      const m = `${mask(facet).toString()}::int8`
+      return facet === 'modality' && search.modalityMatch === 'all' ? `(${bitsColumn[facet]} & ${m}) = ${m}` : `(${bitsColumn[facet]} & ${m}) <> 0`
+    }
+    const active = FACETS.filter((facet) => flag(facet) !== null)
+    // The facet filters are applied as the bit tests above, so the base leaves them (and their parameters) out.
+    const base = this.conditions('any', false).map((cond) => cond.sql)
+    const atMostOneMissing = active.length <= 1 ? [] : [`(${active.map((facet) => `(${flag(facet)})::int`).join(' + ')}) >= ${active.length - 1}`]
+    const columns: { facet: FacetName; value: string }[] = []
+    const counts: string[] = []
+    for (const facet of search.facets) {
+      const others = active.filter((other) => other !== facet).map((other) => flag(other) ?? 'true')
+      for (const term of search.facetTerms[facet]) {
+        const hasTerm = `(${bitsColumn[facet]} & ${(1n << BigInt(term.bit)).toString()}::int8) <> 0`
+        counts.push(`count(*) FILTER (WHERE ${[...others, hasTerm].join(' AND ')})::int AS c${columns.length}`)
+        columns.push({ facet, value: term.slug })
+      }
+    }
+    return { sql: `SELECT ${counts.join(',\n  ')}\nFROM therapist t WHERE ${[...base, ...atMostOneMissing].join(' AND ')}`, columns }
   }
-
 }
 
 
@@ -563,16 +574,18 @@ export interface SqlStatement {
 
 export interface SearchStatements {
   page: SqlStatement
-  facets: SqlStatement | null
+  /** One row of counts, c0…cN, each belonging to `columns[i]`. */
+  facets: (SqlStatement & { columns: { facet: FacetName; value: string }[] }) | null
 }
 
 export function searchStatements(search: ResolvedSearch, candidates = DISTANCE_CANDIDATES): SearchStatements {
   const page = new SearchSql(search, candidates)
   const pageSql = page.pageSql()
-  let facets: SqlStatement | null = null
+  let facets: SearchStatements['facets'] = null
   if (search.facets.length > 0) {
     const facetSql = new SearchSql(search)
-    facets = { sql: facetSql.facetSql(), params: facetSql.params.values }
+    const { sql, columns } = facetSql.facetSql()
+    facets = { sql, params: facetSql.params.values, columns }
   }
   return { page: { sql: pageSql, params: page.params.values }, facets }
 }

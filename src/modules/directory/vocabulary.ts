@@ -17,6 +17,8 @@ export interface VocabularyTerm {
   family: string | null
   description: string
   nuccCode: string | null
+  /** Position in its list, from 1; also the term's facet bit (sort_order - 1). */
+  sortOrder?: number
 }
 
 /** Lowercase words separated by single spaces: "Acceptance & Commitment" → "acceptance and commitment". */
@@ -61,6 +63,11 @@ export class Vocabulary {
 
   list(kind: VocabularyKind): VocabularyTerm[] {
     return this.terms.get(kind) ?? []
+  }
+
+  /** Each term with its facet bit position (sort_order - 1), as the database's trigger assigns them. */
+  bits(kind: VocabularyKind): { slug: string; bit: number }[] {
+    return this.list(kind).map((term, index) => ({ slug: term.slug, bit: (term.sortOrder ?? index + 1) - 1 }))
   }
 
   slugs(kind: VocabularyKind): string[] {
