@@ -12,11 +12,14 @@ import { unknownTermError, type Vocabulary, type VocabularyKind } from './vocabu
  *
  * Query shapes (chosen from EXPLAIN ANALYZE at 100k therapists, see docs/directory-query-plans.md):
  * - sort=name / fee: an ordered index scan on (name, id) or (fee key, id) that filters in-row and
- *   stops after limit+1 hits; GIN bitmaps take over when a filter is selective.
+ *   stops after limit+1 hits; GIN bitmaps take over when a filter is selective. With `state`, sort=name
+ *   merges ordered scans of (primary_state, [accepting,] name, id) and of multi-state therapists.
  * - sort=relevance: matches in the name or the therapist's own modalities/specialties first, then
  *   matches only in the bio, each tier in name order (ordered scans that stop after a page).
- * - sort=distance: a KNN scan on the offices' GiST index (nearest first, bounded by the radius box),
- *   joined to the therapist row; a therapist is listed once, at its nearest qualifying office.
+ * - sort=distance: a KNN scan on the offices' GiST index (nearest first, over a bounded number of
+ *   offices that the service widens when needed), joined to the therapist row; a therapist is listed
+ *   once, at its nearest qualifying office.
+ * - facets: one scan of the candidates, counting trigger-kept bitmasks with count(*) FILTER.
  * Cursors hold the sort key of the last hit plus its id, so pages never repeat or skip a therapist
  * whose sort key did not change between requests, whatever was inserted or edited meanwhile.
  */
