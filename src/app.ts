@@ -21,6 +21,7 @@ import { idempotencyPlugin } from './modules/idempotency/idempotency-plugin.js'
 import type { JournalKeyring } from './modules/journal/journal-crypto.js'
 import { loadJournalKeys } from './modules/journal/journal-keys.js'
 import { journalRoutes } from './modules/journal/journal-routes.js'
+import { directoryRoutes } from './modules/directory/directory-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
@@ -98,6 +99,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     // Insights draw the user's assessment scores beside their mood.
     scoreSeries: createScoreSeries({ prisma: deps.db.prisma }),
   })
+  await app.register(directoryRoutes, { config })
 
   return app
 }

@@ -79,6 +79,12 @@ export const EnvSchema = z.object({
   DEMO_DATA: z.enum(['auto', 'off'], { error: 'must be auto or off' }).default('auto'),
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  /**
+   * How long directory facet counts are reused for the same filters (seconds; 0 = never). Counting
+   * reads every matching therapist, up to a second for a country-wide search at 100k; writes through
+   * this instance clear the cache at once, other instances' writes show within this time.
+   */
+  FACET_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   /** Apply pending migrations at start (the default). Off: start only if the schema is current. */
   MIGRATE_ON_START: booleanFlag.default(true),
 

@@ -1,20 +1,35 @@
 /**
- * `npm run db:seed`: loads the demo data into the configured database (Postgres or embedded),
- * migrating first. Loaders upsert, so running it twice is harmless.
+ * `npm run db:seed [-- --therapists N] [--seed S]`: loads the demo data into the configured
+ * database (Postgres or embedded), migrating first. Loaders upsert, so running it twice is
+ * harmless, and a larger --therapists extends a smaller run.
  */
+import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { MIGRATIONS_DIR, openDatabase } from '../db/database.js'
 import { loadDemoData } from '../db/demo-data.js'
 import { applyMigrations, readMigrations } from '../db/migrations.js'
 import { createLogger } from '../logger.js'
 
+const { values: args } = parseArgs({ options: { therapists: { type: 'string' }, seed: { type: 'string' } } })
+const asCount = (value: string | undefined, name: string): number | undefined => {
+  if (value === undefined) return undefined
+  const number = Number(value)
+  if (!Number.isInteger(number) || number < 0 || number > 10_000_000) {
+    console.error(`--${name} must be a whole number from 0 to 10000000`)
+    process.exit(2)
+  }
+  return number
+}
+const options = { therapists: asCount(args.therapists, 'therapists'), seed: asCount(args.seed, 'seed') }
+
 const config = loadConfig(process.env)
 const log = createLogger(config)
 const db = await openDatabase(config)
 try {
   await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
-  const loaders = await loadDemoData(db, log)
-  log.info({ loaders, database: db.kind }, 'demo data loaded')
+  const started = performance.now()
+  const loaders = await loadDemoData(db, log, undefined, options)
+  log.info({ loaders, database: db.kind, ms: Math.round(performance.now() - started) }, 'demo data loaded')
 } catch (error) {
   log.fatal(error instanceof Error ? error.message : String(error))
   process.exitCode = 1

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { demoClientLoader } from '../modules/auth/auth-demo.js'
+import { directoryDemoLoader } from '../modules/directory/directory-seed.js'
 import type { Database } from './database.js'
 
 /**
@@ -7,20 +8,27 @@ import type { Database } from './database.js'
  * a loader to `DEMO_DATA_LOADERS`; loaders must be idempotent (upsert by a stable key), since
  * `npm run db:seed` may run them on a database that already has some of their rows.
  */
-export interface DemoDataLoader {
-  name: string
-  load(db: Database, log: FastifyBaseLogger): Promise<void>
+export interface DemoDataOptions {
+  /** How many demo therapists to write (`npm run db:seed -- --therapists 100000`). */
+  therapists?: number
+  /** Seed of the deterministic generator. */
+  seed?: number
 }
 
-export const DEMO_DATA_LOADERS: DemoDataLoader[] = [demoClientLoader]
+export interface DemoDataLoader {
+  name: string
+  load(db: Database, log: FastifyBaseLogger, options?: DemoDataOptions): Promise<void>
+}
+
+export const DEMO_DATA_LOADERS: DemoDataLoader[] = [demoClientLoader, directoryDemoLoader]
 
 const MARKER_KEY = 'demo_data'
 
 /** Runs every loader, then records that demo data is in this database. */
-export async function loadDemoData(db: Database, log: FastifyBaseLogger, loaders = DEMO_DATA_LOADERS): Promise<string[]> {
+export async function loadDemoData(db: Database, log: FastifyBaseLogger, loaders = DEMO_DATA_LOADERS, options: DemoDataOptions = {}): Promise<string[]> {
   for (const loader of loaders) {
     const started = performance.now()
-    await loader.load(db, log)
+    await loader.load(db, log, options)
     log.info({ loader: loader.name, ms: Math.round(performance.now() - started) }, 'demo data loaded')
   }
   const names = loaders.map((loader) => loader.name)

@@ -24,13 +24,20 @@ export const TAGS = [
       'and insights over time: mood, emotions, how conflict responses shift, writing streaks.',
   },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
+  {
+    name: 'directory',
+    description:
+      'Find a therapist by approach (CBT, psychodynamic, attachment-based, …), issue, place and practicalities, with explainable hits and facet counts; ' +
+      'curators add, correct and bulk-import listings.',
+  },
 ]
 
 type OpenApiDocument = ReturnType<typeof jsonSchemaTransformObject>
 
 /**
  * The Zod transform registers an input and an output variant of every named schema; keep only
- * those some operation (or another kept schema) refers to, so the document lists what exists.
+ * those some operation (or another kept schema) refers to, so the document lists what exists,
+ * in a stable order.
  */
 function pruneUnusedSchemas(generated: OpenApiDocument): OpenApiDocument {
   const document = generated as { components?: { schemas?: Record<string, unknown> } }

@@ -1,0 +1,229 @@
+import type { Readable } from 'node:stream'
+import type { FastifyReply } from 'fastify'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Config } from '../../config.js'
+import { AppError } from '../../lib/errors.js'
+import { problemResponses } from '../../lib/problem.js'
+import type { RouteAuth } from '../auth/auth-guard.js'
+import {
+  ImportReportSchema,
+  TermListSchema,
+  TherapistIdParamsSchema,
+  TherapistInputSchema,
+  TherapistPatchSchema,
+  TherapistSchema,
+  TherapistSearchQuerySchema,
+  TherapistSearchResultSchema,
+  VocabulariesSchema,
+} from './directory-schemas.js'
+import { createDirectoryService, type DirectoryService, IMPORT_MAX_BYTES, IMPORT_MAX_LINES } from './directory-service.js'
+import type { VocabularyTerm } from './vocabulary.js'
+
+/**
+ * Search and profile bodies are built as JSON text by Postgres (directory-service.ts), so they are
+ * sent as-is: Fastify does not run the response serializer on a string. The response schemas still
+ * document them in OpenAPI, and the tests parse every body with them, so the SQL cannot drift from
+ * the contract. Measured at 100k therapists, skipping the per-hit object decode and re-serialize was
+ * what kept the API close to its SQL floor (docs/directory-query-plans.md).
+ */
+function sendJsonText<T>(reply: FastifyReply, json: string): T {
+  void reply.type('application/json; charset=utf-8').send(json)
+  return reply as unknown as T
+}
+
+const READ: RouteAuth = { scope: 'directory:read', principal: 'any' }
+const WRITE: RouteAuth = { scope: 'directory:write', principal: 'any' }
+
+const termOut = ({ slug, name, aliases, family, description }: VocabularyTerm) => ({ slug, name, aliases, family, description })
+
+/** Read routes: `directory:read`, for end users' and integrator apps' tokens alike. */
+const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async (app, { directory }) => {
+  app.get(
+    '/v1/modalities',
+    {
+      config: { auth: READ },
+      schema: {
+        tags: ['directory'],
+        operationId: 'listModalities',
+        summary: 'List therapy modalities',
+        description:
+          'The controlled vocabulary of therapy approaches (CBT, psychodynamic, attachment-based, …) with aliases and a plain-language description. ' +
+          'Slugs, names and aliases are accepted in any case wherever a modality is given. The whole list is one page.',
+        response: { 200: TermListSchema.extend({ page: z.object({ nextCursor: z.null() }) }), ...problemResponses() },
+      },
+    },
+    async () => ({ data: (await directory.terms('modality')).map(termOut), page: { nextCursor: null } }),
+  )
+
+  app.get(
+    '/v1/specialties',
+    {
+      config: { auth: READ },
+      schema: {
+        tags: ['directory'],
+        operationId: 'listSpecialties',
+        summary: 'List specialties',
+        description: 'The issues therapists work with (relationship issues, codependency, boundaries, anxiety, trauma, …), with aliases and descriptions. The whole list is one page.',
+        response: { 200: TermListSchema.extend({ page: z.object({ nextCursor: z.null() }) }), ...problemResponses() },
+      },
+    },
+    async () => ({ data: (await directory.terms('specialty')).map(termOut), page: { nextCursor: null } }),
+  )
+
+  app.get(
+    '/v1/vocabularies',
+    {
+      config: { auth: READ },
+      schema: {
+        tags: ['directory'],
+        operationId: 'listVocabularies',
+        summary: 'All directory vocabularies',
+        description: 'Modalities, specialties, client focus, session formats and license types (with NUCC taxonomy codes) in one response.',
+        response: { 200: VocabulariesSchema, ...problemResponses() },
+      },
+    },
+    async () => {
+      const vocabulary = await directory.vocabulary()
+      return {
+        modalities: vocabulary.list('modality').map(termOut),
+        specialties: vocabulary.list('specialty').map(termOut),
+        clientFocus: vocabulary.list('client_focus').map(termOut),
+        formats: vocabulary.list('format').map(termOut),
+        licenseTypes: vocabulary.list('license_type').map((term) => ({ ...termOut(term), nuccCode: term.nuccCode ?? '' })),
+      }
+    },
+  )
+
+  app.get(
+    '/v1/therapists',
+    {
+      config: { auth: READ },
+      schema: {
+        tags: ['directory'],
+        operationId: 'searchTherapists',
+        summary: 'Search therapists',
+        description:
+          'Filter by approach, issue, place and practicalities; rank by text relevance, distance, name or fee. Each hit says why it matched, ' +
+          'and `facets` counts what each filter value would give (disjunctive: a facet ignores its own filter). Unknown vocabulary values ' +
+          'are a 400 that lists the valid ones. Cursor pages stay stable while therapists are added or edited.',
+        querystring: TherapistSearchQuerySchema,
+        response: { 200: TherapistSearchResultSchema, ...problemResponses(400) },
+      },
+    },
+    async (request, reply) => sendJsonText(reply, await directory.search(request.query)),
+  )
+
+  app.get(
+    '/v1/therapists/:id',
+    {
+      config: { auth: READ },
+      schema: {
+        tags: ['directory'],
+        operationId: 'getTherapist',
+        summary: 'Get a therapist’s profile',
+        description: 'The full profile: license (with NUCC code), approaches, specialties, offices with coordinates, languages, fees, insurance, and when availability was last verified.',
+        params: TherapistIdParamsSchema,
+        response: { 200: TherapistSchema, ...problemResponses(400, 404) },
+      },
+    },
+    async (request, reply) => sendJsonText(reply, await directory.profileJson(request.params.id)),
+  )
+}
+
+/** Curation routes: `directory:write`, which only integrator apps (curators) can hold. Kept apart from the reads on purpose. */
+const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async (app, { directory }) => {
+  // NDJSON only here: the body reaches the handler as a stream, read line by line, never buffered whole.
+  app.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload))
+
+  app.post(
+    '/v1/therapists',
+    {
+      config: { auth: WRITE },
+      schema: {
+        tags: ['directory'],
+        operationId: 'createTherapist',
+        summary: 'Add a therapist',
+        description: 'Creates a listing. Vocabulary values accept slugs, names and aliases; offices without coordinates are placed at their ZIP code’s centroid.',
+        body: TherapistInputSchema,
+        response: { 201: TherapistSchema, ...problemResponses(400, 409) },
+      },
+    },
+    async (request, reply) => {
+      const therapist = await directory.create(request.body)
+      return reply.status(201).header('location', `/v1/therapists/${therapist.id}`).send(therapist)
+    },
+  )
+
+  app.patch(
+    '/v1/therapists/:id',
+    {
+      config: { auth: WRITE },
+      schema: {
+        tags: ['directory'],
+        operationId: 'updateTherapist',
+        summary: 'Change a therapist',
+        description: 'Changes the given fields (arrays and `offices` are replaced whole; `null` clears). Changing `acceptingNewClients` records the time as its last verification unless `acceptingNewClientsVerifiedAt` is given.',
+        params: TherapistIdParamsSchema,
+        body: TherapistPatchSchema,
+        response: { 200: TherapistSchema, ...problemResponses(400, 404, 409) },
+      },
+    },
+    async (request) => directory.patch(request.params.id, request.body),
+  )
+
+  app.delete(
+    '/v1/therapists/:id',
+    {
+      config: { auth: WRITE },
+      schema: {
+        tags: ['directory'],
+        operationId: 'deleteTherapist',
+        summary: 'Remove a therapist',
+        description: 'Soft delete: the therapist disappears from search and profiles at once. Importing the same externalId again restores it.',
+        params: TherapistIdParamsSchema,
+        response: { 204: z.null().describe('Removed.'), ...problemResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      await directory.remove(request.params.id)
+      return reply.status(204).send(null)
+    },
+  )
+
+  app.post(
+    '/v1/therapists/import',
+    {
+      config: { auth: WRITE },
+      bodyLimit: IMPORT_MAX_BYTES,
+      schema: {
+        consumes: ['application/x-ndjson'],
+        tags: ['directory'],
+        operationId: 'importTherapists',
+        summary: 'Import therapists (NDJSON)',
+        description:
+          `One TherapistCreate JSON object per line (\`application/x-ndjson\`), up to ${IMPORT_MAX_LINES} lines, upserted by \`externalId\`. ` +
+          'The report lists every line as created, updated, unchanged or rejected (with the reasons). Each line is written whole or not at all; ' +
+          'lines are written in batches, so a large upload streams through in constant memory.',
+        body: z.unknown().meta({
+          description: 'NDJSON: one TherapistCreate object per line.',
+        }),
+        response: { 200: ImportReportSchema, ...problemResponses(400, 413, 415) },
+      },
+    },
+    async (request) => {
+      // Any other parser (JSON) would hand over a parsed object instead of the stream.
+      if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-ndjson')) {
+        throw new AppError(415, 'unsupported_media_type', 'Unsupported Media Type', 'Send the import as application/x-ndjson: one JSON object per line.')
+      }
+      return directory.importNdjson(request.body as Readable)
+    },
+  )
+}
+
+/** The directory module: one service shared by the read and the curation routes. */
+export const directoryRoutes: FastifyPluginAsyncZod<{ config: Pick<Config, 'FACET_CACHE_SECONDS'> }> = async (app, { config }) => {
+  const directory = createDirectoryService({ db: app.db, facetCacheMs: config.FACET_CACHE_SECONDS * 1000 })
+  await app.register(readRoutes, { directory })
+  await app.register(curationRoutes, { directory })
+}

@@ -1,0 +1,343 @@
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
+import type { Database } from '../../db/database.js'
+import { AppError, ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import {
+  type ImportReport,
+  type Therapist,
+  type TherapistInput,
+  TherapistInputSchema,
+  type TherapistPatch,
+  TherapistSchema,
+  type TherapistSearchQuery,
+} from './directory-schemas.js'
+import {
+  cursorAfter,
+  DISTANCE_CANDIDATES,
+  type FacetRow,
+  facetCounts,
+  moreOfficesWithinRadius,
+  type PageRow,
+  type ResolvedSearch,
+  resolveSearch,
+  searchStatements,
+} from './therapist-search.js'
+import { INSERT_NEW, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
+import { Vocabulary, type VocabularyKind, type VocabularyTerm } from './vocabulary.js'
+
+/** Import limits: lines per upload, rows per write statement, bytes per upload. */
+export const IMPORT_MAX_LINES = 50_000
+export const IMPORT_BATCH_SIZE = 500
+export const IMPORT_MAX_BYTES = 64 * 1024 * 1024
+
+const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+/** The full profile as JSON text, built by Postgres (the same shape as TherapistSchema). */
+export const PROFILE_SQL = `SELECT (SELECT row_to_json(p) FROM (SELECT
+  t.id, t.external_id AS "externalId", t.name, t.pronouns, t.credentials,
+  (SELECT row_to_json(l) FROM (SELECT t.license_type AS type, lt.name, lt.nucc_code AS "nuccCode", t.license_number AS number,
+                                      t.license_state AS state, t.licensed_states AS "licensedStates") l) AS license,
+  t.npi, t.bio, t.years_in_practice AS "yearsInPractice",
+  t.modalities, t.specialties, t.client_focus AS "clientFocus", t.formats, t.languages,
+  COALESCE((SELECT json_agg(o) FROM (SELECT o.street, o.city, o.state, o.postal_code AS "postalCode", o.latitude, o.longitude
+                                      FROM therapist_office o WHERE o.therapist_id = t.id ORDER BY o.position) o), '[]'::json) AS offices,
+  t.fee_min AS "feeMin", t.fee_max AS "feeMax", t.sliding_scale AS "slidingScale", t.insurance,
+  t.accepting_new_clients AS "acceptingNewClients", ${isoTime('t.accepting_verified_at')} AS "acceptingNewClientsVerifiedAt",
+  ${isoTime('t.created_at')} AS "createdAt", ${isoTime('t.updated_at')} AS "updatedAt"
+) p)::text AS json
+FROM therapist t JOIN vocabulary_term lt ON lt.kind = 'license_type' AND lt.slug = t.license_type
+WHERE t.id = $1::uuid AND t.deleted_at IS NULL`
+
+type LineResult = ImportReport['results'][number]
+
+/**
+ * The therapist directory: vocabularies, search, profiles and curation. Reads return JSON text
+ * built by Postgres (see therapist-search.ts for why); writes go through one normalizing path.
+ */
+export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Database, 'query' | 'prisma'>; facetCacheMs?: number }) {
+  let vocabularyLoad: Promise<Vocabulary> | undefined
+  const facetCache = new FacetCache(facetCacheMs)
+
+  /** The vocabularies change only with a migration, so one load per process is enough. */
+  function vocabulary(): Promise<Vocabulary> {
+    vocabularyLoad ??= db.prisma.vocabularyTerm
+      .findMany({ orderBy: [{ kind: 'asc' }, { sortOrder: 'asc' }] })
+      .then((rows) => new Vocabulary(rows.map((row) => ({ ...row, kind: row.kind as VocabularyKind }))))
+      .catch((error: unknown) => {
+        vocabularyLoad = undefined
+        throw error
+      })
+    return vocabularyLoad
+  }
+
+  async function profileJson(id: string): Promise<string> {
+    const [row] = await db.query<{ json: string }>(PROFILE_SQL, [id])
+    if (!row) throw new NotFoundError('therapist', id)
+    return row.json
+  }
+
+  const profile = async (id: string): Promise<Therapist> => TherapistSchema.parse(JSON.parse(await profileJson(id)))
+
+  async function normalizeOrThrow(input: TherapistInput, id?: string): Promise<TherapistRow> {
+    const result = await normalizeTherapist(input, await vocabulary(), 0, id)
+    if (!result.ok) throw new ValidationError(`The therapist is invalid: ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}.`, result.errors)
+    return result.row
+  }
+
+  /** Runs a write statement; a taken externalId (or another unique value) is a 409. */
+  async function write(sql: string, rows: TherapistRow[]): Promise<{ ord: number; status: string; id: string }[]> {
+    facetCache.clear()
+    try {
+      return await db.query<{ ord: number; status: string; id: string }>(sql, [JSON.stringify(rows)])
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError('Another therapist already has this externalId.', 'external_id_taken')
+      throw error
+    }
+  }
+
+  return {
+    vocabulary,
+
+    async terms(kind: VocabularyKind): Promise<VocabularyTerm[]> {
+      return (await vocabulary()).list(kind)
+    },
+
+    /**
+     * One page of search results as JSON text (TherapistSearchResult), hits and facets built by Postgres.
+     * @throws BadRequestError for unknown vocabulary values, contradictory or missing parameters, bad cursors
+     */
+    async search(query: TherapistSearchQuery): Promise<string> {
+      const search = await resolveSearch(query, await vocabulary())
+      let candidates = DISTANCE_CANDIDATES
+      let statements = searchStatements(search, candidates)
+      const facetSql = statements.facets
+      const facetQuery = facetSql
+        ? facetCache.get(facetKey(search), async () => {
+            const [counts] = await db.query<Record<string, number>>(facetSql.sql, facetSql.params)
+            return facetSql.columns.map(({ facet, value }, index): FacetRow => ({ facet, value, count: Number(counts?.[`c${index}`] ?? 0) }))
+          })
+        : Promise.resolve(null)
+      // Awaited below; until then a failure must not count as unhandled if the page query fails first.
+      facetQuery.catch(() => undefined)
+      let rows = await db.query<PageRow>(statements.page.sql, statements.page.params)
+      // sort=distance visits a bounded number of nearest offices; a short page may mean the bound, not the radius, ran out.
+      for (;;) {
+        const nearby = rows.filter((row) => row.bucket === 0).length
+        const check = nearby <= search.limit ? moreOfficesWithinRadius(search, candidates) : null
+        if (check === null || search.cursor?.s === 'distance' && search.cursor.b === 1) break
+        const [beyond] = await db.query<{ more: boolean }>(check.sql, check.params)
+        if (!beyond?.more) break
+        candidates *= 8
+        statements = searchStatements(search, candidates)
+        rows = await db.query<PageRow>(statements.page.sql, statements.page.params)
+      }
+      const facetRows = await facetQuery
+      const kept = rows.slice(0, search.limit)
+      const last = kept.at(-1)
+      const nextCursor = rows.length > search.limit && last !== undefined ? cursorAfter(search, last) : null
+      const facets = facetRows === null ? null : facetCounts(search, facetRows)
+      return `{"data":[${kept.map((row) => row.json).join(',')}],"page":${JSON.stringify({ nextCursor })},"facets":${JSON.stringify(facets)},"applied":${JSON.stringify(applied(search))}}`
+    },
+
+    profileJson,
+    profile,
+
+    async create(input: TherapistInput): Promise<Therapist> {
+      const row = await normalizeOrThrow(input)
+      await write(INSERT_NEW, [row])
+      return profile(row.id)
+    },
+
+    /** Merges the patch into the stored profile, validates the whole, and writes it if anything changed. */
+    async patch(id: string, patch: TherapistPatch): Promise<Therapist> {
+      const current = profileToInput(await profile(id))
+      const merged = { ...current, ...patch, license: patch.license ?? current.license }
+      // The merged whole must still be a valid therapist (e.g. feeMin ≤ feeMax across old and new values).
+      const parsed = TherapistInputSchema.safeParse(merged)
+      if (!parsed.success) {
+        throw new ValidationError(
+          'The therapist would be invalid after this change.',
+          parsed.error.issues.map((issue) => ({ in: 'body', field: issue.path.join('.'), message: issue.message, code: issue.code })),
+        )
+      }
+      const row = await normalizeOrThrow(parsed.data, id)
+      await write(UPDATE_BY_ID, [row])
+      return profile(id)
+    },
+
+    /** Soft delete: hidden from search and profiles at once; an import of the same externalId restores it. */
+    async remove(id: string): Promise<void> {
+      facetCache.clear()
+      const rows = await db.query<{ id: string }>(
+        `UPDATE therapist SET deleted_at = now(), updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id`,
+        [id],
+      )
+      if (rows.length === 0) throw new NotFoundError('therapist', id)
+    },
+
+    /**
+     * Imports NDJSON, one therapist per line, upserted by externalId. Lines are validated one by
+     * one and written in batches of IMPORT_BATCH_SIZE, each batch one statement; if a batch fails,
+     * its lines are retried one by one, so every line is either fully written or rejected.
+     * Memory holds one batch and the report.
+     */
+    async importNdjson(body: Readable): Promise<ImportReport> {
+      const vocab = await vocabulary()
+      const results: LineResult[] = []
+      let batch: { row: TherapistRow; line: number }[] = []
+      let lineNumber = 0
+      let bytes = 0
+
+      const flush = async () => {
+        if (batch.length === 0) return
+        facetCache.clear()
+        const pending = batch
+        batch = []
+        try {
+          const written = await db.query<{ ord: number; status: string; id: string }>(UPSERT_BY_EXTERNAL_ID, [JSON.stringify(pending.map((item) => item.row))])
+          record(pending, written)
+        } catch {
+          // One bad line must not sink the others: retry each alone, so only the culprit is rejected.
+          for (const item of pending) {
+            try {
+              record([item], await db.query<{ ord: number; status: string; id: string }>(UPSERT_BY_EXTERNAL_ID, [JSON.stringify([item.row])]))
+            } catch (error) {
+              results.push(rejected(item.line, item.row.external_id, [{ field: '', message: `The database refused this line (${databaseReason(error)}).`, code: 'write_failed' }]))
+            }
+          }
+        }
+      }
+      const record = (items: { row: TherapistRow; line: number }[], written: { ord: number; status: string; id: string }[]) => {
+        const byOrd = new Map(written.map((row) => [Number(row.ord), row]))
+        for (const item of items) {
+          const outcome = byOrd.get(item.row.ord)
+          if (!outcome || outcome.status === 'conflict') {
+            results.push(rejected(item.line, item.row.external_id, [{ field: 'externalId', message: 'Written by another request at the same moment; retry this line.', code: 'concurrent_write' }]))
+          } else {
+            results.push({ line: item.line, externalId: item.row.external_id, status: outcome.status as LineResult['status'], id: outcome.id })
+          }
+        }
+      }
+
+      const lines = createInterface({ input: body, crlfDelay: Infinity })
+      for await (const text of lines) {
+        lineNumber += 1
+        bytes += Buffer.byteLength(text) + 1
+        if (bytes > IMPORT_MAX_BYTES) {
+          body.destroy()
+          await flush()
+          throw new AppError(413, 'import_too_large', 'Content Too Large', `The upload is larger than ${IMPORT_MAX_BYTES} bytes; lines up to ${lineNumber - 1} were processed, the rest was not read.`)
+        }
+        if (text.trim() === '') continue
+        if (lineNumber > IMPORT_MAX_LINES) {
+          results.push(rejected(lineNumber, null, [{ field: '', message: `Only ${IMPORT_MAX_LINES} lines are read per import.`, code: 'line_limit' }]))
+          continue
+        }
+        const outcome = await parseLine(text, vocab, lineNumber)
+        if (!outcome.ok) {
+          results.push(rejected(lineNumber, outcome.externalId, outcome.errors))
+          continue
+        }
+        // The same externalId twice in a batch: write the earlier first, so the later line wins.
+        if (batch.some((item) => item.row.external_id === outcome.row.external_id)) await flush()
+        batch.push({ row: outcome.row, line: lineNumber })
+        if (batch.length >= IMPORT_BATCH_SIZE) await flush()
+      }
+      await flush()
+
+      results.sort((a, b) => a.line - b.line)
+      const count = (status: LineResult['status']) => results.filter((result) => result.status === status).length
+      return {
+        summary: { lines: results.length, created: count('created'), updated: count('updated'), unchanged: count('unchanged'), rejected: count('rejected') },
+        results,
+      }
+    },
+  }
+}
+
+export type DirectoryService = ReturnType<typeof createDirectoryService>
+
+/**
+ * Facet counts by filter set, for a short time. Counting is the costly part of a search (it reads
+ * every match, not one page), and integrators ask for the same filters again as users page, sort or
+ * come back. Concurrent identical requests share one count. Any write through this service clears it.
+ */
+class FacetCache {
+  private readonly entries = new Map<string, { until: number; rows: Promise<FacetRow[]> }>()
+  constructor(private readonly ttlMs: number, private readonly maxEntries = 1000) {}
+
+  get(key: string, count: () => Promise<FacetRow[]>): Promise<FacetRow[]> {
+    if (this.ttlMs <= 0) return count()
+    const now = Date.now()
+    const hit = this.entries.get(key)
+    if (hit && hit.until > now) return hit.rows
+    const rows = count()
+    this.entries.delete(key)
+    this.entries.set(key, { until: now + this.ttlMs, rows })
+    // A failed count must not be served to the next caller.
+    rows.catch(() => this.entries.delete(key))
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value
+      if (oldest !== undefined) this.entries.delete(oldest)
+    }
+    return rows
+  }
+
+  clear(): void {
+    this.entries.clear()
+  }
+}
+
+/** What facet counts depend on: the filters, not the sort, page or limit. */
+function facetKey(search: ResolvedSearch): string {
+  const { sort: _sort, limit: _limit, cursor: _cursor, facetTerms: _terms, ...filters } = search
+  return JSON.stringify(filters)
+}
+
+async function parseLine(
+  text: string,
+  vocabulary: Vocabulary,
+  line: number,
+): Promise<{ ok: true; row: TherapistRow } | { ok: false; externalId: string | null; errors: NonNullable<LineResult['errors']> }> {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return { ok: false, externalId: null, errors: [{ field: '', message: 'Not a JSON object.', code: 'invalid_json' }] }
+  }
+  const externalId = typeof json === 'object' && json !== null && 'externalId' in json && typeof json.externalId === 'string' ? json.externalId : null
+  const parsed = TherapistInputSchema.safeParse(json)
+  if (!parsed.success) {
+    return { ok: false, externalId, errors: parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message, code: issue.code })) }
+  }
+  if (!parsed.data.externalId) {
+    return { ok: false, externalId, errors: [{ field: 'externalId', message: 'Imports upsert by externalId: every line needs one.', code: 'required' }] }
+  }
+  const normalized = await normalizeTherapist(parsed.data, vocabulary, line)
+  if (!normalized.ok) return { ok: false, externalId, errors: normalized.errors.map(({ field, message, code }: FieldError) => ({ field, message, code })) }
+  return normalized
+}
+
+const rejected = (line: number, externalId: string | null, errors: NonNullable<LineResult['errors']>): LineResult => ({ line, externalId, status: 'rejected', id: null, errors })
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && (error).code === '23505'
+}
+
+/** A short reason from a database error, without SQL or data. */
+function databaseReason(error: unknown): string {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error).code) : 'unknown'
+  return `SQLSTATE ${code}`
+}
+
+function applied(search: ResolvedSearch) {
+  return {
+    sort: search.sort,
+    modality: search.modality,
+    specialty: search.specialty,
+    clientFocus: search.clientFocus,
+    format: search.format,
+    licenseType: search.licenseType,
+    location: search.location ?? null,
+  }
+}

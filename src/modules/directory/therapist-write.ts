@@ -1,0 +1,277 @@
+import { createHash, randomUUID } from 'node:crypto'
+import type { FieldError } from '../../lib/errors.js'
+import type { Therapist, TherapistInput } from './directory-schemas.js'
+import { lookupPostalCode } from './postal-codes.js'
+import type { Vocabulary, VocabularyKind } from './vocabulary.js'
+
+/**
+ * The one write path of the directory. Create, patch and import all turn their input into the
+ * same normalized row (vocabulary values as slugs, offices with coordinates, derived search
+ * columns, a content hash) and write it with one SQL statement per batch: the therapist row and
+ * its offices change together or not at all.
+ */
+
+export interface OfficeRow {
+  position: number
+  street: string
+  city: string
+  state: string
+  postal_code: string
+  latitude: number
+  longitude: number
+}
+
+/** A therapist row as the write statements take it (JSON, snake_case, one element per line). */
+export interface TherapistRow {
+  ord: number
+  /** The row's id: a fresh one for inserts, the existing one for patches. */
+  id: string
+  external_id: string | null
+  name: string
+  pronouns: string | null
+  credentials: string[]
+  license_type: string
+  license_number: string | null
+  license_state: string
+  licensed_states: string[]
+  npi: string | null
+  bio: string
+  years_in_practice: number | null
+  modalities: string[]
+  specialties: string[]
+  client_focus: string[]
+  formats: string[]
+  languages: string[]
+  insurance: string[]
+  fee_min: number | null
+  fee_max: number | null
+  sliding_scale: boolean
+  accepting_new_clients: boolean
+  accepting_verified_at: string | null
+  office_states: string[]
+  primary_city: string | null
+  primary_state: string | null
+  primary_postal_code: string | null
+  search_keywords: string
+  content_hash: string
+  offices: OfficeRow[]
+}
+
+export type NormalizeResult = { ok: true; row: TherapistRow } | { ok: false; errors: FieldError[] }
+
+/**
+ * Validates what the schema cannot (vocabulary values, ZIP codes without coordinates, formats
+ * that need an office) and derives the stored columns.
+ * @param input - already shape-checked by TherapistInputSchema
+ */
+export async function normalizeTherapist(input: TherapistInput, vocabulary: Vocabulary, ord = 0, id: string = randomUUID()): Promise<NormalizeResult> {
+  const errors: FieldError[] = []
+  const terms = (field: string, kind: VocabularyKind, values: readonly string[] | undefined): string[] => {
+    const slugs: string[] = []
+    ;(values ?? []).forEach((value, index) => {
+      const slug = vocabulary.resolve(kind, value)
+      if (slug === undefined) {
+        errors.push({ in: 'body', field: field === 'license.type' ? field : `${field}.${index}`, message: `Unknown ${kind.replace('_', ' ')} ${JSON.stringify(value)}; valid: ${vocabulary.slugs(kind).join(', ')}`, code: 'unknown_term' })
+      } else if (!slugs.includes(slug)) slugs.push(slug)
+    })
+    return slugs
+  }
+  const modalities = terms('modalities', 'modality', input.modalities)
+  const specialties = terms('specialties', 'specialty', input.specialties)
+  const clientFocus = terms('clientFocus', 'client_focus', input.clientFocus)
+  const formats = terms('formats', 'format', input.formats)
+  const [licenseType] = terms('license.type', 'license_type', [input.license.type])
+
+  const offices: OfficeRow[] = []
+  for (const [index, office] of (input.offices ?? []).entries()) {
+    let { latitude, longitude } = office
+    if (latitude === undefined || longitude === undefined) {
+      const centroid = await lookupPostalCode(office.postalCode)
+      if (!centroid) {
+        errors.push({ in: 'body', field: `offices.${index}.postalCode`, message: `Unknown ZIP code ${office.postalCode}; give latitude and longitude`, code: 'unknown_postal_code' })
+        continue
+      }
+      latitude = centroid.latitude
+      longitude = centroid.longitude
+    }
+    offices.push({ position: index + 1, street: office.street, city: office.city, state: office.state, postal_code: office.postalCode, latitude, longitude })
+  }
+  if (formats.includes('in_person') && (input.offices ?? []).length === 0) {
+    errors.push({ in: 'body', field: 'offices', message: 'in_person needs at least one office', code: 'office_required' })
+  }
+  if (errors.length > 0 || licenseType === undefined) return { ok: false, errors }
+
+  const licensedStates = [...new Set([input.license.state, ...(input.license.licensedStates ?? [])])].sort()
+  const content = {
+    external_id: input.externalId ?? null,
+    name: input.name,
+    pronouns: input.pronouns ?? null,
+    credentials: input.credentials ?? [],
+    license_type: licenseType,
+    license_number: input.license.number ?? null,
+    license_state: input.license.state,
+    licensed_states: licensedStates,
+    npi: input.npi ?? null,
+    bio: input.bio ?? '',
+    years_in_practice: input.yearsInPractice ?? null,
+    modalities,
+    specialties,
+    client_focus: clientFocus,
+    formats,
+    languages: input.languages ?? ['en'],
+    insurance: [...new Set(input.insurance ?? [])],
+    fee_min: input.feeMin ?? null,
+    fee_max: input.feeMax ?? null,
+    sliding_scale: input.slidingScale ?? false,
+    accepting_new_clients: input.acceptingNewClients,
+    accepting_verified_at: input.acceptingNewClientsVerifiedAt ? new Date(input.acceptingNewClientsVerifiedAt).toISOString() : null,
+    offices,
+  }
+  const row: TherapistRow = {
+    ord,
+    id,
+    ...content,
+    office_states: [...new Set(offices.map((office) => office.state))].sort(),
+    primary_city: offices[0]?.city ?? null,
+    primary_state: offices[0]?.state ?? null,
+    primary_postal_code: offices[0]?.postal_code ?? null,
+    search_keywords: keywordText([...vocabulary.keywords('modality', modalities), ...vocabulary.keywords('specialty', specialties)]),
+    content_hash: createHash('sha256').update(JSON.stringify(content)).digest('base64url'),
+  }
+  return { ok: true, row }
+}
+
+/**
+ * Names and aliases of the therapist's terms as distinct words: "Cognitive Behavioral Therapy",
+ * "CBT", "Cognitive-Behavioral Therapy" → "cognitive behavioral therapy cbt". Repeats add nothing
+ * to matching but bloat the stored tsvector; at 100k therapists they pushed it out of line (TOAST)
+ * and made ranking read twice the pages.
+ */
+function keywordText(phrases: string[]): string {
+  const words = new Set<string>()
+  for (const phrase of phrases) for (const word of phrase.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) words.add(word)
+  return [...words].join(' ')
+}
+
+/** A stored profile as input again, so a patch can be merged into it and re-validated whole. */
+export function profileToInput(profile: Therapist): TherapistInput {
+  return {
+    externalId: profile.externalId,
+    name: profile.name,
+    pronouns: profile.pronouns,
+    credentials: profile.credentials,
+    license: { type: profile.license.type, number: profile.license.number, state: profile.license.state, licensedStates: profile.license.licensedStates },
+    npi: profile.npi,
+    bio: profile.bio,
+    yearsInPractice: profile.yearsInPractice,
+    modalities: profile.modalities,
+    specialties: profile.specialties,
+    clientFocus: profile.clientFocus,
+    formats: profile.formats,
+    languages: profile.languages,
+    offices: profile.offices,
+    feeMin: profile.feeMin,
+    feeMax: profile.feeMax,
+    slidingScale: profile.slidingScale,
+    insurance: profile.insurance,
+    acceptingNewClients: profile.acceptingNewClients,
+    // Left out on purpose: the write keeps the stored date unless availability changes.
+    acceptingNewClientsVerifiedAt: undefined,
+  }
+}
+
+const COLUMNS = [
+  'external_id', 'name', 'pronouns', 'credentials', 'license_type', 'license_number', 'license_state', 'licensed_states', 'npi', 'bio',
+  'years_in_practice', 'modalities', 'specialties', 'client_focus', 'formats', 'languages', 'insurance', 'fee_min', 'fee_max',
+  'sliding_scale', 'accepting_new_clients', 'office_states', 'primary_city', 'primary_state', 'primary_postal_code', 'search_keywords',
+  'content_hash',
+] as const
+
+const INPUT = `input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
+    ord int, id uuid, external_id text, name text, pronouns text, credentials text[], license_type text, license_number text,
+    license_state text, licensed_states text[], npi text, bio text, years_in_practice int, modalities text[], specialties text[],
+    client_focus text[], formats text[], languages text[], insurance text[], fee_min int, fee_max int, sliding_scale bool,
+    accepting_new_clients bool, accepting_verified_at timestamptz, office_states text[], primary_city text, primary_state text,
+    primary_postal_code text, search_keywords text, content_hash text,
+    offices jsonb)
+)`
+
+const SET_FROM_INPUT = `${COLUMNS.map((column) => `${column} = i.${column}`).join(', ')},
+    accepting_verified_at = COALESCE(i.accepting_verified_at,
+      CASE WHEN t.accepting_new_clients = i.accepting_new_clients THEN t.accepting_verified_at ELSE now() END),
+    updated_at = now(), deleted_at = NULL`
+
+/** New rows take the id chosen in Node (`row.id`), so each inserted row maps back to its line. */
+const INSERT_FROM_INPUT = `INSERT INTO therapist (id, ${COLUMNS.join(', ')}, accepting_verified_at)
+    SELECT i.id, ${COLUMNS.map((column) => `i.${column}`).join(', ')}, COALESCE(i.accepting_verified_at, now()) FROM input i`
+
+const OFFICES = `removed_offices AS (
+  DELETE FROM therapist_office o USING updated u WHERE o.therapist_id = u.id
+),
+added_offices AS (
+  INSERT INTO therapist_office (therapist_id, position, street, city, state, postal_code, latitude, longitude)
+  SELECT w.id, off.position, off.street, off.city, off.state, off.postal_code, off.latitude, off.longitude
+  FROM written w JOIN input i ON i.ord = w.ord
+  CROSS JOIN LATERAL jsonb_to_recordset(i.offices) AS off(position int, street text, city text, state text, postal_code text, latitude float8, longitude float8)
+)`
+
+/**
+ * Upserts a batch by externalId in one statement. A row whose content hash is unchanged (and that
+ * is not soft-deleted) is not written at all: `unchanged`. A soft-deleted one comes back.
+ * Result rows: (ord, status, id), status `created` | `updated` | `unchanged` | `conflict` (another
+ * writer created the same externalId at the same moment).
+ */
+export const UPSERT_BY_EXTERNAL_ID = `WITH ${INPUT},
+existing AS (
+  SELECT t.id, t.external_id FROM therapist t JOIN input i ON t.external_id = i.external_id FOR UPDATE OF t
+),
+updated AS (
+  UPDATE therapist t SET ${SET_FROM_INPUT}
+  FROM input i
+  WHERE t.external_id = i.external_id AND (t.content_hash <> i.content_hash OR t.deleted_at IS NOT NULL)
+  RETURNING t.id, i.ord
+),
+inserted AS (
+  ${INSERT_FROM_INPUT}
+  WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.external_id = i.external_id)
+  ON CONFLICT (external_id) DO NOTHING
+  RETURNING id
+),
+written AS (
+  SELECT u.id, u.ord FROM updated u
+  UNION ALL
+  SELECT n.id, i.ord FROM inserted n JOIN input i ON i.id = n.id
+),
+${OFFICES}
+SELECT i.ord,
+  CASE WHEN n.id IS NOT NULL THEN 'created' WHEN u.id IS NOT NULL THEN 'updated' WHEN e.id IS NOT NULL THEN 'unchanged' ELSE 'conflict' END AS status,
+  COALESCE(n.id, u.id, e.id) AS id
+FROM input i
+LEFT JOIN inserted n ON n.id = i.id
+LEFT JOIN updated u ON u.ord = i.ord
+LEFT JOIN existing e ON e.external_id = i.external_id
+ORDER BY i.ord`
+
+/** Inserts new therapists (create, and the seed generator). A taken externalId fails the statement. */
+export const INSERT_NEW = `WITH ${INPUT},
+updated AS (SELECT NULL::uuid AS id WHERE false),
+inserted AS (
+  ${INSERT_FROM_INPUT}
+  RETURNING id
+),
+written AS (SELECT n.id, i.ord FROM inserted n JOIN input i ON i.id = n.id),
+${OFFICES}
+SELECT w.ord, 'created' AS status, w.id FROM written w ORDER BY w.ord`
+
+/** Replaces one live therapist by id (patch); no row back when it does not exist or was deleted. */
+export const UPDATE_BY_ID = `WITH ${INPUT},
+updated AS (
+  UPDATE therapist t SET ${SET_FROM_INPUT}
+  FROM input i
+  WHERE t.id = i.id AND t.deleted_at IS NULL AND t.content_hash <> i.content_hash
+  RETURNING t.id, i.ord
+),
+written AS (SELECT id, ord FROM updated),
+${OFFICES}
+SELECT u.ord, 'updated' AS status, u.id FROM updated u`

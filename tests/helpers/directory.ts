@@ -1,0 +1,94 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll, expect } from 'vitest'
+import type { z } from 'zod'
+import { type App, buildApp } from '../../src/app.js'
+import { MIGRATIONS_DIR } from '../../src/db/database.js'
+import { applyMigrations, readMigrations } from '../../src/db/migrations.js'
+import { type Therapist, type TherapistInputSchema, TherapistSchema } from '../../src/modules/directory/directory-schemas.js'
+import { clientToken } from './auth.js'
+import { type ScratchDatabase, scratchDatabase, testConfig } from './database.js'
+
+export type TherapistInput = z.input<typeof TherapistInputSchema>
+
+/** earthdistance's sphere (earth() = 6378168 m), so fixture distances are exact to the metre. */
+export const EARTH_RADIUS_KM = 6378.168
+export const CENTER = { latitude: 37.75, longitude: -122.42 }
+
+/** The point `km` from `from` on a compass bearing (degrees), on earthdistance's sphere. */
+export function pointAt(km: number, bearingDegrees: number, from = CENTER): { latitude: number; longitude: number } {
+  const rad = Math.PI / 180
+  const d = km / EARTH_RADIUS_KM
+  const theta = bearingDegrees * rad
+  const phi1 = from.latitude * rad
+  const lambda1 = from.longitude * rad
+  const phi2 = Math.asin(Math.sin(phi1) * Math.cos(d) + Math.cos(phi1) * Math.sin(d) * Math.cos(theta))
+  const lambda2 = lambda1 + Math.atan2(Math.sin(theta) * Math.sin(d) * Math.cos(phi1), Math.cos(d) - Math.sin(phi1) * Math.sin(phi2))
+  return { latitude: phi2 / rad, longitude: lambda2 / rad }
+}
+
+export function distanceKm(a: { latitude: number; longitude: number }, b: { latitude: number; longitude: number }): number {
+  const rad = Math.PI / 180
+  const dLat = (b.latitude - a.latitude) * rad
+  const dLon = (b.longitude - a.longitude) * rad
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.latitude * rad) * Math.cos(b.latitude * rad) * Math.sin(dLon / 2) ** 2
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.sqrt(h))
+}
+
+/** Sends requests as a curator app (directory:read and directory:write) unless a test sets its own authorization. */
+export interface CuratorClient {
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>
+  /** The app itself, for requests with other credentials or none. */
+  raw: App
+}
+
+/**
+ * A migrated database of its own and the app on it, so no other test's rows change the counts.
+ * Requests go out with a curator app's token; the scope tests use `raw` to send others.
+ */
+export function isolatedDirectory(): { app: () => CuratorClient; scratch: () => ScratchDatabase } {
+  let app: CuratorClient | undefined
+  let scratch: ScratchDatabase | undefined
+  beforeAll(async () => {
+    scratch = await scratchDatabase()
+    await scratch.db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
+    const raw = await buildApp(testConfig(), { db: scratch.db })
+    await raw.ready()
+    const token = await clientToken(raw, ['directory:read', 'directory:write'])
+    app = {
+      raw,
+      inject: (options) => raw.inject({ ...options, headers: { authorization: `Bearer ${token}`, ...options.headers } }),
+    }
+  })
+  afterAll(async () => {
+    await app?.raw.close()
+    await scratch?.destroy()
+  })
+  return {
+    app: () => {
+      if (!app) throw new Error('app not built yet')
+      return app
+    },
+    scratch: () => {
+      if (!scratch) throw new Error('database not ready yet')
+      return scratch
+    },
+  }
+}
+
+export async function createTherapist(app: Pick<App, 'inject'> | CuratorClient, input: TherapistInput): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/v1/therapists', payload: input })
+  if (res.statusCode !== 201) throw new Error(`create failed: ${res.statusCode} ${res.body}`)
+  const body: { id: string } = res.json()
+  return body.id
+}
+
+/**
+ * A profile body parsed with the documented schema, refusing any member the schema does not list
+ * (the body is JSON built by Postgres, so nothing else guards its shape). Not `.strict()`: a derived
+ * schema would carry the component id into the global registry and change the OpenAPI output.
+ */
+export function parseProfile(body: unknown): Therapist {
+  const profile = TherapistSchema.parse(body)
+  expect(Object.keys(body as object).sort()).toEqual(Object.keys(TherapistSchema.shape).sort())
+  return profile
+}
