@@ -176,7 +176,7 @@ try {
     // The floor runs what the API runs for this request: the page, and the facet counts when asked for.
     const statements = await statementsFor(shape.query)
     const path = `/v1/therapists?${shape.query}`
-    const check = await fetch(`${base}${path}`)
+    const check = await fetch(`${base}${path}`, { headers: { authorization } })
     if (!check.ok) throw new Error(`${shape.name}: ${check.status} ${await check.text()}`)
     await measureApi(base, () => path, WARMUP)
     const api = await measureApi(base, () => path, SECONDS)

@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { App } from '../../src/app.js'
 import { buildApp } from '../../src/app.js'
 import { currentUserId } from '../../src/modules/auth/auth-guard.js'
@@ -260,6 +260,22 @@ describe('auth', () => {
       const [h, , s] = user.accessToken.split('.')
       const tampered = `${h}.${b64({ iss: ISSUER, aud: AUDIENCE, sub: randomUUID(), sid, scope: 'journal:read', iat: now, exp: now + 300 })}.${s}`
       expect((await call(tampered)).statusCode).toBe(401)
+    })
+
+    it('refuses a token once it expires, although verified tokens are remembered', async () => {
+      const token = await signOwn({ sub: user.user.id, sid, scope: 'journal:read' }, { exp: Math.floor(Date.now() / 1000) + 30 })
+      expect((await call(token)).statusCode).toBe(200)
+      expect((await call(token)).statusCode).toBe(200)
+      // A minute later (past exp and the clock tolerance): only the clock moves.
+      vi.useFakeTimers({ toFake: ['Date'] })
+      try {
+        vi.setSystemTime(Date.now() + 60_000)
+        const late = await call(token)
+        expect(late.statusCode).toBe(401)
+        expect(late.json().detail).toMatch(/expired/)
+      } finally {
+        vi.useRealTimers()
+      }
     })
 
     it('refuses a missing token, another scheme and garbage', async () => {
