@@ -496,13 +496,7 @@ class SearchSql {
       clientFocus: 't.client_focus_bits',
       licenseType: 't.license_bits',
     }
-    const selected: Record<FacetName, string[]> = {
-      modality: search.modality,
-      specialty: search.specialty,
-      format: search.format,
-      clientFocus: search.clientFocus,
-      licenseType: search.licenseType,
-    }
+    const selected = selectedFacetValues(search)
     const mask = (facet: FacetName) =>
       search.facetTerms[facet].filter((term) => selected[facet].includes(term.slug)).reduce((bits, term) => bits | (1n << BigInt(term.bit)), 0n)
     // A facet filter as a bit test; `all` only for modalities (modalityMatch=all).
@@ -638,15 +632,20 @@ export function cursorAfter(search: ResolvedSearch, row: PageRow): string {
   }
 }
 
-/** Facet rows → `{ facet: [{value, count}] }`, biggest first, keeping selected values even at 0. */
-export function facetCounts(search: ResolvedSearch, rows: FacetRow[]): Record<string, { value: string; count: number }[]> {
-  const selected: Record<FacetName, string[]> = {
+/** The values the search filters on, per facet. */
+function selectedFacetValues(search: ResolvedSearch): Record<FacetName, string[]> {
+  return {
     modality: search.modality,
     specialty: search.specialty,
     format: search.format,
     clientFocus: search.clientFocus,
     licenseType: search.licenseType,
   }
+}
+
+/** Facet rows → `{ facet: [{value, count}] }`, biggest first, keeping selected values even at 0. */
+export function facetCounts(search: ResolvedSearch, rows: FacetRow[]): Record<string, { value: string; count: number }[]> {
+  const selected = selectedFacetValues(search)
   const result: Record<string, { value: string; count: number }[]> = {}
   for (const facet of search.facets) {
     const counts = new Map(rows.filter((row) => row.facet === facet).map((row) => [row.value, Number(row.count)]))
