@@ -209,6 +209,20 @@ describe('directory curation', () => {
     expect((await importLines(lines)).summary).toMatchObject({ unchanged: 1234 })
   })
 
+  it('reads at most 50,000 lines per import and rejects the rest without writing them', async () => {
+    // Lines before the limit are cheap rejections (not therapists); the two after it are valid and must not be written.
+    const filler = Array.from({ length: 50_000 }, () => '{}')
+    const beyond = [minimal({ externalId: 'beyond-1' }), minimal({ externalId: 'beyond-2' })]
+    const report = await importLines([...filler, ...beyond])
+    expect(report.summary).toMatchObject({ lines: 50_002, created: 0, rejected: 50_002 })
+    expect(report.results.slice(-2)).toEqual([
+      expect.objectContaining({ line: 50_001, status: 'rejected', errors: [expect.objectContaining({ code: 'line_limit' })] }),
+      expect.objectContaining({ line: 50_002, status: 'rejected', errors: [expect.objectContaining({ code: 'line_limit' })] }),
+    ])
+    const [row] = await ctx.scratch().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM therapist WHERE external_id LIKE 'beyond-%'`)
+    expect(row?.n).toBe(0)
+  })
+
   it('takes imports only as NDJSON', async () => {
     const res = await ctx.app().inject({ method: 'POST', url: '/v1/therapists/import', payload: minimal({ externalId: 'json-1' }) })
     expect(res.statusCode).toBe(415)
