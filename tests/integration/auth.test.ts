@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { App } from '../../src/app.js'
 import { buildApp } from '../../src/app.js'
 import { currentUserId } from '../../src/modules/auth/auth-guard.js'
-import { hashToken } from '../../src/modules/auth/auth-service.js'
+import { createAuthService, hashToken, REUSE_GRACE_MS } from '../../src/modules/auth/auth-service.js'
+import { loadSigningKeys } from '../../src/modules/auth/keys.js'
+import { createTokenService } from '../../src/modules/auth/tokens.js'
 import { PASSWORD, bearer, clientToken, createClient, registerUser, uniqueEmail } from '../helpers/auth.js'
 import { ownedRowCount } from '../helpers/account.js'
 import { sharedDatabase, TEST_SIGNING_KEY, testConfig } from '../helpers/database.js'
@@ -143,19 +145,25 @@ describe('auth', () => {
   })
 
   describe('refresh tokens', () => {
-    it('rotates on every use; reusing a spent token ends the whole session', async () => {
+    const refresh = (refreshToken: string) => app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } })
+    /** Makes a spent refresh token look spent longer ago than the retry grace period, without waiting. */
+    const spentLongAgo = (refreshToken: string) =>
+      app.db.prisma.refreshToken.update({ where: { tokenHash: hashToken(refreshToken) }, data: { usedAt: new Date(Date.now() - REUSE_GRACE_MS - 1000) } })
+
+    it('rotates on every use; reusing a spent token after the grace period ends the whole session', async () => {
       const user = await registerUser(app)
-      const first = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: user.refreshToken } })
+      const first = await refresh(user.refreshToken)
       expect(first.statusCode).toBe(200)
       const second = first.json()
       expect(second.refreshToken).not.toBe(user.refreshToken)
       expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(second.accessToken) })).statusCode).toBe(200)
 
-      // The spent token is presented again: it leaked, so the family is revoked.
-      const replay = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: user.refreshToken } })
+      // The spent token is presented again, later than a client's own retry would be: it leaked, so the family is revoked.
+      await spentLongAgo(user.refreshToken)
+      const replay = await refresh(user.refreshToken)
       expect(replay.statusCode).toBe(401)
       expect(replay.json()).toMatchObject({ code: 'invalid_refresh_token' })
-      const descendant = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: second.refreshToken } })
+      const descendant = await refresh(second.refreshToken)
       expect(descendant.statusCode).toBe(401)
       for (const token of [user.accessToken, second.accessToken]) {
         expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })).statusCode).toBe(401)
@@ -164,10 +172,59 @@ describe('auth', () => {
       expect(session?.session.revokedReason).toBe('refresh_token_reuse')
     })
 
-    it('lets exactly one of two concurrent refreshes with one token win', async () => {
+    it('answers a repeat within the grace period with refresh_token_spent and ends nothing', async () => {
       const user = await registerUser(app)
-      const results = await Promise.all([1, 2].map(() => app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: user.refreshToken } })))
+      const first = await refresh(user.refreshToken)
+      expect(first.statusCode).toBe(200)
+      const retry = await refresh(user.refreshToken)
+      expect(retry.statusCode).toBe(401)
+      expect(retry.json()).toMatchObject({ code: 'refresh_token_spent' })
+      // The pair the first request received is alive.
+      const pair = first.json<{ accessToken: string; refreshToken: string }>()
+      expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(pair.accessToken) })).statusCode).toBe(200)
+      expect((await refresh(pair.refreshToken)).statusCode).toBe(200)
+      const session = await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: hashToken(user.refreshToken) }, include: { session: true } })
+      expect(session?.session.revokedAt).toBeNull()
+    })
+
+    it('lets exactly one of two concurrent refreshes with one token win, and its new tokens work', async () => {
+      const user = await registerUser(app)
+      const results = await Promise.all([1, 2].map(() => refresh(user.refreshToken)))
       expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401])
+      const winner = results.find((r) => r.statusCode === 200)
+      const loser = results.find((r) => r.statusCode === 401)
+      expect(loser?.json()).toMatchObject({ code: 'refresh_token_spent' })
+      const pair = winner?.json<{ accessToken: string; refreshToken: string }>()
+      expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(pair?.accessToken ?? '') })).statusCode).toBe(200)
+      const next = await refresh(pair?.refreshToken ?? '')
+      expect(next.statusCode).toBe(200)
+      expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(next.json().accessToken) })).statusCode).toBe(200)
+    })
+
+    it('issues no pair when the session ends while a refresh is in flight', async () => {
+      const user = await registerUser(app)
+      const prisma = app.db.prisma
+      const tokenHash = hashToken(user.refreshToken)
+      // The session is logged out just after the refresh has read it as active.
+      const refreshTokens = {
+        updateMany: (args: Parameters<typeof prisma.refreshToken.updateMany>[0]) => prisma.refreshToken.updateMany(args),
+        create: (args: Parameters<typeof prisma.refreshToken.create>[0]) => prisma.refreshToken.create(args),
+        findUnique: async (args: Parameters<typeof prisma.refreshToken.findUnique>[0]) => {
+          const row = await prisma.refreshToken.findUnique(args)
+          if (row) await prisma.authSession.update({ where: { id: row.sessionId }, data: { revokedAt: new Date(), revokedReason: 'logout' } })
+          return row
+        },
+      }
+      const auth = createAuthService({
+        prisma: { user: prisma.user, authSession: prisma.authSession, refreshToken: refreshTokens, $transaction: prisma.$transaction.bind(prisma) } as unknown as Parameters<
+          typeof createAuthService
+        >[0]['prisma'],
+        tokens: createTokenService({ keys: await loadSigningKeys(config), config }),
+        config,
+      })
+      await expect(auth.refresh(user.refreshToken)).rejects.toMatchObject({ status: 401, code: 'invalid_refresh_token' })
+      const spent = await prisma.refreshToken.findUniqueOrThrow({ where: { tokenHash } })
+      expect(spent.usedAt).not.toBeNull()
     })
 
     it('stores refresh tokens only as hashes', async () => {

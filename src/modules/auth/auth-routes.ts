@@ -59,8 +59,9 @@ export const authRoutes: FastifyPluginAsyncZod<{ config: Config; tokens: TokenSe
         operationId: 'refreshTokens',
         summary: 'Exchange a refresh token for a new token pair',
         description:
-          'Each refresh token works once: the response carries the next one. Presenting a spent refresh token ends its whole session ' +
-          '(every token descended from the same sign-in), since it means the token leaked.',
+          'Each refresh token works once: the response carries the next one. Presenting a spent refresh token within 10 seconds of its use ' +
+          'answers 401 `refresh_token_spent` and ends nothing (a retry or a concurrent refresh: the request that spent it received the live pair). ' +
+          'Presenting it later ends its whole session (every token descended from the same sign-in), since it means the token leaked.',
         body: RefreshBodySchema,
         response: { 200: TokenPairSchema, ...problemResponses(400, 401, 415) },
       },

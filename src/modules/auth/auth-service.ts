@@ -10,7 +10,7 @@ import type { TokenService } from './tokens.js'
 /**
  * Sign-up, sign-in and sessions for end users who hold a Therapath password. A session is a
  * family of refresh tokens: each refresh spends one and issues the next; presenting a spent
- * one means it leaked, so the whole family (and its access tokens) ends.
+ * one after a short grace period means it leaked, so the whole family (and its access tokens) ends.
  */
 
 type Deps = {
@@ -34,6 +34,10 @@ const newRefreshToken = () => `tpr_${randomBytes(32).toString('base64url')}`
 
 const invalidCredentials = () => new UnauthorizedError('The email or password is not correct.', 'invalid_credentials')
 const invalidRefreshToken = (detail = 'The refresh token is not valid; sign in again.') => new UnauthorizedError(detail, 'invalid_refresh_token')
+const sessionEnded = () => invalidRefreshToken('The session has ended; sign in again.')
+
+/** How long a spent refresh token counts as the client's own retry rather than a leak. */
+export const REUSE_GRACE_MS = 10_000
 
 export function createAuthService({ prisma, tokens, config }: Deps) {
   const refreshTtlMs = config.AUTH_REFRESH_TOKEN_TTL_DAYS * 24 * 60 * 60 * 1000
@@ -88,7 +92,12 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
       return startSession(user)
     },
 
-    /** Spends a refresh token and issues the next pair in the same session. */
+    /**
+     * Spends a refresh token and issues the next pair in the same session. A token spent less than
+     * `REUSE_GRACE_MS` ago answers `refresh_token_spent` and ends nothing: that is a client's own
+     * retry (a lost response, two tabs refreshing at once), and the request that spent it holds the
+     * live pair. Presented later, it was kept by someone else, so the session ends.
+     */
     async refresh(refreshToken: string): Promise<TokenPair> {
       const tokenHash = hashToken(refreshToken)
       const now = new Date()
@@ -98,6 +107,12 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
       if (!row) throw invalidRefreshToken()
       if (spent.count === 0) {
         if (row.usedAt !== null) {
+          if (now.getTime() - row.usedAt.getTime() < REUSE_GRACE_MS) {
+            throw new UnauthorizedError(
+              'This refresh token was used a moment ago by another request, which received the next token pair; use that pair.',
+              'refresh_token_spent',
+            )
+          }
           await prisma.authSession.updateMany({
             where: { id: row.sessionId, revokedAt: null },
             data: { revokedAt: now, revokedReason: 'refresh_token_reuse' },
@@ -106,12 +121,16 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
         }
         throw invalidRefreshToken('The refresh token has expired; sign in again.')
       }
-      if (row.session.revokedAt !== null) throw invalidRefreshToken('The session has ended; sign in again.')
+      if (row.session.revokedAt !== null) throw sessionEnded()
       const next = newRefreshToken()
-      await prisma.$transaction([
+      // The session may have ended since it was read (logout, reuse detected elsewhere): the new pair
+      // is issued only if it is still active when the next token is written. Should it have ended,
+      // the token written here belongs to a revoked session and can never be used.
+      const [live] = await prisma.$transaction([
+        prisma.authSession.updateMany({ where: { id: row.sessionId, revokedAt: null }, data: { lastUsedAt: now } }),
         prisma.refreshToken.create({ data: { sessionId: row.sessionId, tokenHash: hashToken(next), expiresAt: new Date(now.getTime() + refreshTtlMs) } }),
-        prisma.authSession.update({ where: { id: row.sessionId }, data: { lastUsedAt: now } }),
       ])
+      if (live.count !== 1) throw sessionEnded()
       return issuePair(row.session.user, row.sessionId, next)
     },
 
