@@ -80,10 +80,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(securityPlugin, { config })
   await app.register(metricsPlugin)
   await app.register(databasePlugin, { db: deps.db })
-  // Before the routes and the OpenAPI plugin: both act on routes as they are added.
+  // Before the routes and the OpenAPI plugin: these act on routes as they are added. The order is
+  // the order their hooks run in: a request is counted (and perhaps refused) before the guard's
+  // scope check and before it may claim an idempotency key; the guard identifies the caller first.
+  await app.register(rateLimitPlugin, { config })
   await app.register(authGuardPlugin, { tokens })
   await app.register(idempotencyPlugin)
-  await app.register(rateLimitPlugin, { config })
   await app.register(swaggerPlugin, { config })
 
   const migrations = readMigrations(MIGRATIONS_DIR)

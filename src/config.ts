@@ -114,7 +114,7 @@ export const EnvSchema = z.object({
 
   /** Requests per window per user, client or (unauthenticated) IP. */
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(600),
-  /** Requests per window per IP on register, login, refresh and the token endpoint. */
+  /** Requests per window per IP on register, login, refresh and the token endpoint; separately, failed authentications per IP elsewhere. */
   RATE_LIMIT_AUTH_MAX: z.coerce.number().int().min(1).default(20),
   /** Attempts per window per account (email, client id or refresh token) on those endpoints. */
   RATE_LIMIT_ACCOUNT_MAX: z.coerce.number().int().min(1).default(10),
