@@ -5,7 +5,9 @@ import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, SignJW
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { App } from '../../src/app.js'
 import { buildApp } from '../../src/app.js'
+import { Prisma } from '../../src/generated/prisma/client.js'
 import { currentUserId } from '../../src/modules/auth/auth-guard.js'
+import { createIdentityService } from '../../src/modules/auth/identity-service.js'
 import { createAuthService, hashToken, REUSE_GRACE_MS } from '../../src/modules/auth/auth-service.js'
 import { loadSigningKeys } from '../../src/modules/auth/keys.js'
 import { createTokenService } from '../../src/modules/auth/tokens.js'
@@ -435,6 +437,33 @@ describe('auth', () => {
       expect(res.json().error).toBe('invalid_client')
     })
 
+    it("stops a deactivated app's tokens within a minute (its status is cached that long)", async () => {
+      const client = await createClient(app, ['directory:read'])
+      const res = await app.inject({ method: 'POST', url: '/v1/oauth/token', payload: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret } })
+      const token = res.json<{ access_token: string }>().access_token
+      const probe = () => app.inject({ method: 'GET', url: '/probe/directory', headers: bearer(token) })
+      expect((await probe()).statusCode).toBe(200)
+      await app.db.prisma.apiClient.update({ where: { clientId: client.clientId }, data: { active: false } })
+      // Within the minute the cached status may still admit it; after it, never. Only the clock moves.
+      vi.useFakeTimers({ toFake: ['Date'] })
+      try {
+        vi.setSystemTime(Date.now() + 61_000)
+        const refused = await probe()
+        expect(refused.statusCode).toBe(401)
+        expect(refused.json()).toMatchObject({ code: 'invalid_token' })
+        expect(refused.json().detail).toMatch(/deactivated/)
+      } finally {
+        vi.useRealTimers()
+      }
+      // An instance that had not cached the app's status refuses at once.
+      const fresh = await buildApp(config, { db: app.db })
+      try {
+        expect((await fresh.inject({ method: 'GET', url: '/v1/therapists', headers: bearer(token) })).statusCode).toBe(401)
+      } finally {
+        await fresh.close()
+      }
+    })
+
     it('stores only a hash of the secret', async () => {
       const client = await createClient(app, ['directory:read'])
       const row = await app.db.prisma.apiClient.findUnique({ where: { clientId: client.clientId } })
@@ -562,6 +591,34 @@ describe('trusted identity providers', () => {
     const token = await idpToken(sub)
     const results = await Promise.all([1, 2, 3].map(() => app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })))
     expect(new Set(results.map((r) => r.json().id)).size).toBe(1)
+  })
+
+  it('treats only a unique violation as a lost race; any other database failure is an error, not a 404', async () => {
+    const mapping = { id: randomUUID(), userId: randomUUID(), issuer: idpIssuer, subject: 's', lastSeenAt: new Date(), createdAt: new Date() }
+    const fake = (failure: Error) =>
+      createIdentityService({
+        prisma: {
+          externalIdentity: { findUnique: async () => null, findUniqueOrThrow: async () => mapping },
+          user: {
+            create: async () => {
+              throw failure
+            },
+          },
+        } as unknown as Parameters<typeof createIdentityService>[0]['prisma'],
+      })
+    const raced = new Prisma.PrismaClientKnownRequestError('Unique constraint failed', { code: 'P2002', clientVersion: 'test' })
+    expect(await fake(raced).userForExternalIdentity(idpIssuer, 's')).toBe(mapping.userId)
+    const outage = new Error('Connection terminated unexpectedly')
+    await expect(fake(outage).userForExternalIdentity(idpIssuer, 's')).rejects.toBe(outage)
+  })
+
+  it('gives a user who deleted their account a new, empty account on their next token', async () => {
+    const sub = `leaver-${randomUUID()}`
+    const first = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(await idpToken(sub)) })
+    expect((await app.inject({ method: 'DELETE', url: '/v1/me', headers: bearer(await idpToken(sub)) })).statusCode).toBe(204)
+    const after = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(await idpToken(sub)) })
+    expect(after.statusCode).toBe(200)
+    expect(after.json().id).not.toBe(first.json().id)
   })
 
   it('grants only the scopes configured for the issuer', async () => {

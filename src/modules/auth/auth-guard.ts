@@ -74,6 +74,10 @@ export const authGuardPlugin = fp(
       const scopes = new Set(verified.scopes)
       switch (verified.kind) {
         case 'client':
+          // A deactivated (or deleted) app's tokens stop within a minute: its status is cached that long.
+          if (!(await identities.clientIsActive(verified.clientId))) {
+            throw new UnauthorizedError('The app this token was issued to has been deactivated.', 'invalid_token')
+          }
           return { kind: 'client', clientId: verified.clientId, scopes }
         case 'user':
           // A revoked session (logout, refresh-token reuse) or a deleted account ends its tokens at once.
