@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDe
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { type Database, MIGRATIONS_DIR } from './db/database.js'
-import { readMigrations } from './db/migrations.js'
+import { type Migration, readMigrations } from './db/migrations.js'
 import { createLogger, RequestLogController } from './logger.js'
 import { accountRoutes } from './modules/account/account-routes.js'
 import { createAccountDataRegistry } from './modules/account/account-data.js'
@@ -40,6 +40,8 @@ export interface AppDependencies {
   assessments?: { instruments?: readonly InstrumentDefinition[]; rules?: readonly RecommendationRule[] }
   /** Journal encryption keys; loaded from the configuration (or DATA_DIR) when omitted. */
   journalKeys?: JournalKeyring
+  /** The migrations this build ships (readiness compares the database with them); read from MIGRATIONS_DIR when omitted. */
+  migrations?: Migration[]
 }
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
@@ -88,8 +90,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(idempotencyPlugin)
   await app.register(swaggerPlugin, { config })
 
-  const migrations = readMigrations(MIGRATIONS_DIR)
-  await app.register(operationsRoutes, { config, migrations })
+  await app.register(operationsRoutes, { config, migrations: deps.migrations ?? readMigrations(MIGRATIONS_DIR) })
   await app.register(oauthRoutes, { tokens, keys })
   await app.register(authRoutes, { prefix: '/v1/auth', config, tokens })
   await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData })

@@ -5,8 +5,8 @@
  */
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
-import { openDatabase } from './db/database.js'
-import { MigrationError } from './db/migrations.js'
+import { MIGRATIONS_DIR, openDatabase } from './db/database.js'
+import { MigrationError, readMigrations } from './db/migrations.js'
 import { prepareDatabase } from './db/prepare.js'
 import { createLogger } from './logger.js'
 import { loadSigningKeys } from './modules/auth/keys.js'
@@ -34,8 +34,9 @@ async function main(): Promise<void> {
   const log = createLogger(config)
   const db = await openDatabase(config)
   try {
-    const prepared = await prepareDatabase(db, config, log)
-    const app = await buildApp(config, { db, logger: log, keys, journalKeys })
+    const migrations = readMigrations(MIGRATIONS_DIR)
+    const prepared = await prepareDatabase(db, config, log, { migrations })
+    const app = await buildApp(config, { db, logger: log, keys, journalKeys, migrations })
 
     let closing = false
     const shutdown = (signal: string) => {
