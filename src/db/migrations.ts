@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { sha256Hex } from '../lib/hash.js'
 
 /**
  * Applies `prisma/migrations/<name>/migration.sql` the way `prisma migrate deploy` does and keeps
@@ -50,8 +51,6 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`
-
-export const sha256Hex = (content: string | Buffer): string => createHash('sha256').update(content).digest('hex')
 
 /** Reads the migrations folder, sorted by name (the timestamp prefix orders them). */
 export function readMigrations(dir: string): Migration[] {

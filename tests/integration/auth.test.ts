@@ -8,7 +8,8 @@ import { buildApp } from '../../src/app.js'
 import { Prisma } from '../../src/generated/prisma/client.js'
 import { currentUserId } from '../../src/modules/auth/auth-guard.js'
 import { createIdentityService } from '../../src/modules/auth/identity-service.js'
-import { createAuthService, hashToken, REUSE_GRACE_MS } from '../../src/modules/auth/auth-service.js'
+import { sha256Hex } from '../../src/lib/hash.js'
+import { createAuthService, REUSE_GRACE_MS } from '../../src/modules/auth/auth-service.js'
 import { loadSigningKeys } from '../../src/modules/auth/keys.js'
 import { createTokenService } from '../../src/modules/auth/tokens.js'
 import { PASSWORD, bearer, clientToken, createClient, registerUser, uniqueEmail } from '../helpers/auth.js'
@@ -150,7 +151,7 @@ describe('auth', () => {
     const refresh = (refreshToken: string) => app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } })
     /** Makes a spent refresh token look spent longer ago than the retry grace period, without waiting. */
     const spentLongAgo = (refreshToken: string) =>
-      app.db.prisma.refreshToken.update({ where: { tokenHash: hashToken(refreshToken) }, data: { usedAt: new Date(Date.now() - REUSE_GRACE_MS - 1000) } })
+      app.db.prisma.refreshToken.update({ where: { tokenHash: sha256Hex(refreshToken) }, data: { usedAt: new Date(Date.now() - REUSE_GRACE_MS - 1000) } })
 
     it('rotates on every use; reusing a spent token after the grace period ends the whole session', async () => {
       const user = await registerUser(app)
@@ -170,7 +171,7 @@ describe('auth', () => {
       for (const token of [user.accessToken, second.accessToken]) {
         expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })).statusCode).toBe(401)
       }
-      const session = await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: hashToken(user.refreshToken) }, include: { session: true } })
+      const session = await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(user.refreshToken) }, include: { session: true } })
       expect(session?.session.revokedReason).toBe('refresh_token_reuse')
     })
 
@@ -185,7 +186,7 @@ describe('auth', () => {
       const pair = first.json<{ accessToken: string; refreshToken: string }>()
       expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(pair.accessToken) })).statusCode).toBe(200)
       expect((await refresh(pair.refreshToken)).statusCode).toBe(200)
-      const session = await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: hashToken(user.refreshToken) }, include: { session: true } })
+      const session = await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(user.refreshToken) }, include: { session: true } })
       expect(session?.session.revokedAt).toBeNull()
     })
 
@@ -206,7 +207,7 @@ describe('auth', () => {
     it('issues no pair when the session ends while a refresh is in flight', async () => {
       const user = await registerUser(app)
       const prisma = app.db.prisma
-      const tokenHash = hashToken(user.refreshToken)
+      const tokenHash = sha256Hex(user.refreshToken)
       // The session is logged out just after the refresh has read it as active.
       const refreshTokens = {
         updateMany: (args: Parameters<typeof prisma.refreshToken.updateMany>[0]) => prisma.refreshToken.updateMany(args),
@@ -232,13 +233,13 @@ describe('auth', () => {
     it('stores refresh tokens only as hashes', async () => {
       const user = await registerUser(app)
       expect(await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: user.refreshToken } })).toBeNull()
-      expect(await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: hashToken(user.refreshToken) } })).not.toBeNull()
+      expect(await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(user.refreshToken) } })).not.toBeNull()
     })
 
     it('refuses unknown and expired refresh tokens', async () => {
       expect((await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: 'tpr_made_up' } })).statusCode).toBe(401)
       const user = await registerUser(app)
-      await app.db.prisma.refreshToken.update({ where: { tokenHash: hashToken(user.refreshToken) }, data: { expiresAt: new Date(Date.now() - 1000) } })
+      await app.db.prisma.refreshToken.update({ where: { tokenHash: sha256Hex(user.refreshToken) }, data: { expiresAt: new Date(Date.now() - 1000) } })
       const res = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: user.refreshToken } })
       expect(res.statusCode).toBe(401)
       expect(res.json().detail).toMatch(/expired/)

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MIGRATIONS_DIR } from '../../src/db/database.js'
-import { readMigrations, sha256Hex } from '../../src/db/migrations.js'
+import { readMigrations } from '../../src/db/migrations.js'
+import { sha256Hex } from '../../src/lib/hash.js'
 import { onPostgres, scratchDatabase, TEST_JOURNAL_KEY, TEST_SIGNING_KEY } from '../helpers/database.js'
 
 /** The real process entry (src/server.ts), as `npm start` runs it, on an ephemeral port. */

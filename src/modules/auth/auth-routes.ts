@@ -3,7 +3,8 @@ import { z } from 'zod'
 import type { Config } from '../../config.js'
 import { problemResponses } from '../../lib/problem.js'
 import { LoginBodySchema, RefreshBodySchema, RegisterBodySchema, TokenPairSchema } from './auth-schemas.js'
-import { createAuthService, hashToken } from './auth-service.js'
+import { sha256Hex } from '../../lib/hash.js'
+import { createAuthService } from './auth-service.js'
 import type { TokenService } from './tokens.js'
 
 /**
@@ -53,7 +54,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ config: Config; tokens: TokenSe
     '/refresh',
     {
       config: { rateLimit },
-      preHandler: (request, reply) => app.limitCredentials(request, reply, `refresh:${hashToken(request.body.refreshToken).slice(0, 24)}`),
+      preHandler: (request, reply) => app.limitCredentials(request, reply, `refresh:${sha256Hex(request.body.refreshToken).slice(0, 24)}`),
       schema: {
         tags: ['auth'],
         operationId: 'refreshTokens',

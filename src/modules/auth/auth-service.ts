@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Config } from '../../config.js'
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.js'
 import { ConflictError, UnauthorizedError, ValidationError } from '../../lib/errors.js'
+import { sha256Hex } from '../../lib/hash.js'
 import { USER_SCOPES } from '../../lib/scopes.js'
 import type { TokenPair, User } from './auth-schemas.js'
 import { decoyPasswordHash, hashPassword, passwordProblem, verifyPassword } from './passwords.js'
@@ -28,8 +29,7 @@ interface UserRow {
 
 export const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, displayName: row.displayName, createdAt: row.createdAt.toISOString() })
 
-export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex')
-
+/** Refresh tokens are 256 random bits, stored only as their SHA-256: a slow hash would add nothing. */
 const newRefreshToken = () => `tpr_${randomBytes(32).toString('base64url')}`
 
 const invalidCredentials = () => new UnauthorizedError('The email or password is not correct.', 'invalid_credentials')
@@ -59,7 +59,7 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
     const session = await prisma.authSession.create({
       data: {
         userId: user.id,
-        refreshTokens: { create: { tokenHash: hashToken(refreshToken), expiresAt: new Date(Date.now() + refreshTtlMs) } },
+        refreshTokens: { create: { tokenHash: sha256Hex(refreshToken), expiresAt: new Date(Date.now() + refreshTtlMs) } },
       },
       select: { id: true },
     })
@@ -99,7 +99,7 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
      * live pair. Presented later, it was kept by someone else, so the session ends.
      */
     async refresh(refreshToken: string): Promise<TokenPair> {
-      const tokenHash = hashToken(refreshToken)
+      const tokenHash = sha256Hex(refreshToken)
       const now = new Date()
       // Spend it atomically: of two concurrent refreshes with one token, exactly one wins.
       const spent = await prisma.refreshToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } })
@@ -128,7 +128,7 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
       // the token written here belongs to a revoked session and can never be used.
       const [live] = await prisma.$transaction([
         prisma.authSession.updateMany({ where: { id: row.sessionId, revokedAt: null }, data: { lastUsedAt: now } }),
-        prisma.refreshToken.create({ data: { sessionId: row.sessionId, tokenHash: hashToken(next), expiresAt: new Date(now.getTime() + refreshTtlMs) } }),
+        prisma.refreshToken.create({ data: { sessionId: row.sessionId, tokenHash: sha256Hex(next), expiresAt: new Date(now.getTime() + refreshTtlMs) } }),
       ])
       if (live.count !== 1) throw sessionEnded()
       return issuePair(row.session.user, row.sessionId, next)
@@ -136,7 +136,7 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
 
     /** Ends the session the refresh token belongs to. Unknown tokens are ignored, so logout never fails. */
     async logout(refreshToken: string): Promise<void> {
-      const row = await prisma.refreshToken.findUnique({ where: { tokenHash: hashToken(refreshToken) }, select: { sessionId: true } })
+      const row = await prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(refreshToken) }, select: { sessionId: true } })
       if (!row) return
       await prisma.authSession.updateMany({ where: { id: row.sessionId, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: 'logout' } })
     },
