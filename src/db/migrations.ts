@@ -135,8 +135,6 @@ const firstLine = (text: string | null): string => (text ?? 'no log').split('\n'
 
 export interface ApplyResult {
   applied: string[]
-  /** True when the database had no applied migrations before this run. */
-  wasEmpty: boolean
   unknown: string[]
 }
 
@@ -154,14 +152,13 @@ export async function applyMigrations(session: SqlSession, migrations: Migration
     const status = await migrationStatus(session, migrations)
     const problem = blockingProblem(status)
     if (problem) throw new MigrationError(problem)
-    const wasEmpty = status.pending.length === migrations.length && status.unknown.length === 0
 
     const applied: string[] = []
     for (const migration of migrations.filter((m) => status.pending.includes(m.name))) {
       await applyOne(session, migration)
       applied.push(migration.name)
     }
-    return { applied, wasEmpty, unknown: status.unknown }
+    return { applied, unknown: status.unknown }
   } finally {
     await session.query(`select pg_advisory_unlock(${ADVISORY_LOCK_KEY})`)
   }

@@ -142,5 +142,3 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
     },
   }
 }
-
-export type AuthService = ReturnType<typeof createAuthService>
