@@ -112,9 +112,9 @@ export const EnvSchema = z.object({
    */
   JOURNAL_ENCRYPTION_KEYS: z.string().min(1).optional(),
 
-  /** Requests per window per user, client or (unauthenticated) IP. */
+  /** Requests per window per user, client or (unauthenticated) IP; separately, failed authentications per IP. */
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(600),
-  /** Requests per window per IP on register, login, refresh and the token endpoint; separately, failed authentications per IP elsewhere. */
+  /** Requests per window per IP on register, login, refresh and the token endpoint. */
   RATE_LIMIT_AUTH_MAX: z.coerce.number().int().min(1).default(20),
   /** Attempts per window per account (email, client id or refresh token) on those endpoints. */
   RATE_LIMIT_ACCOUNT_MAX: z.coerce.number().int().min(1).default(10),

@@ -12,9 +12,11 @@ import { AppError } from '../lib/errors.js'
  *   calls). It runs in `onRequest`, right after the auth guard has identified the caller and before
  *   anything else, so requests that end in 400, 403 or 404, or that carry an `Idempotency-Key`,
  *   count like any other, and a refused request touches nothing.
- * - Failed authentications (401 from the auth guard) count per IP (`authFailures`): once an address
- *   has failed RATE_LIMIT_AUTH_MAX times in a window, its authenticated requests answer 429 until
- *   the window ends, without a token being verified.
+ * - Failed authentications (401 from the auth guard) count per IP (`authFailures`), with an anonymous
+ *   caller's allowance (RATE_LIMIT_MAX): once an address has failed that often in a window, its
+ *   requests to routes that need a token answer 429 until the window ends, without a token being
+ *   verified. Not the stricter sign-in limit: clients behind one NAT whose tokens expire each fail
+ *   once, legitimately, before refreshing.
  * - Routes that take credentials have a stricter per-IP limit and a per-account one (`limitCredentials`).
  *
  * With REDIS_URL every instance shares the counters; while Redis is unreachable, requests pass
@@ -123,9 +125,9 @@ export const rateLimitPlugin = fp(
       report(reply, account.remaining < ip.remaining ? account : ip)
     })
 
-    // Separate from the credentials counter, so sign-ins and bad bearer tokens from one address
-    // (a NAT, an app's backend) do not use up each other's allowance.
-    const failures = app.createRateLimit({ max: config.RATE_LIMIT_AUTH_MAX, timeWindow, keyGenerator: (request) => `auth-failures-ip:${request.ip}` })
+    // Its own counter, so anonymous calls, sign-ins and refused tokens from one address do not use
+    // up each other's allowance.
+    const failures = app.createRateLimit({ max: config.RATE_LIMIT_MAX, timeWindow, keyGenerator: (request) => `auth-failures-ip:${request.ip}` })
     app.decorate('authFailures', {
       async check(request: FastifyRequest, reply: FastifyReply) {
         const state = await failures(request, { increment: false })

@@ -66,7 +66,7 @@ describe('rate limits', () => {
   })
 
   it('counts failed authentications per IP, and refuses that address once it has failed too often', async () => {
-    const app = await appWith({ RATE_LIMIT_AUTH_MAX: '3' })
+    const app = await appWith({ RATE_LIMIT_MAX: '3' })
     const user = await registerUser(app)
     const bad = { authorization: 'Bearer not.a.token' }
     for (const remaining of ['2', '1', '0']) {
