@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { diffMigrationsToSchema, isEmptyMigration, MIGRATION_LOCK, MIGRATIONS_PATH as MIGRATIONS_DIR, SCHEMA_PATH as SCHEMA } from './schema-engine.js'
+import { MIGRATIONS_DIR } from '../src/db/database.js'
+import { diffMigrationsToSchema, isEmptyMigration, MIGRATION_LOCK, SCHEMA_PATH as SCHEMA } from './schema-engine.js'
 
 const name = process.argv[2]
 if (!name || !/^[a-z0-9][a-z0-9_]{0,80}$/.test(name)) {

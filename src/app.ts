@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDe
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { type Database, MIGRATIONS_DIR } from './db/database.js'
-import { readMigrations } from './db/migrations.js'
+import { type Migration, readMigrations } from './db/migrations.js'
 import { createLogger, RequestLogController } from './logger.js'
 import { accountRoutes } from './modules/account/account-routes.js'
 import { createAccountDataRegistry } from './modules/account/account-data.js'
@@ -40,6 +40,8 @@ export interface AppDependencies {
   assessments?: { instruments?: readonly InstrumentDefinition[]; rules?: readonly RecommendationRule[] }
   /** Journal encryption keys; loaded from the configuration (or DATA_DIR) when omitted. */
   journalKeys?: JournalKeyring
+  /** The migrations this build ships (readiness compares the database with them); read from MIGRATIONS_DIR when omitted. */
+  migrations?: Migration[]
 }
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
@@ -80,14 +82,15 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(securityPlugin, { config })
   await app.register(metricsPlugin)
   await app.register(databasePlugin, { db: deps.db })
-  // Before the routes and the OpenAPI plugin: both act on routes as they are added.
+  // Before the routes and the OpenAPI plugin: these act on routes as they are added. The order is
+  // the order their hooks run in: a request is counted (and perhaps refused) before the guard's
+  // scope check and before it may claim an idempotency key; the guard identifies the caller first.
+  await app.register(rateLimitPlugin, { config })
   await app.register(authGuardPlugin, { tokens })
   await app.register(idempotencyPlugin)
-  await app.register(rateLimitPlugin, { config })
   await app.register(swaggerPlugin, { config })
 
-  const migrations = readMigrations(MIGRATIONS_DIR)
-  await app.register(operationsRoutes, { config, migrations })
+  await app.register(operationsRoutes, { config, migrations: deps.migrations ?? readMigrations(MIGRATIONS_DIR) })
   await app.register(oauthRoutes, { tokens, keys })
   await app.register(authRoutes, { prefix: '/v1/auth', config, tokens })
   await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData })

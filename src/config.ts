@@ -112,7 +112,7 @@ export const EnvSchema = z.object({
    */
   JOURNAL_ENCRYPTION_KEYS: z.string().min(1).optional(),
 
-  /** Requests per window per user, client or (unauthenticated) IP. */
+  /** Requests per window per user, client or (unauthenticated) IP; separately, failed authentications per IP. */
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(600),
   /** Requests per window per IP on register, login, refresh and the token endpoint. */
   RATE_LIMIT_AUTH_MAX: z.coerce.number().int().min(1).default(20),
@@ -134,29 +134,51 @@ export const EnvSchema = z.object({
 
 export type Config = Readonly<z.infer<typeof EnvSchema>>
 
+/** Keys that every instance on one Postgres database must share, and why. */
+const SHARED_KEYS = {
+  AUTH_SIGNING_KEYS: 'every instance must sign and verify access tokens with the same keys',
+  JOURNAL_ENCRYPTION_KEYS: 'every instance must encrypt and decrypt journal entries with the same keys',
+} as const
+export type SharedKey = keyof typeof SHARED_KEYS
+
+export const sharedKeyRequired = (name: SharedKey): string =>
+  `${name} is required with DATABASE_URL (${SHARED_KEYS[name]}): create one with \`npm run keys:generate\``
+
+/**
+ * The service's configuration: on Postgres the keys must be configured, so that a missing key is
+ * the one-line configuration error at start, before any database work. (The embedded database
+ * generates its keys into DATA_DIR.)
+ */
+const ServiceEnvSchema = EnvSchema.superRefine((env, ctx) => {
+  if (env.DATABASE_URL === undefined) return
+  for (const name of Object.keys(SHARED_KEYS) as SharedKey[]) {
+    if (env[name] === undefined) ctx.addIssue({ code: 'custom', message: sharedKeyRequired(name) })
+  }
+})
+
+/** A configuration that cannot work; its message is one line, starting `Invalid configuration:`. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
+  constructor(problems: string | readonly string[]) {
+    super(`Invalid configuration: ${typeof problems === 'string' ? problems : problems.join('; ')}`)
+  }
 }
 
 /**
  * Parses the environment into a frozen `Config`.
  * Empty values count as unset, so `FOO=` in a compose file falls back to the default.
+ * @param options.sharedKeys - `optional` for operator commands that sign and encrypt nothing
+ *   (db:migrate, db:seed, client:create); the service and everything else require them on Postgres.
  * @throws ConfigError with one line naming each bad variable.
  */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(env: Record<string, string | undefined>, options: { sharedKeys?: 'required' | 'optional' } = {}): Config {
   const present = Object.fromEntries(
     Object.entries(env).filter(([key, value]) => key in EnvSchema.shape && value !== undefined && value !== ''),
   )
-  const parsed = EnvSchema.safeParse(present)
+  const parsed = (options.sharedKeys === 'optional' ? EnvSchema : ServiceEnvSchema).safeParse(present)
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? 'environment')
-      return `${name}: ${issue.message}`
-    })
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
+    // A rule across variables names them in its message; a field's issue is prefixed with its name.
+    throw new ConfigError(parsed.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : `${String(issue.path[0])}: ${issue.message}`)))
   }
   return Object.freeze(parsed.data)
 }
-
-/** True when the service runs on the embedded database rather than a Postgres server. */
-export const usesEmbeddedDatabase = (config: Config): boolean => config.DATABASE_URL === undefined

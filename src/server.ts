@@ -1,24 +1,25 @@
 /**
- * The process entry: read the configuration, open and prepare the database, build the app,
- * listen, and shut down gracefully on SIGTERM/SIGINT (stop accepting, let in-flight requests
+ * The process entry: read the configuration and the keys, open and prepare the database, build the
+ * app, listen, and shut down gracefully on SIGTERM/SIGINT (stop accepting, let in-flight requests
  * finish, close the database, exit 0).
  */
-import { ConfigError, loadConfig } from './config.js'
 import { buildApp } from './app.js'
-import { openDatabase } from './db/database.js'
+import { ConfigError, loadConfig } from './config.js'
+import { MIGRATIONS_DIR, openDatabase } from './db/database.js'
+import { MigrationError, readMigrations } from './db/migrations.js'
 import { prepareDatabase } from './db/prepare.js'
-import { MigrationError } from './db/migrations.js'
 import { createLogger } from './logger.js'
-import { KeyConfigError } from './modules/auth/keys.js'
-import { JournalKeyConfigError } from './modules/journal/journal-keys.js'
+import { loadSigningKeys } from './modules/auth/keys.js'
+import { loadJournalKeys } from './modules/journal/journal-keys.js'
 
 /** After a signal, give in-flight requests this long before giving up on a clean exit. */
 const SHUTDOWN_GRACE_MS = 10_000
 
-async function main(): Promise<void> {
-  let config
+/** The configuration and the keys: every way they can be wrong is one line on stderr, before any database work. */
+async function configure() {
   try {
-    config = loadConfig(process.env)
+    const config = loadConfig(process.env)
+    return { config, keys: await loadSigningKeys(config), journalKeys: loadJournalKeys(config) }
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message)
@@ -26,12 +27,16 @@ async function main(): Promise<void> {
     }
     throw error
   }
+}
 
+async function main(): Promise<void> {
+  const { config, keys, journalKeys } = await configure()
   const log = createLogger(config)
   const db = await openDatabase(config)
   try {
-    const prepared = await prepareDatabase(db, config, log)
-    const app = await buildApp(config, { db, logger: log })
+    const migrations = readMigrations(MIGRATIONS_DIR)
+    const prepared = await prepareDatabase(db, config, log, { migrations })
+    const app = await buildApp(config, { db, logger: log, keys, journalKeys, migrations })
 
     let closing = false
     const shutdown = (signal: string) => {
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
     )
   } catch (error) {
     await db.close().catch(() => undefined)
-    if (error instanceof MigrationError || error instanceof KeyConfigError || error instanceof JournalKeyConfigError) {
+    if (error instanceof MigrationError) {
       log.fatal(`cannot start: ${error.message}`)
       process.exit(1)
     }

@@ -15,7 +15,8 @@ if (!values.name || !values.scopes) {
   process.exit(2)
 }
 
-const config = loadConfig(process.env)
+// Signs and encrypts nothing: runs on Postgres without the service's keys.
+const config = loadConfig(process.env, { sharedKeys: 'optional' })
 const db = await openDatabase(config)
 try {
   await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))

@@ -19,7 +19,8 @@ if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
   process.exit(2)
 }
 
-const config = loadConfig(process.env)
+// Needs the journal keys only, not the signing key: loadJournalKeys refuses Postgres without them.
+const config = loadConfig(process.env, { sharedKeys: 'optional' })
 const log = createLogger(config)
 let keyring
 try {

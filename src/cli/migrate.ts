@@ -7,7 +7,8 @@ import { MIGRATIONS_DIR, openDatabase } from '../db/database.js'
 import { applyMigrations, readMigrations } from '../db/migrations.js'
 import { createLogger } from '../logger.js'
 
-const config = loadConfig(process.env)
+// Signs and encrypts nothing: runs on Postgres without the service's keys.
+const config = loadConfig(process.env, { sharedKeys: 'optional' })
 const log = createLogger(config)
 const db = await openDatabase(config)
 try {

@@ -22,7 +22,8 @@ const asCount = (value: string | undefined, name: string): number | undefined =>
 }
 const options = { therapists: asCount(args.therapists, 'therapists'), seed: asCount(args.seed, 'seed') }
 
-const config = loadConfig(process.env)
+// Signs and encrypts nothing: runs on Postgres without the service's keys.
+const config = loadConfig(process.env, { sharedKeys: 'optional' })
 const log = createLogger(config)
 const db = await openDatabase(config)
 try {

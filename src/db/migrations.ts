@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { sha256Hex } from '../lib/hash.js'
 
 /**
  * Applies `prisma/migrations/<name>/migration.sql` the way `prisma migrate deploy` does and keeps
@@ -50,8 +51,6 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`
-
-export const sha256Hex = (content: string | Buffer): string => createHash('sha256').update(content).digest('hex')
 
 /** Reads the migrations folder, sorted by name (the timestamp prefix orders them). */
 export function readMigrations(dir: string): Migration[] {
@@ -136,8 +135,6 @@ const firstLine = (text: string | null): string => (text ?? 'no log').split('\n'
 
 export interface ApplyResult {
   applied: string[]
-  /** True when the database had no applied migrations before this run. */
-  wasEmpty: boolean
   unknown: string[]
 }
 
@@ -155,14 +152,13 @@ export async function applyMigrations(session: SqlSession, migrations: Migration
     const status = await migrationStatus(session, migrations)
     const problem = blockingProblem(status)
     if (problem) throw new MigrationError(problem)
-    const wasEmpty = status.pending.length === migrations.length && status.unknown.length === 0
 
     const applied: string[] = []
     for (const migration of migrations.filter((m) => status.pending.includes(m.name))) {
       await applyOne(session, migration)
       applied.push(migration.name)
     }
-    return { applied, wasEmpty, unknown: status.unknown }
+    return { applied, unknown: status.unknown }
   } finally {
     await session.query(`select pg_advisory_unlock(${ADVISORY_LOCK_KEY})`)
   }

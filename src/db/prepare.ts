@@ -2,11 +2,17 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { type Database, MIGRATIONS_DIR } from './database.js'
 import { DEMO_DATA_LOADERS, type DemoDataLoader, hasDemoData, loadDemoData } from './demo-data.js'
-import { applyMigrations, blockingProblem, MigrationError, migrationStatus, readMigrations } from './migrations.js'
+import { applyMigrations, blockingProblem, type Migration, MigrationError, migrationStatus, readMigrations } from './migrations.js'
 
 export interface PreparedDatabase {
   appliedMigrations: string[]
   demoDataLoaded: boolean
+}
+
+export interface PrepareOptions {
+  /** The migrations to apply; read from MIGRATIONS_DIR when omitted. */
+  migrations?: Migration[]
+  demoLoaders?: DemoDataLoader[]
 }
 
 /**
@@ -15,13 +21,9 @@ export interface PreparedDatabase {
  * never gets demo data here; `npm run db:seed` loads it on request.
  * @throws MigrationError when migrating is unsafe (a failed or edited migration).
  */
-export async function prepareDatabase(
-  db: Database,
-  config: Config,
-  log: FastifyBaseLogger,
-  demoLoaders: DemoDataLoader[] = DEMO_DATA_LOADERS,
-): Promise<PreparedDatabase> {
-  const migrations = readMigrations(MIGRATIONS_DIR)
+export async function prepareDatabase(db: Database, config: Config, log: FastifyBaseLogger, options: PrepareOptions = {}): Promise<PreparedDatabase> {
+  const migrations = options.migrations ?? readMigrations(MIGRATIONS_DIR)
+  const demoLoaders = options.demoLoaders ?? DEMO_DATA_LOADERS
   let appliedMigrations: string[] = []
   if (config.MIGRATE_ON_START) {
     const started = performance.now()

@@ -36,8 +36,6 @@ export const ProblemSchema = z
     },
   })
 
-export type Problem = z.infer<typeof ProblemSchema>
-
 const STATUS_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid; `errors` lists each rejected field.',
   401: 'Missing, expired or invalid credentials.',

@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
+import { sha256 } from './hash.js'
 
 /** Compares two secrets in constant time, whatever their lengths (both are hashed first). */
 export function safeEqual(a: string, b: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest()
-  return timingSafeEqual(digest(a), digest(b))
+  return timingSafeEqual(sha256(a), sha256(b))
 }

@@ -5,8 +5,8 @@ import { createLogger } from '../../src/logger.js'
 import { sharedDatabase, testConfig } from './database.js'
 
 /** The real app on the shared test database. Register extra routes before the first request if a test needs them. */
-export async function buildTestApp(overrides: Record<string, string> = {}, config: Config = testConfig(overrides)): Promise<App> {
-  return buildApp(config, { db: await sharedDatabase() })
+export async function buildTestApp(overrides: Record<string, string> = {}): Promise<App> {
+  return buildApp(testConfig(overrides), { db: await sharedDatabase() })
 }
 
 /** A logger whose JSON lines a test can read back, e.g. to prove something was never logged. */

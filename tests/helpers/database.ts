@@ -1,11 +1,11 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { PGlite } from '@electric-sql/pglite'
-import pg from 'pg'
 import { inject } from 'vitest'
 import { type Config, loadConfig } from '../../src/config.js'
 import { type Database, MIGRATIONS_DIR, openEmbedded, openPostgres } from '../../src/db/database.js'
 import { applyMigrations, readMigrations } from '../../src/db/migrations.js'
 import { startPGlite } from '../../src/db/pglite.js'
+import { adminQuery } from '../global-setup.js'
 
 /**
  * Databases for tests: the run's shared, migrated database (Postgres when DATABASE_URL is set,
@@ -82,7 +82,7 @@ export async function scratchDatabase(): Promise<ScratchDatabase> {
     return { db, url: undefined, pglite, destroy: () => db.close() }
   }
   const name = `therapath_scratch_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
-  await adminQuery(`create database "${name}"`)
+  await adminQuery(testDatabaseUrl(), `create database "${name}"`)
   const url = new URL(testDatabaseUrl())
   url.pathname = `/${name}`
   const db = openPostgres(url.toString())
@@ -91,18 +91,8 @@ export async function scratchDatabase(): Promise<ScratchDatabase> {
     url: url.toString(),
     pglite: undefined,
     destroy: async () => {
-      await adminQuery(`drop database if exists "${name}" with (force)`)
+      await adminQuery(testDatabaseUrl(), `drop database if exists "${name}" with (force)`)
       await db.close().catch(() => undefined)
     },
-  }
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testDatabaseUrl() })
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
   }
 }

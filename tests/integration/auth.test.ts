@@ -5,8 +5,13 @@ import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, SignJW
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { App } from '../../src/app.js'
 import { buildApp } from '../../src/app.js'
+import { Prisma } from '../../src/generated/prisma/client.js'
 import { currentUserId } from '../../src/modules/auth/auth-guard.js'
-import { hashToken } from '../../src/modules/auth/auth-service.js'
+import { createIdentityService } from '../../src/modules/auth/identity-service.js'
+import { sha256Hex } from '../../src/lib/hash.js'
+import { createAuthService, REUSE_GRACE_MS } from '../../src/modules/auth/auth-service.js'
+import { loadSigningKeys } from '../../src/modules/auth/keys.js'
+import { createTokenService } from '../../src/modules/auth/tokens.js'
 import { PASSWORD, bearer, clientToken, createClient, registerUser, uniqueEmail } from '../helpers/auth.js'
 import { ownedRowCount } from '../helpers/account.js'
 import { sharedDatabase, TEST_SIGNING_KEY, testConfig } from '../helpers/database.js'
@@ -143,43 +148,98 @@ describe('auth', () => {
   })
 
   describe('refresh tokens', () => {
-    it('rotates on every use; reusing a spent token ends the whole session', async () => {
+    const refresh = (refreshToken: string) => app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } })
+    /** Makes a spent refresh token look spent longer ago than the retry grace period, without waiting. */
+    const spentLongAgo = (refreshToken: string) =>
+      app.db.prisma.refreshToken.update({ where: { tokenHash: sha256Hex(refreshToken) }, data: { usedAt: new Date(Date.now() - REUSE_GRACE_MS - 1000) } })
+
+    it('rotates on every use; reusing a spent token after the grace period ends the whole session', async () => {
       const user = await registerUser(app)
-      const first = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: user.refreshToken } })
+      const first = await refresh(user.refreshToken)
       expect(first.statusCode).toBe(200)
       const second = first.json()
       expect(second.refreshToken).not.toBe(user.refreshToken)
       expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(second.accessToken) })).statusCode).toBe(200)
 
-      // The spent token is presented again: it leaked, so the family is revoked.
-      const replay = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: user.refreshToken } })
+      // The spent token is presented again, later than a client's own retry would be: it leaked, so the family is revoked.
+      await spentLongAgo(user.refreshToken)
+      const replay = await refresh(user.refreshToken)
       expect(replay.statusCode).toBe(401)
       expect(replay.json()).toMatchObject({ code: 'invalid_refresh_token' })
-      const descendant = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: second.refreshToken } })
+      const descendant = await refresh(second.refreshToken)
       expect(descendant.statusCode).toBe(401)
       for (const token of [user.accessToken, second.accessToken]) {
         expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })).statusCode).toBe(401)
       }
-      const session = await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: hashToken(user.refreshToken) }, include: { session: true } })
+      const session = await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(user.refreshToken) }, include: { session: true } })
       expect(session?.session.revokedReason).toBe('refresh_token_reuse')
     })
 
-    it('lets exactly one of two concurrent refreshes with one token win', async () => {
+    it('answers a repeat within the grace period with refresh_token_spent and ends nothing', async () => {
       const user = await registerUser(app)
-      const results = await Promise.all([1, 2].map(() => app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: user.refreshToken } })))
+      const first = await refresh(user.refreshToken)
+      expect(first.statusCode).toBe(200)
+      const retry = await refresh(user.refreshToken)
+      expect(retry.statusCode).toBe(401)
+      expect(retry.json()).toMatchObject({ code: 'refresh_token_spent' })
+      // The pair the first request received is alive.
+      const pair = first.json<{ accessToken: string; refreshToken: string }>()
+      expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(pair.accessToken) })).statusCode).toBe(200)
+      expect((await refresh(pair.refreshToken)).statusCode).toBe(200)
+      const session = await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(user.refreshToken) }, include: { session: true } })
+      expect(session?.session.revokedAt).toBeNull()
+    })
+
+    it('lets exactly one of two concurrent refreshes with one token win, and its new tokens work', async () => {
+      const user = await registerUser(app)
+      const results = await Promise.all([1, 2].map(() => refresh(user.refreshToken)))
       expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401])
+      const winner = results.find((r) => r.statusCode === 200)
+      const loser = results.find((r) => r.statusCode === 401)
+      expect(loser?.json()).toMatchObject({ code: 'refresh_token_spent' })
+      const pair = winner?.json<{ accessToken: string; refreshToken: string }>()
+      expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(pair?.accessToken ?? '') })).statusCode).toBe(200)
+      const next = await refresh(pair?.refreshToken ?? '')
+      expect(next.statusCode).toBe(200)
+      expect((await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(next.json().accessToken) })).statusCode).toBe(200)
+    })
+
+    it('issues no pair when the session ends while a refresh is in flight', async () => {
+      const user = await registerUser(app)
+      const prisma = app.db.prisma
+      const tokenHash = sha256Hex(user.refreshToken)
+      // The session is logged out just after the refresh has read it as active.
+      const refreshTokens = {
+        updateMany: (args: Parameters<typeof prisma.refreshToken.updateMany>[0]) => prisma.refreshToken.updateMany(args),
+        create: (args: Parameters<typeof prisma.refreshToken.create>[0]) => prisma.refreshToken.create(args),
+        findUnique: async (args: Parameters<typeof prisma.refreshToken.findUnique>[0]) => {
+          const row = await prisma.refreshToken.findUnique(args)
+          if (row) await prisma.authSession.update({ where: { id: row.sessionId }, data: { revokedAt: new Date(), revokedReason: 'logout' } })
+          return row
+        },
+      }
+      const auth = createAuthService({
+        prisma: { user: prisma.user, authSession: prisma.authSession, refreshToken: refreshTokens, $transaction: prisma.$transaction.bind(prisma) } as unknown as Parameters<
+          typeof createAuthService
+        >[0]['prisma'],
+        tokens: createTokenService({ keys: await loadSigningKeys(config), config }),
+        config,
+      })
+      await expect(auth.refresh(user.refreshToken)).rejects.toMatchObject({ status: 401, code: 'invalid_refresh_token' })
+      const spent = await prisma.refreshToken.findUniqueOrThrow({ where: { tokenHash } })
+      expect(spent.usedAt).not.toBeNull()
     })
 
     it('stores refresh tokens only as hashes', async () => {
       const user = await registerUser(app)
       expect(await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: user.refreshToken } })).toBeNull()
-      expect(await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: hashToken(user.refreshToken) } })).not.toBeNull()
+      expect(await app.db.prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(user.refreshToken) } })).not.toBeNull()
     })
 
     it('refuses unknown and expired refresh tokens', async () => {
       expect((await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: 'tpr_made_up' } })).statusCode).toBe(401)
       const user = await registerUser(app)
-      await app.db.prisma.refreshToken.update({ where: { tokenHash: hashToken(user.refreshToken) }, data: { expiresAt: new Date(Date.now() - 1000) } })
+      await app.db.prisma.refreshToken.update({ where: { tokenHash: sha256Hex(user.refreshToken) }, data: { expiresAt: new Date(Date.now() - 1000) } })
       const res = await app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: user.refreshToken } })
       expect(res.statusCode).toBe(401)
       expect(res.json().detail).toMatch(/expired/)
@@ -378,6 +438,33 @@ describe('auth', () => {
       expect(res.json().error).toBe('invalid_client')
     })
 
+    it("stops a deactivated app's tokens within a minute (its status is cached that long)", async () => {
+      const client = await createClient(app, ['directory:read'])
+      const res = await app.inject({ method: 'POST', url: '/v1/oauth/token', payload: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret } })
+      const token = res.json<{ access_token: string }>().access_token
+      const probe = () => app.inject({ method: 'GET', url: '/probe/directory', headers: bearer(token) })
+      expect((await probe()).statusCode).toBe(200)
+      await app.db.prisma.apiClient.update({ where: { clientId: client.clientId }, data: { active: false } })
+      // Within the minute the cached status may still admit it; after it, never. Only the clock moves.
+      vi.useFakeTimers({ toFake: ['Date'] })
+      try {
+        vi.setSystemTime(Date.now() + 61_000)
+        const refused = await probe()
+        expect(refused.statusCode).toBe(401)
+        expect(refused.json()).toMatchObject({ code: 'invalid_token' })
+        expect(refused.json().detail).toMatch(/deactivated/)
+      } finally {
+        vi.useRealTimers()
+      }
+      // An instance that had not cached the app's status refuses at once.
+      const fresh = await buildApp(config, { db: app.db })
+      try {
+        expect((await fresh.inject({ method: 'GET', url: '/v1/therapists', headers: bearer(token) })).statusCode).toBe(401)
+      } finally {
+        await fresh.close()
+      }
+    })
+
     it('stores only a hash of the secret', async () => {
       const client = await createClient(app, ['directory:read'])
       const row = await app.db.prisma.apiClient.findUnique({ where: { clientId: client.clientId } })
@@ -505,6 +592,34 @@ describe('trusted identity providers', () => {
     const token = await idpToken(sub)
     const results = await Promise.all([1, 2, 3].map(() => app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })))
     expect(new Set(results.map((r) => r.json().id)).size).toBe(1)
+  })
+
+  it('treats only a unique violation as a lost race; any other database failure is an error, not a 404', async () => {
+    const mapping = { id: randomUUID(), userId: randomUUID(), issuer: idpIssuer, subject: 's', lastSeenAt: new Date(), createdAt: new Date() }
+    const fake = (failure: Error) =>
+      createIdentityService({
+        prisma: {
+          externalIdentity: { findUnique: async () => null, findUniqueOrThrow: async () => mapping },
+          user: {
+            create: async () => {
+              throw failure
+            },
+          },
+        } as unknown as Parameters<typeof createIdentityService>[0]['prisma'],
+      })
+    const raced = new Prisma.PrismaClientKnownRequestError('Unique constraint failed', { code: 'P2002', clientVersion: 'test' })
+    expect(await fake(raced).userForExternalIdentity(idpIssuer, 's')).toBe(mapping.userId)
+    const outage = new Error('Connection terminated unexpectedly')
+    await expect(fake(outage).userForExternalIdentity(idpIssuer, 's')).rejects.toBe(outage)
+  })
+
+  it('gives a user who deleted their account a new, empty account on their next token', async () => {
+    const sub = `leaver-${randomUUID()}`
+    const first = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(await idpToken(sub)) })
+    expect((await app.inject({ method: 'DELETE', url: '/v1/me', headers: bearer(await idpToken(sub)) })).statusCode).toBe(204)
+    const after = await app.inject({ method: 'GET', url: '/v1/me', headers: bearer(await idpToken(sub)) })
+    expect(after.statusCode).toBe(200)
+    expect(after.json().id).not.toBe(first.json().id)
   })
 
   it('grants only the scopes configured for the issuer', async () => {

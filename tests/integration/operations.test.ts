@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { App } from '../../src/app.js'
 import { buildApp } from '../../src/app.js'
-import { MIGRATIONS_DIR } from '../../src/db/database.js'
+import { type Database, MIGRATIONS_DIR } from '../../src/db/database.js'
 import { applyMigrations, readMigrations } from '../../src/db/migrations.js'
 import { buildTestApp } from '../helpers/app.js'
-import { scratchDatabase, testConfig } from '../helpers/database.js'
+import { scratchDatabase, sharedDatabase, testConfig } from '../helpers/database.js'
 
 describe('health, readiness and metrics', () => {
   let app: App
@@ -39,6 +39,34 @@ describe('health, readiness and metrics', () => {
     expect(res.body).toContain('process_cpu_user_seconds_total')
     expect(res.body).toContain('nodejs_eventloop_lag_seconds')
     expect(res.body).not.toContain('/no/such/route/123')
+  })
+})
+
+describe('readiness cost', () => {
+  it('checks the migrations until it has seen them applied, then only that the database answers', async () => {
+    const shared = await sharedDatabase()
+    const calls = { sessions: 0, queries: [] as string[] }
+    // The shared database, counting the sessions and queries readiness asks of it.
+    const db: Database = {
+      ...shared,
+      withSession: (work) => {
+        calls.sessions += 1
+        return shared.withSession(work)
+      },
+      query: (sql, params) => {
+        calls.queries.push(sql)
+        return shared.query(sql, params)
+      },
+    }
+    const app = await buildApp(testConfig(), { db })
+    try {
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200)
+      expect(calls).toEqual({ sessions: 1, queries: [] })
+      for (let i = 0; i < 3; i++) expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200)
+      expect(calls).toEqual({ sessions: 1, queries: ['select 1', 'select 1', 'select 1'] })
+    } finally {
+      await app.close()
+    }
   })
 })
 

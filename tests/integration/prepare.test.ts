@@ -36,9 +36,9 @@ describe('prepareDatabase', () => {
     scratch = await scratchDatabase()
     const loader = countingLoader()
     const config = testConfig({ DEMO_DATA: 'auto' })
-    const first = await prepareDatabase(scratch.db, config, log, [loader])
+    const first = await prepareDatabase(scratch.db, config, log, { demoLoaders: [loader] })
     expect(first.appliedMigrations).toEqual(readMigrations(MIGRATIONS_DIR).map((m) => m.name))
-    const second = await prepareDatabase(scratch.db, config, log, [loader])
+    const second = await prepareDatabase(scratch.db, config, log, { demoLoaders: [loader] })
     expect(second.appliedMigrations).toEqual([])
 
     if (onPostgres()) {
@@ -57,14 +57,14 @@ describe('prepareDatabase', () => {
   it('loads no demo data when DEMO_DATA=off', async () => {
     scratch = await scratchDatabase()
     const loader = countingLoader()
-    const result = await prepareDatabase(scratch.db, testConfig({ DEMO_DATA: 'off' }), log, [loader])
+    const result = await prepareDatabase(scratch.db, testConfig({ DEMO_DATA: 'off' }), log, { demoLoaders: [loader] })
     expect(result.demoDataLoaded).toBe(false)
     expect(loader.runs).toBe(0)
   })
 
   it('with MIGRATE_ON_START=false, applies nothing and leaves readiness to report the pending migrations', async () => {
     scratch = await scratchDatabase()
-    const result = await prepareDatabase(scratch.db, testConfig({ MIGRATE_ON_START: 'false', DEMO_DATA: 'off' }), log, [])
+    const result = await prepareDatabase(scratch.db, testConfig({ MIGRATE_ON_START: 'false', DEMO_DATA: 'off' }), log, { demoLoaders: [] })
     expect(result.appliedMigrations).toEqual([])
     const [table] = await scratch.db.query<{ exists: boolean }>(`select to_regclass('system_state') is not null as exists`)
     expect(table?.exists).toBe(false)

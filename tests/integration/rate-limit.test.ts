@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
+import type { InjectOptions } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { App } from '../../src/app.js'
 import { buildApp } from '../../src/app.js'
-import { PASSWORD, registerUser, uniqueEmail } from '../helpers/auth.js'
+import { bearer, clientToken, PASSWORD, registerUser, uniqueEmail } from '../helpers/auth.js'
+import { capturingLogger } from '../helpers/app.js'
 import { sharedDatabase, testConfig } from '../helpers/database.js'
 
 const REDIS_URL = 'redis://127.0.0.1:6379'
@@ -17,7 +19,8 @@ describe('rate limits', () => {
     apps.push(app)
     return app
   }
-  const login = (app: App, email: string) => app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: 'not the password' } })
+  const login = (app: App, email: string, remoteAddress = '127.0.0.1') =>
+    app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: 'not the password' }, remoteAddress })
 
   it('limits credential endpoints per IP, with RateLimit headers and a 429 problem with Retry-After', async () => {
     const app = await appWith({ RATE_LIMIT_AUTH_MAX: '3' })
@@ -39,19 +42,82 @@ describe('rate limits', () => {
     expect(token.statusCode).toBe(429)
   })
 
-  it('limits attempts per account, whatever the IP', async () => {
+  it('limits attempts per account, whatever the IP, and its 429 reports the account limit', async () => {
     const app = await appWith({ RATE_LIMIT_ACCOUNT_MAX: '2' })
     const user = await registerUser(app)
     const email = user.user.email ?? ''
-    expect((await login(app, email)).statusCode).toBe(401)
-    expect((await login(app, email)).statusCode).toBe(401)
-    const limited = await login(app, email)
+    const first = await login(app, email)
+    expect(first.statusCode).toBe(401)
+    // The headers describe the limit closer to refusing: here the account's.
+    expect(first.headers['ratelimit-limit']).toBe('2')
+    expect(first.headers['ratelimit-remaining']).toBe('1')
+    expect((await login(app, email, '10.0.0.2')).statusCode).toBe(401)
+    const limited = await login(app, email, '10.0.0.3')
     expect(limited.statusCode).toBe(429)
+    expect(limited.json().detail).toMatch(/this account/)
     expect(limited.headers['retry-after']).toBeDefined()
-    // Even the right password waits: the account is being guessed at.
-    expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } })).statusCode).toBe(429)
+    expect(limited.headers['ratelimit-limit']).toBe('2')
+    expect(limited.headers['ratelimit-remaining']).toBe('0')
+    // Even the right password waits, from any address: the account is being guessed at.
+    const right = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD }, remoteAddress: '10.0.0.4' })
+    expect(right.statusCode).toBe(429)
     // Another account from the same IP is unaffected.
     expect((await login(app, uniqueEmail())).statusCode).toBe(401)
+  })
+
+  it('counts failed authentications per IP, and refuses that address once it has failed too often', async () => {
+    const app = await appWith({ RATE_LIMIT_MAX: '3' })
+    const user = await registerUser(app)
+    const bad = { authorization: 'Bearer not.a.token' }
+    for (const remaining of ['2', '1', '0']) {
+      const res = await app.inject({ method: 'GET', url: '/v1/me', headers: bad, remoteAddress: '10.1.0.1' })
+      expect(res.statusCode).toBe(401)
+      expect(res.headers['ratelimit-limit']).toBe('3')
+      expect(res.headers['ratelimit-remaining']).toBe(remaining)
+    }
+    const flood = await app.inject({ method: 'GET', url: '/v1/me', headers: bad, remoteAddress: '10.1.0.1' })
+    expect(flood.statusCode).toBe(429)
+    expect(flood.json()).toMatchObject({ code: 'rate_limited' })
+    expect(flood.json().detail).toMatch(/failed authentications/)
+    expect(Number(flood.headers['retry-after'])).toBeGreaterThan(0)
+    // Until the window ends, that address is refused before any token is looked at, and without a token too.
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: user.headers, remoteAddress: '10.1.0.1' })).statusCode).toBe(429)
+    expect((await app.inject({ method: 'GET', url: '/v1/me', remoteAddress: '10.1.0.1' })).statusCode).toBe(429)
+    // Other addresses, and sign-in from the same one (its own counter), are unaffected.
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: user.headers, remoteAddress: '10.1.0.2' })).statusCode).toBe(200)
+    expect((await login(app, uniqueEmail(), '10.1.0.1')).statusCode).toBe(401)
+  })
+
+  it('counts refused requests (403) toward the caller\'s limit', async () => {
+    const app = await appWith({ RATE_LIMIT_MAX: '2' })
+    const token = await clientToken(app, ['directory:read'])
+    const me = () => app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })
+    expect((await me()).statusCode).toBe(403)
+    const second = await me()
+    expect(second.statusCode).toBe(403)
+    expect(second.headers['ratelimit-remaining']).toBe('0')
+    expect((await me()).statusCode).toBe(429)
+  })
+
+  it('refuses a request over the limit before it can claim or replay an idempotency key', async () => {
+    const app = await appWith({ RATE_LIMIT_MAX: '2' })
+    app.post('/probe/notes', { config: { auth: { scope: 'journal:write' }, idempotent: true } }, async (_request, reply) => reply.status(201).send({ id: randomUUID() }))
+    const user = await registerUser(app)
+    const post = (key: string) => app.inject({ method: 'POST', url: '/probe/notes', headers: { ...user.headers, 'idempotency-key': key }, payload: {} })
+    const keys = (key: string) => app.db.prisma.idempotencyKey.count({ where: { userId: user.user.id, key } })
+    const first = randomUUID()
+    expect((await post(first)).statusCode).toBe(201)
+    const replay = await post(first)
+    expect(replay.headers['idempotent-replayed']).toBe('true')
+
+    const fresh = randomUUID()
+    const limited = await post(fresh)
+    expect(limited.statusCode).toBe(429)
+    expect(await keys(fresh)).toBe(0)
+    // A replay is a request like any other: over the limit, it is refused too.
+    const lateReplay = await post(first)
+    expect(lateReplay.statusCode).toBe(429)
+    expect(lateReplay.headers['idempotent-replayed']).toBeUndefined()
   })
 
   it('limits other routes per user, not per IP, and never limits health checks', async () => {
@@ -77,9 +143,30 @@ describe('rate limits', () => {
     expect(fourth.headers['retry-after']).toBeDefined()
   })
 
-  it('keeps serving when Redis is unreachable', async () => {
-    const app = await appWith({ REDIS_URL: 'redis://127.0.0.1:1', RATE_LIMIT_AUTH_MAX: '1' })
-    expect((await login(app, uniqueEmail())).statusCode).toBe(401)
-    expect((await login(app, uniqueEmail())).statusCode).toBe(401)
+  it('keeps serving, without waiting, when Redis is unreachable, and logs the outage once', async () => {
+    const log = capturingLogger('warn')
+    const app = await buildApp(testConfig({ REDIS_URL: 'redis://127.0.0.1:1', RATE_LIMIT_AUTH_MAX: '1' }), { db: await sharedDatabase(), logger: log.logger })
+    apps.push(app)
+    const user = await registerUser(app)
+    const timed = async (request: InjectOptions) => {
+      const started = performance.now()
+      const res = await app.inject(request)
+      return { status: res.statusCode, ms: performance.now() - started }
+    }
+    const calls: InjectOptions[] = [
+      // The credentials limits, twice over the limit of 1.
+      { method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: 'tpr_unknown' } },
+      { method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: 'tpr_unknown' } },
+      // The failed-authentication counter, and the general limit.
+      { method: 'GET', url: '/v1/me', headers: { authorization: 'Bearer nope' } },
+      { method: 'GET', url: '/v1/me', headers: user.headers },
+    ]
+    const results = []
+    for (const call of calls) results.push(await timed(call))
+    expect(results.map((r) => r.status)).toEqual([401, 401, 401, 200])
+    for (const result of results) expect(result.ms).toBeLessThan(1000)
+    // ioredis keeps retrying (and failing) meanwhile; the log says so once.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(log.lines().filter((line) => String(line.msg).includes('rate-limit store'))).toHaveLength(1)
   })
 })

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MIGRATIONS_DIR } from '../../src/db/database.js'
-import { readMigrations, sha256Hex } from '../../src/db/migrations.js'
+import { readMigrations } from '../../src/db/migrations.js'
+import { sha256Hex } from '../../src/lib/hash.js'
 import { onPostgres, scratchDatabase, TEST_JOURNAL_KEY, TEST_SIGNING_KEY } from '../helpers/database.js'
 
 /** The real process entry (src/server.ts), as `npm start` runs it, on an ephemeral port. */
@@ -146,25 +147,32 @@ describe('the server process', { timeout: 120_000 }, () => {
     }
   })
 
-  it.runIf(onPostgres())('refuses to start on Postgres without signing keys, saying how to make one', async () => {
+  it('refuses to start on Postgres without its keys, in one configuration line, before touching the database', async () => {
     const scratch = await scratchDatabase()
     try {
-      const run = runServer({ DATABASE_URL: scratch.url ?? '' })
+      // An unreachable URL would do as well on the embedded run: nothing may connect to it.
+      const url = scratch.url ?? 'postgresql://127.0.0.1:1/never-connected'
+      const run = runServer({ DATABASE_URL: url })
       expect(await run.exit).toBe(1)
-      expect(run.stdout()).toMatch(/cannot start: AUTH_SIGNING_KEYS is required with DATABASE_URL.*npm run keys:generate/)
+      expect(run.stderr().trim()).toMatch(
+        /^Invalid configuration: AUTH_SIGNING_KEYS is required with DATABASE_URL .*npm run keys:generate`; JOURNAL_ENCRYPTION_KEYS is required with DATABASE_URL .*npm run keys:generate`$/,
+      )
+      const journalOnly = runServer({ DATABASE_URL: url, AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
+      expect(await journalOnly.exit).toBe(1)
+      expect(journalOnly.stderr().trim()).toMatch(/^Invalid configuration: JOURNAL_ENCRYPTION_KEYS is required with DATABASE_URL [^\n]*$/)
+      // Nothing was migrated.
+      if (onPostgres()) {
+        const [table] = await scratch.db.query<{ exists: boolean }>(`select to_regclass('"_prisma_migrations"') is not null as exists`)
+        expect(table?.exists).toBe(false)
+      }
     } finally {
       await scratch.destroy()
     }
   })
 
-  it.runIf(onPostgres())('refuses to start on Postgres without journal encryption keys, saying how to make one', async () => {
-    const scratch = await scratchDatabase()
-    try {
-      const run = runServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY })
-      expect(await run.exit).toBe(1)
-      expect(run.stdout()).toMatch(/cannot start: JOURNAL_ENCRYPTION_KEYS is required with DATABASE_URL.*npm run keys:generate/)
-    } finally {
-      await scratch.destroy()
-    }
+  it('refuses malformed keys in one configuration line, before touching the database', async () => {
+    const run = runServer({ DATABASE_URL: 'postgresql://127.0.0.1:1/never-connected', AUTH_SIGNING_KEYS: 'not a key', JOURNAL_ENCRYPTION_KEYS: TEST_JOURNAL_KEY })
+    expect(await run.exit).toBe(1)
+    expect(run.stderr().trim()).toMatch(/^Invalid configuration: AUTH_SIGNING_KEYS: must be a JWK[^\n]*$/)
   })
 })

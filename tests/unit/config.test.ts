@@ -66,6 +66,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CRISIS_RESOURCES: JSON.stringify([{ ...uk[1], url: 'not a url' }]) })).toThrow(/CRISIS_RESOURCES: Invalid URL/)
   })
 
+  it('requires both keys with DATABASE_URL, in the one configuration line', () => {
+    const url = 'postgresql://localhost/x'
+    expect(() => loadConfig({ DATABASE_URL: url })).toThrow(ConfigError)
+    expect(() => loadConfig({ DATABASE_URL: url })).toThrow(
+      /^Invalid configuration: AUTH_SIGNING_KEYS is required with DATABASE_URL .*npm run keys:generate`; JOURNAL_ENCRYPTION_KEYS is required with DATABASE_URL .*npm run keys:generate`$/,
+    )
+    expect(() => loadConfig({ DATABASE_URL: url, AUTH_SIGNING_KEYS: '{}' })).toThrow(/^Invalid configuration: JOURNAL_ENCRYPTION_KEYS is required with DATABASE_URL/)
+    expect(loadConfig({ DATABASE_URL: url, AUTH_SIGNING_KEYS: '{}', JOURNAL_ENCRYPTION_KEYS: 'k:x' }).DATABASE_URL).toBe(url)
+    // The embedded database generates its own; operator commands that sign and encrypt nothing do without.
+    expect(() => loadConfig({})).not.toThrow()
+    expect(loadConfig({ DATABASE_URL: url }, { sharedKeys: 'optional' }).AUTH_SIGNING_KEYS).toBeUndefined()
+  })
+
   it('ignores variables it does not know', () => {
     expect(() => loadConfig({ PATH: '/usr/bin', SOMETHING_ELSE: '1' })).not.toThrow()
   })

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.js'
-import { buildKeySet, generateSigningJwk, KeyConfigError, loadSigningKeys, parseKeyMaterial } from '../../src/modules/auth/keys.js'
+import { calculateJwkThumbprint } from 'jose'
+import { KeyConfigError } from '../../src/lib/key-material.js'
+import { buildKeySet, generateSigningJwk, loadSigningKeys, parseKeyMaterial } from '../../src/modules/auth/keys.js'
 
 describe('signing keys', () => {
   it('reads PEM (Ed25519 and P-256), a JWK, an array and a JWKS', async () => {
@@ -56,7 +58,17 @@ describe('signing keys', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).keys[0].d).toBeDefined()
   })
 
+  it('names generated keys by their RFC 7638 thumbprint, as jose computes it', async () => {
+    const jwk = await generateSigningJwk()
+    expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', d: expect.any(String), x: expect.any(String) })
+    expect(jwk.kid).toBe(await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x }))
+  })
+
   it('refuses to start on Postgres without configured keys', async () => {
-    await expect(loadSigningKeys(loadConfig({ DATABASE_URL: 'postgresql://localhost/x' }))).rejects.toThrow(/AUTH_SIGNING_KEYS is required with DATABASE_URL/)
+    // The configuration refuses first (see config.test.ts); the loader holds the rule for any other caller.
+    expect(() => loadConfig({ DATABASE_URL: 'postgresql://localhost/x' })).toThrow(/AUTH_SIGNING_KEYS is required with DATABASE_URL/)
+    const toolConfig = loadConfig({ DATABASE_URL: 'postgresql://localhost/x' }, { sharedKeys: 'optional' })
+    await expect(loadSigningKeys(toolConfig)).rejects.toThrow(KeyConfigError)
+    await expect(loadSigningKeys(toolConfig)).rejects.toThrow(/AUTH_SIGNING_KEYS is required with DATABASE_URL/)
   })
 })

@@ -67,7 +67,9 @@ export const accountRoutes: FastifyPluginAsyncZod<{ registry: AccountDataRegistr
         tags: ['account'],
         operationId: 'deleteMe',
         summary: 'Delete the user and everything they own',
-        description: 'Irreversible. The account, its sessions, assessments and journal are deleted in one transaction; every token of the user stops working at once.',
+        description:
+          'Irreversible. The account, its sessions, assessments and journal are deleted in one transaction; every Therapath token of the user stops working at once. ' +
+          "For a user who signs in through an app's identity provider, their next token from that provider is a first sight again: it gets a new, empty account.",
         response: { 204: z.null().describe('Deleted'), ...problemResponses(404) },
       },
     },

@@ -74,6 +74,10 @@ export const authGuardPlugin = fp(
       const scopes = new Set(verified.scopes)
       switch (verified.kind) {
         case 'client':
+          // A deactivated (or deleted) app's tokens stop within a minute: its status is cached that long.
+          if (!(await identities.clientIsActive(verified.clientId))) {
+            throw new UnauthorizedError('The app this token was issued to has been deactivated.', 'invalid_token')
+          }
           return { kind: 'client', clientId: verified.clientId, scopes }
         case 'user':
           // A revoked session (logout, refresh-token reuse) or a deleted account ends its tokens at once.
@@ -86,10 +90,21 @@ export const authGuardPlugin = fp(
       }
     }
 
-    function guardFor(auth: RouteAuth): onRequestAsyncHookHandler {
+    /** First of the route's onRequest hooks: who is calling. Failures count per IP, and too many answer 429. */
+    const authenticateHook: onRequestAsyncHookHandler = async (request, reply) => {
+      await app.authFailures.check(request, reply)
+      try {
+        request.principal = await authenticate(request)
+      } catch (error) {
+        if (error instanceof UnauthorizedError) await app.authFailures.record(request, reply)
+        throw error
+      }
+    }
+
+    /** Last of the route's onRequest hooks, after the general rate limit has counted the request: may they. */
+    function authorizeHook(auth: RouteAuth): onRequestAsyncHookHandler {
       return async (request) => {
-        const principal = await authenticate(request)
-        request.principal = principal
+        const principal = currentPrincipal(request)
         if (auth.principal !== 'any' && principal.kind !== 'user') {
           throw new ForbiddenError("This endpoint acts on a user's own data and needs a user's access token, not an app token.", 'user_token_required')
         }
@@ -99,16 +114,17 @@ export const authGuardPlugin = fp(
 
     // Fastify calls onRoute again for derived routes (HEAD for GET, trailing-slash twins) with the
     // same options; guard and document each route once.
-    const guards = new WeakSet<onRequestAsyncHookHandler>()
+    const guards = new WeakSet<onRequestAsyncHookHandler>([authenticateHook])
     const documented = new WeakSet<object>()
     app.addHook('onRoute', (route: RouteOptions) => {
       const auth = route.config?.auth
       if (!auth) return
       const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
       if (!existing.some((hook) => guards.has(hook as onRequestAsyncHookHandler))) {
-        const guard = guardFor(auth)
-        guards.add(guard)
-        route.onRequest = [guard, ...existing]
+        const authorize = authorizeHook(auth)
+        guards.add(authorize)
+        // The rate-limit plugin (registered before this one) has already added its hook to `existing`.
+        route.onRequest = [authenticateHook, ...existing, authorize]
       }
       const schema = (route.schema ??= {}) as Record<string, unknown>
       if (documented.has(schema)) return
@@ -120,5 +136,5 @@ export const authGuardPlugin = fp(
       schema.description = typeof schema.description === 'string' ? `${schema.description}\n\n${note}` : note
     })
   },
-  { name: 'auth-guard', dependencies: ['database'] },
+  { name: 'auth-guard', dependencies: ['database', 'rate-limit'] },
 )

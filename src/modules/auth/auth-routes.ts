@@ -3,7 +3,8 @@ import { z } from 'zod'
 import type { Config } from '../../config.js'
 import { problemResponses } from '../../lib/problem.js'
 import { LoginBodySchema, RefreshBodySchema, RegisterBodySchema, TokenPairSchema } from './auth-schemas.js'
-import { createAuthService, hashToken } from './auth-service.js'
+import { sha256Hex } from '../../lib/hash.js'
+import { createAuthService } from './auth-service.js'
 import type { TokenService } from './tokens.js'
 
 /**
@@ -53,14 +54,15 @@ export const authRoutes: FastifyPluginAsyncZod<{ config: Config; tokens: TokenSe
     '/refresh',
     {
       config: { rateLimit },
-      preHandler: (request, reply) => app.limitCredentials(request, reply, `refresh:${hashToken(request.body.refreshToken).slice(0, 24)}`),
+      preHandler: (request, reply) => app.limitCredentials(request, reply, `refresh:${sha256Hex(request.body.refreshToken).slice(0, 24)}`),
       schema: {
         tags: ['auth'],
         operationId: 'refreshTokens',
         summary: 'Exchange a refresh token for a new token pair',
         description:
-          'Each refresh token works once: the response carries the next one. Presenting a spent refresh token ends its whole session ' +
-          '(every token descended from the same sign-in), since it means the token leaked.',
+          'Each refresh token works once: the response carries the next one. Presenting a spent refresh token within 10 seconds of its use ' +
+          'answers 401 `refresh_token_spent` and ends nothing (a retry or a concurrent refresh: the request that spent it received the live pair). ' +
+          'Presenting it later ends its whole session (every token descended from the same sign-in), since it means the token leaked.',
         body: RefreshBodySchema,
         response: { 200: TokenPairSchema, ...problemResponses(400, 401, 415) },
       },

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Config } from '../../config.js'
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.js'
 import { ConflictError, UnauthorizedError, ValidationError } from '../../lib/errors.js'
+import { sha256Hex } from '../../lib/hash.js'
 import { USER_SCOPES } from '../../lib/scopes.js'
 import type { TokenPair, User } from './auth-schemas.js'
 import { decoyPasswordHash, hashPassword, passwordProblem, verifyPassword } from './passwords.js'
@@ -10,7 +11,7 @@ import type { TokenService } from './tokens.js'
 /**
  * Sign-up, sign-in and sessions for end users who hold a Therapath password. A session is a
  * family of refresh tokens: each refresh spends one and issues the next; presenting a spent
- * one means it leaked, so the whole family (and its access tokens) ends.
+ * one after a short grace period means it leaked, so the whole family (and its access tokens) ends.
  */
 
 type Deps = {
@@ -28,12 +29,15 @@ interface UserRow {
 
 export const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, displayName: row.displayName, createdAt: row.createdAt.toISOString() })
 
-export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex')
-
+/** Refresh tokens are 256 random bits, stored only as their SHA-256: a slow hash would add nothing. */
 const newRefreshToken = () => `tpr_${randomBytes(32).toString('base64url')}`
 
 const invalidCredentials = () => new UnauthorizedError('The email or password is not correct.', 'invalid_credentials')
 const invalidRefreshToken = (detail = 'The refresh token is not valid; sign in again.') => new UnauthorizedError(detail, 'invalid_refresh_token')
+const sessionEnded = () => invalidRefreshToken('The session has ended; sign in again.')
+
+/** How long a spent refresh token counts as the client's own retry rather than a leak. */
+export const REUSE_GRACE_MS = 10_000
 
 export function createAuthService({ prisma, tokens, config }: Deps) {
   const refreshTtlMs = config.AUTH_REFRESH_TOKEN_TTL_DAYS * 24 * 60 * 60 * 1000
@@ -55,7 +59,7 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
     const session = await prisma.authSession.create({
       data: {
         userId: user.id,
-        refreshTokens: { create: { tokenHash: hashToken(refreshToken), expiresAt: new Date(Date.now() + refreshTtlMs) } },
+        refreshTokens: { create: { tokenHash: sha256Hex(refreshToken), expiresAt: new Date(Date.now() + refreshTtlMs) } },
       },
       select: { id: true },
     })
@@ -88,9 +92,14 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
       return startSession(user)
     },
 
-    /** Spends a refresh token and issues the next pair in the same session. */
+    /**
+     * Spends a refresh token and issues the next pair in the same session. A token spent less than
+     * `REUSE_GRACE_MS` ago answers `refresh_token_spent` and ends nothing: that is a client's own
+     * retry (a lost response, two tabs refreshing at once), and the request that spent it holds the
+     * live pair. Presented later, it was kept by someone else, so the session ends.
+     */
     async refresh(refreshToken: string): Promise<TokenPair> {
-      const tokenHash = hashToken(refreshToken)
+      const tokenHash = sha256Hex(refreshToken)
       const now = new Date()
       // Spend it atomically: of two concurrent refreshes with one token, exactly one wins.
       const spent = await prisma.refreshToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } })
@@ -98,6 +107,12 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
       if (!row) throw invalidRefreshToken()
       if (spent.count === 0) {
         if (row.usedAt !== null) {
+          if (now.getTime() - row.usedAt.getTime() < REUSE_GRACE_MS) {
+            throw new UnauthorizedError(
+              'This refresh token was used a moment ago by another request, which received the next token pair; use that pair.',
+              'refresh_token_spent',
+            )
+          }
           await prisma.authSession.updateMany({
             where: { id: row.sessionId, revokedAt: null },
             data: { revokedAt: now, revokedReason: 'refresh_token_reuse' },
@@ -106,22 +121,24 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
         }
         throw invalidRefreshToken('The refresh token has expired; sign in again.')
       }
-      if (row.session.revokedAt !== null) throw invalidRefreshToken('The session has ended; sign in again.')
+      if (row.session.revokedAt !== null) throw sessionEnded()
       const next = newRefreshToken()
-      await prisma.$transaction([
-        prisma.refreshToken.create({ data: { sessionId: row.sessionId, tokenHash: hashToken(next), expiresAt: new Date(now.getTime() + refreshTtlMs) } }),
-        prisma.authSession.update({ where: { id: row.sessionId }, data: { lastUsedAt: now } }),
+      // The session may have ended since it was read (logout, reuse detected elsewhere): the new pair
+      // is issued only if it is still active when the next token is written. Should it have ended,
+      // the token written here belongs to a revoked session and can never be used.
+      const [live] = await prisma.$transaction([
+        prisma.authSession.updateMany({ where: { id: row.sessionId, revokedAt: null }, data: { lastUsedAt: now } }),
+        prisma.refreshToken.create({ data: { sessionId: row.sessionId, tokenHash: sha256Hex(next), expiresAt: new Date(now.getTime() + refreshTtlMs) } }),
       ])
+      if (live.count !== 1) throw sessionEnded()
       return issuePair(row.session.user, row.sessionId, next)
     },
 
     /** Ends the session the refresh token belongs to. Unknown tokens are ignored, so logout never fails. */
     async logout(refreshToken: string): Promise<void> {
-      const row = await prisma.refreshToken.findUnique({ where: { tokenHash: hashToken(refreshToken) }, select: { sessionId: true } })
+      const row = await prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(refreshToken) }, select: { sessionId: true } })
       if (!row) return
       await prisma.authSession.updateMany({ where: { id: row.sessionId, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: 'logout' } })
     },
   }
 }
-
-export type AuthService = ReturnType<typeof createAuthService>

@@ -1,6 +1,8 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { PrismaClient } from '../../generated/prisma/client.js'
+import { sha256Hex } from '../../lib/hash.js'
 import { CLIENT_SCOPES, isScope, type Scope } from '../../lib/scopes.js'
+import { safeEqual } from '../../lib/secure-compare.js'
 import type { TokenService } from './tokens.js'
 
 /**
@@ -28,10 +30,8 @@ export interface CreatedClient {
   scopes: Scope[]
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest()
-
 /** Compared against when the client id is unknown, so both failures take the same time. */
-const DECOY_SECRET_HASH = sha256(randomBytes(32).toString('hex'))
+const DECOY_SECRET_HASH = sha256Hex(randomBytes(32))
 
 /**
  * Registers an app (operator CLI, demo data). The secret is returned here and never again.
@@ -49,7 +49,7 @@ export async function createApiClient(
   const clientId = input.clientId ?? `tpc_${randomBytes(12).toString('base64url')}`
   const clientSecret = `tps_${randomBytes(32).toString('base64url')}`
   const scopes = [...new Set(input.scopes)] as Scope[]
-  await prisma.apiClient.create({ data: { clientId, name, secretHash: sha256(clientSecret).toString('hex'), allowedScopes: scopes } })
+  await prisma.apiClient.create({ data: { clientId, name, secretHash: sha256Hex(clientSecret), allowedScopes: scopes } })
   return { clientId, clientSecret, name, scopes }
 }
 
@@ -62,8 +62,7 @@ export function createClientService({ prisma, tokens }: { prisma: Pick<PrismaCli
      */
     async issueToken(clientId: string, clientSecret: string, requestedScope: string | undefined) {
       const client = await prisma.apiClient.findUnique({ where: { clientId } })
-      const expected = client ? Buffer.from(client.secretHash, 'hex') : DECOY_SECRET_HASH
-      const secretMatches = timingSafeEqual(sha256(clientSecret), expected.length === 32 ? expected : DECOY_SECRET_HASH)
+      const secretMatches = safeEqual(sha256Hex(clientSecret), client?.secretHash ?? DECOY_SECRET_HASH)
       if (!client || !secretMatches || !client.active) throw new OAuthError(401, 'invalid_client', 'Client authentication failed.')
 
       const allowed = client.allowedScopes.filter(isScope)

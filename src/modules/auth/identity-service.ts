@@ -1,10 +1,23 @@
-import type { PrismaClient } from '../../generated/prisma/client.js'
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.js'
 
 /** Only refresh `last_seen_at` this often, so verifying a token rarely writes. */
 const LAST_SEEN_RESOLUTION_MS = 60 * 60 * 1000
 
+/**
+ * How long an app's active flag is reused: app tokens are verified on every directory request, and
+ * apps are deactivated rarely, so deactivation takes effect within this time rather than at once.
+ */
+const CLIENT_STATUS_CACHE_MS = 60_000
+const CLIENT_STATUS_CACHE_SIZE = 10_000
+
 /** The per-request database checks behind a verified token. */
-export function createIdentityService({ prisma }: { prisma: Pick<PrismaClient, 'authSession' | 'externalIdentity' | 'user' | '$transaction'> }) {
+export function createIdentityService({
+  prisma,
+}: {
+  prisma: Pick<PrismaClient, 'authSession' | 'externalIdentity' | 'user' | 'apiClient' | '$transaction'>
+}) {
+  const clientStatus = new Map<string, { active: boolean; until: number }>()
+
   return {
     /** True while the session is live: not logged out, not revoked for reuse, its user not deleted. */
     async sessionIsActive(userId: string, sessionId: string): Promise<boolean> {
@@ -12,9 +25,27 @@ export function createIdentityService({ prisma }: { prisma: Pick<PrismaClient, '
       return session !== null
     },
 
+    /** True while the app exists and is active; remembered per app for up to a minute. */
+    async clientIsActive(clientId: string): Promise<boolean> {
+      const now = Date.now()
+      const cached = clientStatus.get(clientId)
+      if (cached && cached.until > now) return cached.active
+      const client = await prisma.apiClient.findUnique({ where: { clientId }, select: { active: true } })
+      const active = client?.active === true
+      clientStatus.delete(clientId)
+      if (clientStatus.size >= CLIENT_STATUS_CACHE_SIZE) {
+        // Oldest first: Map keeps insertion order.
+        const oldest = clientStatus.keys().next()
+        if (!oldest.done) clientStatus.delete(oldest.value)
+      }
+      clientStatus.set(clientId, { active, until: now + CLIENT_STATUS_CACHE_MS })
+      return active
+    },
+
     /**
      * The Therapath user behind `(issuer, subject)`, created on first sight. Nothing else from the
-     * external token is stored: no email, no name.
+     * external token is stored: no email, no name. After the user deletes their account, the next
+     * token for the same `(issuer, subject)` is a first sight again and gets a new, empty user.
      */
     async userForExternalIdentity(issuer: string, subject: string): Promise<string> {
       const known = await prisma.externalIdentity.findUnique({ where: { issuer_subject: { issuer, subject } } })
@@ -27,8 +58,9 @@ export function createIdentityService({ prisma }: { prisma: Pick<PrismaClient, '
       try {
         const user = await prisma.user.create({ data: { identities: { create: { issuer, subject } } }, select: { id: true } })
         return user.id
-      } catch {
-        // Two first requests raced; the other one created the mapping.
+      } catch (error) {
+        // Only a unique violation means two first requests raced and the other created the mapping.
+        if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error
         const raced = await prisma.externalIdentity.findUniqueOrThrow({ where: { issuer_subject: { issuer, subject } } })
         return raced.userId
       }

@@ -1,8 +1,7 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import path from 'node:path'
-import { calculateJwkThumbprint, type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { calculateJwkThumbprint, type CryptoKey, importJWK, type JWK } from 'jose'
 import type { Config } from '../../config.js'
+import { KeyConfigError, loadKeyMaterial } from '../../lib/key-material.js'
 
 /**
  * The asymmetric keys that sign our access tokens. The first private key signs; every key
@@ -25,10 +24,6 @@ export interface SigningKeys {
   verification: Map<string, VerificationKey>
   /** Public JWKs (no private members), as published. */
   publicJwks: JWK[]
-}
-
-export class KeyConfigError extends Error {
-  override name = 'KeyConfigError'
 }
 
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y'] as const
@@ -85,38 +80,29 @@ export async function buildKeySet(jwks: JWK[]): Promise<SigningKeys> {
   return { signing, verification, publicJwks }
 }
 
+/** A new Ed25519 private JWK, with its RFC 7638 thumbprint (as jose computes it) as `kid`. */
+function newSigningJwk(): JWK {
+  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })
+  // The thumbprint hashes the required members, in lexicographic order, without whitespace.
+  const kid = createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })).digest('base64url')
+  return { ...jwk, kid, alg: 'EdDSA' }
+}
+
 /** A new Ed25519 private JWK, with its thumbprint as `kid`. */
 export async function generateSigningJwk(): Promise<JWK> {
-  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
-  const jwk = await exportJWK(privateKey)
-  const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x })
-  return { ...jwk, kid, alg: 'EdDSA' }
+  return newSigningJwk()
 }
 
 /**
  * Keys from AUTH_SIGNING_KEYS; or, on the embedded database, a key generated once into
- * DATA_DIR/keys (in memory for DATA_DIR=memory). Several instances on one Postgres must share
- * keys, so Postgres without configured keys is refused rather than given a per-process key.
+ * DATA_DIR/keys/jwt-signing-keys.json (in memory for DATA_DIR=memory).
+ * @throws KeyConfigError for malformed keys, or on Postgres without them
  */
 export async function loadSigningKeys(config: Config): Promise<SigningKeys> {
-  if (config.AUTH_SIGNING_KEYS) return buildKeySet(parseKeyMaterial(config.AUTH_SIGNING_KEYS))
-  if (config.DATABASE_URL) {
-    throw new KeyConfigError(
-      'AUTH_SIGNING_KEYS is required with DATABASE_URL (every instance must sign with the same keys): create one with `npm run keys:generate`',
-    )
-  }
-  if (config.DATA_DIR === 'memory') return buildKeySet([await generateSigningJwk()])
-  const dir = path.resolve(config.DATA_DIR, 'keys')
-  const file = path.join(dir, 'jwt-signing-keys.json')
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    try {
-      writeFileSync(file, `${JSON.stringify({ keys: [await generateSigningJwk()] }, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
-      chmodSync(file, 0o600)
-    } catch (error) {
-      // Another process wrote it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-  }
-  return buildKeySet(parseKeyMaterial(readFileSync(file, 'utf8')))
+  const text = loadKeyMaterial(config, {
+    variable: 'AUTH_SIGNING_KEYS',
+    fileName: 'jwt-signing-keys.json',
+    generate: () => `${JSON.stringify({ keys: [newSigningJwk()] }, null, 2)}\n`,
+  })
+  return buildKeySet(parseKeyMaterial(text))
 }

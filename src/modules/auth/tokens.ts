@@ -23,9 +23,9 @@ export type VerifiedToken =
  * Verified tokens are remembered briefly, keyed by the exact token: a signature check costs about
  * 0.16 ms of CPU (Ed25519 here; more for a trusted issuer's RSA), which at a few thousand directory
  * searches a second was most of the API's own work, while apps reuse one token for its lifetime.
- * An entry never outlives the token's `exp`, and lasts at most a minute, so a key removed from the
- * configuration stops being honoured within a minute. Revocation is unaffected: sessions are
- * checked on every request after verification.
+ * An entry never outlives the token's `exp`, and lasts at most a minute, so a key a trusted issuer
+ * drops from its JWKS stops being honoured within a minute (our own keys are read at start).
+ * Revocation is unaffected: sessions and apps are checked on every request after verification.
  */
 const VERIFIED_CACHE_MS = 60_000
 const VERIFIED_CACHE_SIZE = 10_000
@@ -43,6 +43,13 @@ const OwnClaimsSchema = z.object({
 })
 
 const parseScopes = (scope: string): Scope[] => scope.split(' ').filter(isScope)
+
+/** A verified token and its verified `exp` in ms, which bounds how long it is cached. */
+interface Verified {
+  verified: VerifiedToken
+  expiresAt: number
+}
+const expiresAt = (payload: JWTPayload) => (payload.exp ?? 0) * 1000
 
 export interface IssuedToken {
   token: string
@@ -71,7 +78,7 @@ export function createTokenService({ keys, config }: { keys: SigningKeys; config
     return { token, expiresIn: ttl }
   }
 
-  async function verifyOwn(token: string): Promise<VerifiedToken> {
+  async function verifyOwn(token: string): Promise<Verified> {
     const { payload } = await jwtVerify(
       token,
       (header) => {
@@ -92,13 +99,13 @@ export function createTokenService({ keys, config }: { keys: SigningKeys; config
     if (!claims.success) throw new UnauthorizedError('The access token is malformed.', 'invalid_token')
     const scopes = parseScopes(claims.data.scope)
     if (claims.data.client_id !== undefined && claims.data.client_id === claims.data.sub) {
-      return { kind: 'client', clientId: claims.data.sub, scopes }
+      return { verified: { kind: 'client', clientId: claims.data.sub, scopes }, expiresAt: expiresAt(payload) }
     }
     if (claims.data.sid === undefined) throw new UnauthorizedError('The access token is malformed.', 'invalid_token')
-    return { kind: 'user', issuer: 'self', userId: claims.data.sub, sessionId: claims.data.sid, scopes }
+    return { verified: { kind: 'user', issuer: 'self', userId: claims.data.sub, sessionId: claims.data.sid, scopes }, expiresAt: expiresAt(payload) }
   }
 
-  async function verifyExternal(token: string, issuerId: string): Promise<VerifiedToken> {
+  async function verifyExternal(token: string, issuerId: string): Promise<Verified> {
     const entry = trusted.get(issuerId)
     if (!entry) throw new UnauthorizedError('The token was issued by an issuer this service does not trust.', 'invalid_token')
     const { payload } = await jwtVerify(token, entry.jwks, {
@@ -111,11 +118,11 @@ export function createTokenService({ keys, config }: { keys: SigningKeys; config
     const subject = typeof payload.sub === 'string' && payload.sub.length > 0 && payload.sub.length <= 255 ? payload.sub : undefined
     if (!subject) throw new UnauthorizedError('The token has no usable subject.', 'invalid_token')
     // Scopes come from our configuration for that issuer, never from claims it chose.
-    return { kind: 'external-user', issuer: entry.issuer.issuer, subject, scopes: entry.issuer.scopes ?? USER_SCOPES }
+    return { verified: { kind: 'external-user', issuer: entry.issuer.issuer, subject, scopes: entry.issuer.scopes ?? USER_SCOPES }, expiresAt: expiresAt(payload) }
   }
 
   /** Verifies a token from any accepted issuer, without the cache. */
-  async function verifyUncached(token: string): Promise<VerifiedToken> {
+  async function verifyUncached(token: string): Promise<Verified> {
     let issuer: unknown
     try {
       issuer = decodeJwt(token).iss
@@ -143,8 +150,7 @@ export function createTokenService({ keys, config }: { keys: SigningKeys; config
       const now = Date.now()
       const cached = verifiedCache.get(token)
       if (cached && cached.until > now) return cached.verified
-      const verified = await verifyUncached(token)
-      const exp = (decodeJwt(token).exp ?? 0) * 1000
+      const { verified, expiresAt: exp } = await verifyUncached(token)
       if (verifiedCache.size >= VERIFIED_CACHE_SIZE) {
         // Oldest first: Map keeps insertion order.
         for (const key of verifiedCache.keys()) {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import path from 'node:path'
 import type { Config } from '../../config.js'
+import { KeyConfigError as JournalKeyConfigError, loadKeyMaterial } from '../../lib/key-material.js'
 import { buildKeyring, type JournalKey, type JournalKeyring } from './journal-crypto.js'
 
 /**
@@ -12,9 +11,8 @@ import { buildKeyring, type JournalKey, type JournalKeyring } from './journal-cr
  * configured keys, so starting without them is refused.
  */
 
-export class JournalKeyConfigError extends Error {
-  override name = 'JournalKeyConfigError'
-}
+/** The one key-configuration error (src/lib/key-material.ts), under the name journal code and tests know. */
+export { JournalKeyConfigError }
 
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/
 const KEY_FILE = 'journal-encryption-keys'
@@ -53,28 +51,10 @@ export function generateJournalKey(now = new Date()): string {
 
 /**
  * The keyring from JOURNAL_ENCRYPTION_KEYS; or, on the embedded database, a key generated once into
- * DATA_DIR/keys (in memory for DATA_DIR=memory).
+ * DATA_DIR/keys/journal-encryption-keys (in memory for DATA_DIR=memory).
  * @throws JournalKeyConfigError on Postgres without keys, or for malformed keys
  */
 export function loadJournalKeys(config: Config): JournalKeyring {
-  if (config.JOURNAL_ENCRYPTION_KEYS) return buildKeyring(parseJournalKeys(config.JOURNAL_ENCRYPTION_KEYS))
-  if (config.DATABASE_URL) {
-    throw new JournalKeyConfigError(
-      'JOURNAL_ENCRYPTION_KEYS is required with DATABASE_URL (every instance must encrypt and decrypt journal entries with the same keys): create one with `npm run keys:generate`',
-    )
-  }
-  if (config.DATA_DIR === 'memory') return buildKeyring(parseJournalKeys(generateJournalKey()))
-  const dir = path.resolve(config.DATA_DIR, 'keys')
-  const file = path.join(dir, KEY_FILE)
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    try {
-      writeFileSync(file, `${generateJournalKey()}\n`, { mode: 0o600, flag: 'wx' })
-      chmodSync(file, 0o600)
-    } catch (error) {
-      // Another process wrote it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-  }
-  return buildKeyring(parseJournalKeys(readFileSync(file, 'utf8')))
+  const text = loadKeyMaterial(config, { variable: 'JOURNAL_ENCRYPTION_KEYS', fileName: KEY_FILE, generate: () => `${generateJournalKey()}\n` })
+  return buildKeyring(parseJournalKeys(text))
 }

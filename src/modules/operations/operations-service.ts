@@ -4,8 +4,26 @@ import { ServiceUnavailableError } from '../../lib/errors.js'
 
 const READINESS_TIMEOUT_MS = 2000
 
-/** Readiness: the database answers within a deadline and has every migration this build ships. */
+/**
+ * Readiness: the database answers within a deadline and has every migration this build ships.
+ * Once the migrations have been seen applied, that is remembered (they are not un-applied under a
+ * running service), and each probe after that is one `select 1`.
+ */
 export function createOperationsService({ db, migrations }: { db: Database; migrations: Migration[] }) {
+  let migrated = false
+
+  async function probe(): Promise<void> {
+    if (migrated) {
+      await db.query('select 1')
+      return
+    }
+    const status = await db.withSession((session) => migrationStatus(session, migrations))
+    if (status.pending.length > 0 || status.failed.length > 0) {
+      throw new ServiceUnavailableError(`The database is not migrated: ${status.pending.length} pending, ${status.failed.length} failed.`, 'not_migrated')
+    }
+    migrated = true
+  }
+
   return {
     async readiness() {
       let timer: NodeJS.Timeout | undefined
@@ -13,13 +31,7 @@ export function createOperationsService({ db, migrations }: { db: Database; migr
         timer = setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS)
       })
       try {
-        const status = await Promise.race([db.withSession((session) => migrationStatus(session, migrations)), deadline])
-        if (status.pending.length > 0 || status.failed.length > 0) {
-          throw new ServiceUnavailableError(
-            `The database is not migrated: ${status.pending.length} pending, ${status.failed.length} failed.`,
-            'not_migrated',
-          )
-        }
+        await Promise.race([probe(), deadline])
         return { status: 'ready' as const, database: db.kind, migrations: { applied: migrations.length } }
       } catch (error) {
         if (error instanceof ServiceUnavailableError) throw error
