@@ -267,6 +267,43 @@ describe('assessments', () => {
       expect(res.json().safety).toMatchObject({ alert: true, resources: [expect.objectContaining({ call: '988' }), expect.objectContaining({ call: '911' })] })
     })
 
+    it('puts the safety block in a 400 the route schema raises, from the answers the raw body lets it read', async () => {
+      const someone = await registerUser(app)
+      const alerting = phq9([0, 0, 0, 0, 0, 0, 0, 0, 3])
+      const asString = alerting.map((answer) => (answer.itemId === 'phq9-9' ? { itemId: 'phq9-9', value: '3' } : answer))
+      const cases: [string, Record<string, unknown>, Record<string, string>, { field: string; code: string }][] = [
+        ['item 9 sent as a string', { instrumentId: 'phq-9', answers: asString }, {}, { field: 'answers.8.value', code: 'invalid_type' }],
+        ['a stray key', { instrumentId: 'phq-9', answers: alerting, score: 3 }, {}, { field: '', code: 'unrecognized_keys' }],
+        ['a malformed takenAt', { instrumentId: 'phq-9', answers: alerting, takenAt: 'yesterday' }, {}, { field: 'takenAt', code: 'invalid_format' }],
+        ['a malformed instrument id', { instrumentId: 'PHQ 9', answers: asString }, {}, { field: 'instrumentId', code: 'invalid_format' }],
+        ['an invalid Idempotency-Key', { instrumentId: 'phq-9', answers: alerting }, { 'idempotency-key': 'has space' }, { field: 'idempotency-key', code: 'invalid_format' }],
+      ]
+      for (const [name, payload, headers, error] of cases) {
+        const res = await take(someone, payload, headers)
+        expect(res.statusCode, name).toBe(400)
+        expect(res.json(), name).toMatchObject({ code: 'validation_failed', errors: expect.arrayContaining([expect.objectContaining(error)]) })
+        expect(res.json().safety, name).toMatchObject({ alert: true, reasons: [{ ruleId: 'phq9-item9', itemId: 'phq9-9' }] })
+        expect(res.json().safety.resources.map((resource: { name: string }) => resource.name), name).toEqual(['988 Suicide & Crisis Lifeline', 'Emergency services'])
+      }
+      // The red-flags safety question, answered "1" as a string, brings domestic-violence resources.
+      const unsafe = await take(someone, { instrumentId: 'relationship-red-flags', answers: [...redFlags([]), { itemId: 'feel-unsafe', value: '1' }] })
+      expect(unsafe.statusCode).toBe(400)
+      expect(unsafe.json().safety.resources.map((resource: { name: string }) => resource.name)).toEqual(['National Domestic Violence Hotline', 'Emergency services'])
+      // Nothing readable calls for it: the plain 400.
+      const calm = await take(someone, { instrumentId: 'phq-9', answers: phq9([3, 3, 3, 3, 3, 3, 3, 3, 0]).map((answer) => ({ ...answer, value: String(answer.value) })) })
+      expect(calm.statusCode).toBe(400)
+      expect(calm.json().safety).toBeUndefined()
+      expect(await count(someone)).toBe(0)
+      expect(await app.db.prisma.idempotencyKey.count({ where: { userId: someone.user.id } })).toBe(0)
+    })
+
+    it('puts the safety block in a 400 for an unknown instrument, from any instrument the answers fit', async () => {
+      const res = await take(user, { instrumentId: 'phq-8', answers: [{ itemId: 'phq9-9', value: 2 }] })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().errors).toEqual([expect.objectContaining({ field: 'instrumentId', code: 'unknown_instrument' })])
+      expect(res.json().safety).toMatchObject({ alert: true, reasons: [{ ruleId: 'phq9-item9' }] })
+    })
+
     it('brings domestic-violence resources when the red-flags safety question is Yes', async () => {
       const body = (await take(user, { instrumentId: 'relationship-red-flags', answers: redFlags([], 1) })).json()
       expect(body.result.band.key).toBe('none')

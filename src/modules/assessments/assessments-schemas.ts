@@ -143,7 +143,7 @@ export const SafetySchema = z
     id: 'Safety',
     description:
       'Always present. `alert: true` when any answer signals risk — e.g. PHQ-9 item 9 above 0, whatever the total — with crisis resources an app must show. ' +
-      'A 400 for invalid answers carries it too when the answers it could read call for it.',
+      'Any 400 for a submission carries it too when the answers it could read (numeric strings read as numbers) call for it.',
     example: SAFETY_EXAMPLE,
   })
 

@@ -10,7 +10,7 @@ import type { InstrumentDefinition } from './instrument-schema.js'
 import { type ProgressPoint, progressOf } from './progress.js'
 import type { RecommendationRule } from './recommendation-rules.js'
 import { recommend } from './recommendations.js'
-import { type SafetyBlock, safetyBlock, scoreAssessment } from './scoring.js'
+import { readableAnswers, type SafetyBlock, safetyBlock, type SafetyReason, safetyReasons, scoreAssessment } from './scoring.js'
 
 /** Clock skew allowed on a client-supplied `takenAt`. */
 const FUTURE_SKEW_MS = 5 * 60 * 1000
@@ -36,9 +36,9 @@ const CursorSchema = z.object({ t: z.iso.datetime(), id: z.uuid() })
  * alert, the problem carries the safety block too, so even a rejected submission shows crisis resources.
  */
 export class AssessmentValidationError extends AppError {
-  constructor(errors: FieldError[], safety: SafetyBlock) {
+  constructor(errors: FieldError[], safety: SafetyBlock, detail?: string) {
     const count = errors.length
-    super(400, 'validation_failed', 'Bad Request', `The assessment is invalid: ${count} problem${count === 1 ? '' : 's'}.`, {
+    super(400, 'validation_failed', 'Bad Request', detail ?? `The assessment is invalid: ${count} problem${count === 1 ? '' : 's'}.`, {
       errors,
       ...(safety.alert ? { safety } : {}),
     })
@@ -104,6 +104,33 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
     return definitions
   }
 
+  /**
+   * The instruments whose safety rules apply to a rejected body: the one it names (the version it
+   * names, else the current one), or, when it names none we know, every instrument on offer (item ids
+   * tell them apart; a needless alert is far better than a missed one).
+   */
+  async function instrumentsFor(instrumentId: unknown, instrumentVersion: unknown): Promise<InstrumentDefinition[]> {
+    if (typeof instrumentId === 'string' && instrumentId.length <= 64) {
+      const id = instrumentId.trim().toLowerCase()
+      const version = typeof instrumentVersion === 'number' ? instrumentVersion : typeof instrumentVersion === 'string' ? Number(instrumentVersion) : Number.NaN
+      const named = (Number.isInteger(version) && version >= 1 ? await catalog.version(id, version) : undefined) ?? (await catalog.current(id))
+      if (named) return [named]
+    }
+    return catalog.list()
+  }
+
+  /** The safety block for a submission that was rejected, from whatever answers it lets us read. */
+  async function safetyOfRejected(body: unknown): Promise<SafetyBlock> {
+    const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {}
+    const answers = readableAnswers(raw.answers)
+    if (answers.length === 0) return safetyBlock([], resources)
+    const reasons = new Map<string, SafetyReason>()
+    for (const definition of await instrumentsFor(raw.instrumentId, raw.instrumentVersion)) {
+      for (const reason of safetyReasons(definition, answers)) reasons.set(`${reason.ruleId}@${reason.itemId}`, reason)
+    }
+    return safetyBlock([...reasons.values()], resources)
+  }
+
   async function findOwn(userId: string, id: string): Promise<AssessmentRow> {
     // Ownership is part of the query: another user's assessment is simply not found.
     const row = await prisma.assessment.findFirst({ where: { id, userId } })
@@ -112,6 +139,8 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
   }
 
   return {
+    safetyOfRejected,
+
     /**
      * Validates, scores and stores a completed instrument.
      * @throws AssessmentValidationError naming each bad item (with the safety block when it alerts)
@@ -121,9 +150,13 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
         input.instrumentVersion === undefined ? await catalog.current(input.instrumentId) : await catalog.version(input.instrumentId, input.instrumentVersion)
       if (!definition) {
         const field = input.instrumentVersion === undefined || !(await catalog.latestStored(input.instrumentId)) ? 'instrumentId' : 'instrumentVersion'
-        throw new ValidationError('The assessment is invalid: 1 problem.', [
-          { in: 'body', field, message: `No instrument ${input.instrumentId}${field === 'instrumentVersion' ? ` version ${input.instrumentVersion}` : ''}.`, code: 'unknown_instrument' },
-        ])
+        const error: FieldError = {
+          in: 'body',
+          field,
+          message: `No instrument ${input.instrumentId}${field === 'instrumentVersion' ? ` version ${input.instrumentVersion}` : ''}.`,
+          code: 'unknown_instrument',
+        }
+        throw new AssessmentValidationError([error], await safetyOfRejected(input))
       }
 
       const outcome = scoreAssessment(definition, input.answers, resources)

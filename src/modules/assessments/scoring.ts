@@ -58,6 +58,23 @@ export function safetyReasons(instrument: InstrumentDefinition, answers: readonl
     .map((rule) => ({ ruleId: rule.id, kind: rule.kind, itemId: rule.itemId, message: rule.message }))
 }
 
+const NUMERIC = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/
+
+/**
+ * The `{itemId, value}` pairs a body that failed validation still lets us read, for the safety rules
+ * only: a numeric string counts as its number and item ids are compared trimmed and in lower case, so
+ * `{"itemId": "phq9-9", "value": "3"}` still fires the PHQ-9 item 9 rule. Anything else is skipped.
+ */
+export function readableAnswers(answers: unknown): AnswerInput[] {
+  if (!Array.isArray(answers)) return []
+  return answers.flatMap((answer: unknown) => {
+    if (typeof answer !== 'object' || answer === null) return []
+    const { itemId, value } = answer as Record<string, unknown>
+    const number = typeof value === 'number' ? value : typeof value === 'string' && NUMERIC.test(value) ? Number(value) : Number.NaN
+    return typeof itemId === 'string' && Number.isFinite(number) ? [{ itemId: itemId.trim().toLowerCase(), value: number }] : []
+  })
+}
+
 /** The safety block for these reasons: crisis resources for each kind of risk, or a plain "no alert". */
 export function safetyBlock(reasons: readonly SafetyReason[], resources: readonly CrisisResource[]): SafetyBlock {
   if (reasons.length === 0) return { alert: false, message: null, reasons: [], resources: [], notice: SAFETY_NOTICE }
