@@ -523,6 +523,24 @@ describe('assessments', () => {
       expect(await count(someone)).toBe(1)
     })
 
+    it('keeps only the id with the key: a retry after DELETE answers 404 and brings nothing back', async () => {
+      const someone = await registerUser(app)
+      const key = randomUUID()
+      const alerting = { instrumentId: 'phq-9', answers: phq9([1, 1, 1, 1, 1, 1, 1, 1, 2]) }
+      const first = await take(someone, alerting, { 'idempotency-key': key })
+      expect(first.statusCode).toBe(201)
+      const stored = await app.db.query<{ row: string }>(`select k::text as row from idempotency_keys k where user_id = $1`, [someone.user.id])
+      expect(stored).toHaveLength(1)
+      for (const secret of ['phq9-9', '"value"', '"score"', 'Lifeline']) expect(stored[0]?.row, secret).not.toContain(secret)
+      expect((await app.db.prisma.idempotencyKey.findFirst({ where: { userId: someone.user.id } }))?.responseBody).toEqual({ id: first.json().id })
+
+      expect((await app.inject({ method: 'DELETE', url: `/v1/assessments/${first.json().id}`, headers: someone.headers })).statusCode).toBe(204)
+      const retry = await take(someone, alerting, { 'idempotency-key': key })
+      expect(retry.statusCode).toBe(404)
+      expect(retry.json().code).toBe('not_found')
+      expect(await count(someone)).toBe(0)
+    })
+
     it('stores one record when two identical requests arrive at once', async () => {
       const someone = await registerUser(app)
       const key = randomUUID()

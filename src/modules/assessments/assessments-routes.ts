@@ -7,6 +7,7 @@ import { problemResponses } from '../../lib/problem.js'
 import { toProblem } from '../../plugins/error-handler.js'
 import type { AccountDataRegistry } from '../account/account-data.js'
 import { currentUserId } from '../auth/auth-guard.js'
+import { replayById } from '../idempotency/idempotency-plugin.js'
 import {
   AssessmentListQuerySchema,
   AssessmentPageSchema,
@@ -137,7 +138,12 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
   app.post(
     '/v1/assessments',
     {
-      config: { auth: { scope: 'assessments:write' }, idempotent: true },
+      config: {
+        auth: { scope: 'assessments:write' },
+        // The idempotency table keeps the new result's id only, never the answers: a retry reads the
+        // result again, so one deleted since answers 404 instead of coming back from a copy.
+        idempotent: replayById((request, id) => assessments.get(currentUserId(request), id)),
+      },
       errorHandler: safetyErrorHandler,
       schema: {
         tags,
@@ -149,7 +155,7 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
           'version. The response always has a `safety` block: when any answer signals risk (e.g. PHQ-9 item 9 above 0, whatever the total) it has `alert: true` ' +
           'and crisis resources, which an app must show. Any 400 for the submission (an invalid option, a value sent as a string such as `"3"`, a stray key, ' +
           'a malformed `takenAt`) carries the safety block too when the answers it could read call for it. ' +
-          'Send an `Idempotency-Key` to make retries safe.',
+          'Send an `Idempotency-Key` to make retries safe: a retry gets the result as stored (404 once it was deleted), and only its id is kept with the key.',
         body: CreateAssessmentSchema,
         response: { 201: AssessmentSchema, ...problemResponses(400) },
       },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { SAFETY_KINDS } from '../../lib/crisis-resources.js'
-import { canonicalJson } from '../idempotency/idempotency-service.js'
+import { canonicalJson } from '../../lib/canonical-json.js'
 
 /**
  * An instrument is data: items, answer options, a scoring rule, result bands, safety rules and
