@@ -58,11 +58,30 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
   return new Date(exact.length > 0 ? Math.min(...exact) : Math.max(...candidates))
 }
 
-/** The day after `YYYY-MM-DD`. */
-export function nextDay(date: string): string {
+/** The calendar day (`YYYY-MM-DD`) `instant` falls on in `timeZone`. */
+export function localDate(instant: Date, timeZone: string): string {
+  const at = instant.getTime()
+  return new Date(at + offsetAt(at, timeZone)).toISOString().slice(0, 10)
+}
+
+/** `YYYY-MM-DD` plus `days` (negative goes back). */
+export function addDays(date: string, days: number): string {
   const next = new Date(`${date}T00:00:00Z`)
-  next.setUTCDate(next.getUTCDate() + 1)
+  next.setUTCDate(next.getUTCDate() + days)
   return next.toISOString().slice(0, 10)
+}
+
+/** The day after `YYYY-MM-DD`. */
+export const nextDay = (date: string): string => addDays(date, 1)
+
+/**
+ * The first day of the ISO week (from Monday) or calendar month holding `date`, moved `back` weeks
+ * or months earlier: what `date_trunc` and an interval give in SQL.
+ */
+export function bucketStart(date: string, bucket: 'week' | 'month', back = 0): string {
+  const day = new Date(`${date}T00:00:00Z`)
+  if (bucket === 'week') return addDays(date, -((day.getUTCDay() + 6) % 7) - 7 * back)
+  return new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() - back, 1)).toISOString().slice(0, 10)
 }
 
 /** A `from`/`to` value: a calendar date in `timeZone`, or an instant with its offset. */
