@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type App, buildApp } from '../../src/app.js'
+import { CLOCK_SKEW_MS } from '../../src/lib/date-range.js'
 import type { Scope } from '../../src/lib/scopes.js'
 import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/index.js'
 import { type InstrumentDefinition } from '../../src/modules/assessments/instrument-schema.js'
@@ -173,6 +174,14 @@ describe('assessments', () => {
         'You feel responsible for managing their moods or behaviors.',
       ])
       expect(body.safety.alert).toBe(false)
+    })
+
+    it('allows the clock skew the journal allows on takenAt, and no more', async () => {
+      const gad = { instrumentId: 'gad-7', answers: gad7([0, 0, 0, 0, 0, 0, 0]) }
+      expect((await take(user, { ...gad, takenAt: new Date(Date.now() + CLOCK_SKEW_MS - 30_000).toISOString() })).statusCode).toBe(201)
+      const ahead = await take(user, { ...gad, takenAt: new Date(Date.now() + CLOCK_SKEW_MS + 30_000).toISOString() })
+      expect(ahead.statusCode).toBe(400)
+      expect(ahead.json().errors).toEqual([expect.objectContaining({ field: 'takenAt', code: 'in_future' })])
     })
 
     it('accepts an earlier takenAt and the optional difficulty question', async () => {
@@ -383,12 +392,27 @@ describe('assessments', () => {
       expect(await ids(`from=${encodeURIComponent(daysAgo(25))}`)).toEqual([c.id, b.id])
       expect(await ids(`to=${encodeURIComponent(daysAgo(15))}`)).toEqual([b.id, a.id])
       expect(await ids(`from=${encodeURIComponent(daysAgo(25))}&to=${encodeURIComponent(daysAgo(15))}`)).toEqual([b.id])
-      // `from` is inclusive, `to` exclusive.
-      expect(await ids(`from=${encodeURIComponent(b.takenAt)}&to=${encodeURIComponent(c.takenAt)}`)).toEqual([b.id])
+      // Both ends inclusive, as everywhere in the API (this was `to` exclusive before the ranges were unified),
+      // so one instant is a period too.
+      expect(await ids(`from=${encodeURIComponent(b.takenAt)}&to=${encodeURIComponent(c.takenAt)}`)).toEqual([c.id, b.id])
+      expect(await ids(`from=${encodeURIComponent(b.takenAt)}&to=${encodeURIComponent(b.takenAt)}`)).toEqual([b.id])
+      // `from` after `to` names `from`, as the journal does.
       const bad = await get(someone, `/v1/assessments?from=${encodeURIComponent(daysAgo(1))}&to=${encodeURIComponent(daysAgo(2))}`)
       expect(bad.statusCode).toBe(400)
-      expect(bad.json().errors).toEqual([expect.objectContaining({ in: 'query', field: 'to' })])
+      expect(bad.json().errors).toEqual([expect.objectContaining({ in: 'query', field: 'from', code: 'invalid_range' })])
       expect((await get(someone, '/v1/assessments?cursor=bm9wZQ')).json().code).toBe('invalid_cursor')
+    })
+
+    it('reads plain dates as whole days in `tz`, both included', async () => {
+      const someone = await registerUser(app)
+      // 23:30 UTC on 31 January is 1 February in Berlin.
+      const late = (await take(someone, { instrumentId: 'gad-7', answers: gad7([0, 0, 0, 0, 0, 0, 0]), takenAt: '2026-01-31T23:30:00Z' })).json()
+      const early = (await take(someone, { instrumentId: 'gad-7', answers: gad7([0, 0, 0, 0, 0, 0, 0]), takenAt: '2026-01-01T00:00:00Z' })).json()
+      const ids = async (query: string) => (await get(someone, `/v1/assessments?${query}`)).json().data.map((item: { id: string }) => item.id)
+      expect(await ids('from=2026-01-01&to=2026-01-31')).toEqual([late.id, early.id])
+      expect(await ids('from=2026-01-01&to=2026-01-31&tz=Europe/Berlin')).toEqual([early.id])
+      expect(await ids('from=2026-02-01&to=2026-02-01&tz=europe/berlin')).toEqual([late.id])
+      for (const query of ['from=2026-02-30', 'to=yesterday', 'tz=Mars/Olympus']) expect((await get(someone, `/v1/assessments?${query}`)).statusCode, query).toBe(400)
     })
 
     it('pages with a cursor that stays stable while results are added, and orders equal times by id', async () => {

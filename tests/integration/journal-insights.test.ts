@@ -190,6 +190,7 @@ describe('journal insights', () => {
     ['an unknown bucket', 'bucket=day', 'bucket'],
     ['an unknown time zone', 'tz=Europe/Atlantis', 'tz'],
     ['from after to', 'from=2025-03-10&to=2025-03-01', 'from'],
+    ['from after now, without to', 'from=2999-01-01', 'from'],
     ['more than 10 years', 'from=2010-01-01&to=2025-01-01', 'from'],
     ['a malformed date', 'to=March', 'to'],
   ])('refuses %s', async (_label, query, field) => {

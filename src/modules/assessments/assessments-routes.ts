@@ -175,7 +175,9 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
         tags,
         operationId: 'listAssessments',
         summary: 'The user’s results, newest first',
-        description: 'Filter by instrument and by when they were taken (`from` inclusive, `to` exclusive). Cursor-paginated; pages stay stable while results are added.',
+        description:
+          'Filter by instrument and by when they were taken (`from`, `to`: both inclusive; a date is the whole day in `tz`). ' +
+          'Cursor-paginated; pages stay stable while results are added.',
         querystring: AssessmentListQuerySchema,
         response: { 200: AssessmentPageSchema, ...problemResponses(400) },
       },

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { CrisisResourceSchema, DEFAULT_CRISIS_RESOURCES, SAFETY_KINDS } from '../../lib/crisis-resources.js'
+import { DateOrInstantSchema, RANGE_CONVENTION, TimeZoneSchema } from '../../lib/date-range.js'
 import { pageOf, PageQuerySchema } from '../../lib/pagination.js'
 import { CodingSchema, InstrumentDefinitionSchema } from './instrument-schema.js'
 import { SAFETY_NOTICE } from './scoring.js'
@@ -77,7 +78,7 @@ export const CreateAssessmentSchema = z
     takenAt: z.iso
       .datetime({ offset: true })
       .optional()
-      .describe('When the user took it, if not just now (e.g. answered offline). Not in the future.'),
+      .describe('When the user took it, if not just now (e.g. answered offline). Not in the future (5 minutes of clock skew allowed).'),
   })
   .meta({
     id: 'CreateAssessment',
@@ -246,9 +247,11 @@ export const AssessmentParamsSchema = z.object({ id: z.uuid({ error: 'must be an
 
 export const AssessmentListQuerySchema = PageQuerySchema.extend({
   instrumentId: InstrumentId.optional().describe('Only results of this instrument.'),
-  from: z.iso.datetime({ offset: true }).optional().describe('Only results taken at or after this time.'),
-  to: z.iso.datetime({ offset: true }).optional().describe('Only results taken before this time.'),
+  from: DateOrInstantSchema.optional().describe(`Only results taken at or after this. ${RANGE_CONVENTION}`),
+  to: DateOrInstantSchema.optional().describe(`Only results taken at or before this. ${RANGE_CONVENTION}`),
+  tz: TimeZoneSchema.describe('IANA time zone in which plain dates in `from` and `to` are read; default UTC.'),
 })
+export type AssessmentListQuery = z.output<typeof AssessmentListQuerySchema>
 
 export const AssessmentPageSchema = pageOf(AssessmentSchema).meta({ id: 'AssessmentPage', description: 'Newest first (by `takenAt`).' })
 

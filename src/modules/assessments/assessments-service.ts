@@ -1,9 +1,10 @@
 import { z } from 'zod'
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js'
 import { type CrisisResource, SAFETY_KINDS } from '../../lib/crisis-resources.js'
+import { CLOCK_SKEW_MS, resolveRange } from '../../lib/date-range.js'
 import { AppError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
-import type { Assessment, CreateAssessment } from './assessments-schemas.js'
+import type { Assessment, AssessmentListQuery, CreateAssessment } from './assessments-schemas.js'
 import { toQuestionnaire, toQuestionnaireResponse } from './fhir.js'
 import type { Catalog } from './instrument-catalog.js'
 import type { InstrumentDefinition } from './instrument-schema.js'
@@ -12,8 +13,6 @@ import type { RecommendationRule } from './recommendation-rules.js'
 import { recommend } from './recommendations.js'
 import { readableAnswers, type SafetyBlock, safetyBlock, type SafetyReason, safetyReasons, scoreAssessment } from './scoring.js'
 
-/** Clock skew allowed on a client-supplied `takenAt`. */
-const FUTURE_SKEW_MS = 5 * 60 * 1000
 /** Points in a progress series; beyond it, the first result and the latest ones. */
 export const PROGRESS_MAX_POINTS = 1000
 
@@ -162,7 +161,7 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
       const outcome = scoreAssessment(definition, input.answers, resources)
       const errors = outcome.ok ? [] : [...outcome.errors]
       const takenAt = input.takenAt === undefined ? now : new Date(input.takenAt)
-      if (takenAt.getTime() > now.getTime() + FUTURE_SKEW_MS) {
+      if (takenAt.getTime() > now.getTime() + CLOCK_SKEW_MS) {
         errors.push({ in: 'body', field: 'takenAt', message: 'takenAt must not be in the future.', code: 'in_future' })
       }
       if (!outcome.ok || errors.length > 0) throw new AssessmentValidationError(errors, outcome.safety)
@@ -197,16 +196,15 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
       return toAssessment(row, await definitionOf(row))
     },
 
-    /** The user's results, newest first, by keyset on (takenAt, id): stable while results are added. */
-    async list(userId: string, query: { limit: number; cursor?: string; instrumentId?: string; from?: string; to?: string }) {
-      const from = query.from === undefined ? undefined : new Date(query.from)
-      const to = query.to === undefined ? undefined : new Date(query.to)
-      if (from && to && from >= to) {
-        throw new ValidationError('The request is invalid: 1 problem in the query.', [{ in: 'query', field: 'to', message: '`to` must be after `from`.', code: 'invalid_range' }])
-      }
+    /**
+     * The user's results, newest first, by keyset on (takenAt, id): stable while results are added.
+     * @throws ValidationError when `from` is after `to`
+     */
+    async list(userId: string, query: AssessmentListQuery) {
+      const { from, to } = resolveRange(query.from, query.to, query.tz)
       const and: Prisma.AssessmentWhereInput[] = [{ userId }]
       if (query.instrumentId) and.push({ instrumentId: query.instrumentId })
-      if (from || to) and.push({ takenAt: { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) } })
+      if (from || to) and.push({ takenAt: { gte: from, lte: to } })
       if (query.cursor) {
         const after = decodeCursor(query.cursor, CursorSchema)
         const t = new Date(after.t)

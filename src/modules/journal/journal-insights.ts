@@ -1,7 +1,8 @@
 import type { Database } from '../../db/database.js'
+import { resolveRange } from '../../lib/date-range.js'
 import { ValidationError } from '../../lib/errors.js'
+import { bucketStart, localDate, startOfLocalDay } from '../../lib/local-time.js'
 import { groupOf, type InsightsQuery, type JournalInsights } from './journal-schemas.js'
-import { bucketStart, localDate, parseDateOrInstant, resolveRange, startOfLocalDay } from './journal-time.js'
 import { CONFLICT_RESPONSES, type ConflictResponse, type Emotion, EMOTIONS } from './journal-vocabulary.js'
 
 /**
@@ -65,11 +66,11 @@ interface StreakRow {
  */
 export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 'query'>; scoreSeries?: ScoreSeriesProvider | undefined }) {
   function bounds(query: InsightsQuery): { from: Date; to: Date } {
-    const range = resolveRange(query.from === undefined ? undefined : parseDateOrInstant(query.from), query.to === undefined ? undefined : parseDateOrInstant(query.to), query.tz)
-    const to = range.to ?? new Date()
+    const now = new Date()
+    const range = resolveRange(query.from, query.to ?? { instant: now }, query.tz)
+    const to = range.to ?? now
     // Without `from`: the start of the bucket DEFAULT_BUCKETS - 1 before the one holding `to`, in the user's zone.
     const from = range.from ?? startOfLocalDay(bucketStart(localDate(to, query.tz), query.bucket, DEFAULT_BUCKETS - 1), query.tz)
-    if (from > to) throw new ValidationError('`from` is after `to`.', [{ in: 'query', field: 'from', message: 'Must not be after `to`.', code: 'invalid_range' }])
     if (to.getTime() - from.getTime() > MAX_RANGE_MS) {
       throw new ValidationError('The period is longer than 10 years.', [{ in: 'query', field: 'from', message: 'Ask for 10 years or less at a time.', code: 'invalid_range' }])
     }

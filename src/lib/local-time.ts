@@ -1,7 +1,7 @@
 /**
- * Time-zone helpers for the journal: validating a user's IANA zone, and turning a calendar date in
- * that zone into the instant it starts. Everything else about local days (buckets, streaks) happens
- * in SQL with `AT TIME ZONE`, which both backends evaluate the same way.
+ * Time-zone helpers: validating a user's IANA zone, the calendar day an instant falls on in it, and
+ * the instant a calendar day starts. Journal insights group by local day in SQL with `AT TIME ZONE`,
+ * which both backends evaluate the same way; these give the same answers in JS.
  */
 
 /** IANA names only (`Europe/Berlin`, `UTC`, `Etc/GMT+5`): bare offsets mean the opposite in Postgres. */
@@ -82,21 +82,4 @@ export function bucketStart(date: string, bucket: 'week' | 'month', back = 0): s
   const day = new Date(`${date}T00:00:00Z`)
   if (bucket === 'week') return addDays(date, -((day.getUTCDay() + 6) % 7) - 7 * back)
   return new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() - back, 1)).toISOString().slice(0, 10)
-}
-
-/** A `from`/`to` value: a calendar date in `timeZone`, or an instant with its offset. */
-export type DateOrInstant = { date: string } | { instant: Date }
-
-export const PLAIN_DATE = /^\d{4}-\d{2}-\d{2}$/
-
-export function parseDateOrInstant(value: string): DateOrInstant {
-  return PLAIN_DATE.test(value) ? { date: value } : { instant: new Date(value) }
-}
-
-/** Resolves a range where plain dates are whole local days: `from` from its first instant, `to` through its last. */
-export function resolveRange(from: DateOrInstant | undefined, to: DateOrInstant | undefined, timeZone: string): { from?: Date; to?: Date } {
-  return {
-    from: from === undefined ? undefined : 'date' in from ? startOfLocalDay(from.date, timeZone) : from.instant,
-    to: to === undefined ? undefined : 'date' in to ? new Date(startOfLocalDay(nextDay(to.date), timeZone).getTime() - 1) : to.instant,
-  }
 }
