@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { toQuestionnaire, toQuestionnaireResponse } from '../../src/modules/assessments/fhir.js'
+import type { InstrumentDefinition } from '../../src/modules/assessments/instrument-schema.js'
+import { GAD_7 } from '../../src/modules/assessments/instruments/gad-7.js'
 import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/index.js'
 import { PHQ_9 } from '../../src/modules/assessments/instruments/phq-9.js'
 import { THERAPY_READINESS } from '../../src/modules/assessments/instruments/therapy-readiness.js'
@@ -31,6 +33,30 @@ describe('FHIR R4 mapping', () => {
     })
     expect(questionnaire.item.at(-1)).toMatchObject({ linkId: 'total-score', type: 'integer', readOnly: true, code: [{ code: '44261-6' }] })
     expect(questionnaire.item[0]).toMatchObject({ linkId: 'instructions', type: 'display', text: PHQ_9.instructions })
+  })
+
+  it('gives a reverse-scored item’s options their points, not their values, as ordinalValue', () => {
+    const reversed: InstrumentDefinition = {
+      ...GAD_7,
+      id: 'reversed',
+      items: GAD_7.items.map((item) => (item.id === 'gad7-1' ? { ...item, reverseScored: true } : item)),
+    }
+    const ordinals = (linkId: string) =>
+      toQuestionnaire(reversed, BASE)
+        .item.find((item) => item.linkId === linkId)
+        ?.answerOption?.map((option) => [option.valueCoding.code, option.extension[0]?.valueDecimal])
+    expect(ordinals('gad7-1')).toEqual([
+      ['LA6568-5', 3], // "Not at all" scores 3 when reversed
+      ['LA6569-3', 2],
+      ['LA6570-1', 1],
+      ['LA6571-9', 0],
+    ])
+    expect(ordinals('gad7-2')).toEqual([
+      ['LA6568-5', 0],
+      ['LA6569-3', 1],
+      ['LA6570-1', 2],
+      ['LA6571-9', 3],
+    ])
   })
 
   it('maps a result to a QuestionnaireResponse that fits its Questionnaire', () => {

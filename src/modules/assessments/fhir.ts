@@ -1,4 +1,4 @@
-import type { InstrumentDefinition, InstrumentItem } from './instrument-schema.js'
+import { type InstrumentDefinition, type InstrumentItem, itemPoints } from './instrument-schema.js'
 import type { AnswerInput } from './scoring.js'
 
 /**
@@ -86,7 +86,8 @@ export function toQuestionnaire(instrument: InstrumentDefinition, baseUrl: strin
         required: item.required,
         answerOption: item.options.map((option) => ({
           valueCoding: optionCoding(baseUrl, instrument, option),
-          extension: [{ url: ORDINAL_VALUE, valueDecimal: option.value }],
+          // The option's points: its value, or the mirror image for a reverse-scored item.
+          extension: [{ url: ORDINAL_VALUE, valueDecimal: itemPoints(item, option.value) }],
         })),
       }),
     ),
