@@ -4,7 +4,6 @@ import type { InstrumentDefinition } from '../../src/modules/assessments/instrum
 import { GAD_7 } from '../../src/modules/assessments/instruments/gad-7.js'
 import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/index.js'
 import { PHQ_9 } from '../../src/modules/assessments/instruments/phq-9.js'
-import { THERAPY_READINESS } from '../../src/modules/assessments/instruments/therapy-readiness.js'
 import { questionnaireProblems, questionnaireResponseProblems } from '../helpers/fhir.js'
 
 const BASE = 'https://api.therapath.example'
@@ -72,10 +71,14 @@ describe('FHIR R4 mapping', () => {
   })
 
   it('leaves unanswered optional items out', () => {
-    const answers = THERAPY_READINESS.items.map((item) => ({ itemId: item.id, value: 1 }))
-    const response = toQuestionnaireResponse(THERAPY_READINESS, { id: ID, takenAt: new Date(), answers: answers.slice(0, 6), score: 6 }, BASE)
-    expect(response.item.map((item) => item.linkId)).toEqual([...THERAPY_READINESS.items.map((item) => item.id), 'total-score'])
-    expect(questionnaireResponseProblems(response, toQuestionnaire(THERAPY_READINESS, BASE))).toEqual([])
+    // The PHQ-9 without its optional difficulty question.
+    expect(PHQ_9.items.find((item) => item.id === 'phq9-difficulty')?.required).toBe(false)
+    const answers = PHQ_9.items.filter((item) => item.required).map((item) => ({ itemId: item.id, value: 1 }))
+    const response = toQuestionnaireResponse(PHQ_9, { id: ID, takenAt: new Date(), answers, score: 9 }, BASE)
+    const linkIds = response.item.map((item) => item.linkId)
+    expect(linkIds).not.toContain('phq9-difficulty')
+    expect(linkIds).toEqual([...answers.map((answer) => answer.itemId), 'total-score'])
+    expect(questionnaireResponseProblems(response, toQuestionnaire(PHQ_9, BASE))).toEqual([])
   })
 })
 
