@@ -6,7 +6,8 @@ import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/
 import { PHQ_9 } from '../../src/modules/assessments/instruments/phq-9.js'
 import { RELATIONSHIP_RED_FLAGS } from '../../src/modules/assessments/instruments/relationship-red-flags.js'
 import { THERAPY_READINESS } from '../../src/modules/assessments/instruments/therapy-readiness.js'
-import { type AnswerInput, readableAnswers, SAFETY_NOTICE, type ScoredAssessment, scoreAssessment } from '../../src/modules/assessments/scoring.js'
+import { type AnswerInput, SAFETY_NOTICE } from '../../src/modules/assessments/assessments-schemas.js'
+import { readableAnswers, type ScoredAssessment, scoreAssessment } from '../../src/modules/assessments/scoring.js'
 
 const RESOURCES = DEFAULT_CRISIS_RESOURCES
 

@@ -3,7 +3,6 @@ import { CrisisResourceSchema, DEFAULT_CRISIS_RESOURCES, SAFETY_KINDS } from '..
 import { DateOrInstantSchema, RANGE_CONVENTION, TimeZoneSchema } from '../../lib/date-range.js'
 import { pageOf, PageQuerySchema } from '../../lib/pagination.js'
 import { CodingSchema, InstrumentDefinitionSchema } from './instrument-schema.js'
-import { SAFETY_NOTICE } from './scoring.js'
 
 const EXAMPLE_ID = '3f6c1d2e-8a4b-4c5d-9e7f-0a1b2c3d4e5f'
 const InstrumentId = z
@@ -53,6 +52,10 @@ export const InstrumentPageSchema = pageOf(InstrumentSummarySchema).meta({
   },
 })
 
+/** Shown in every safety block, alert or not. */
+export const SAFETY_NOTICE =
+  'Self-assessments are screening and reflection tools, not a diagnosis. If you are ever in immediate danger, contact emergency services.'
+
 // ---------- submitting ----------
 
 export const AnswerInputSchema = z
@@ -61,6 +64,7 @@ export const AnswerInputSchema = z
     value: z.number().int().describe('The `value` of the chosen answer option.'),
   })
   .meta({ id: 'SubmittedAnswer', example: { itemId: 'phq9-1', value: 2 } })
+export type AnswerInput = z.infer<typeof AnswerInputSchema>
 
 export const CreateAssessmentSchema = z
   .strictObject({
@@ -99,7 +103,7 @@ export type CreateAssessment = z.infer<typeof CreateAssessmentSchema>
 
 // ---------- results ----------
 
-const SafetyReasonSchema = z.object({
+export const SafetyReasonSchema = z.object({
   ruleId: z.string(),
   kind: z.enum(SAFETY_KINDS),
   itemId: z.string().describe('The item whose answer fired the rule.'),
@@ -147,6 +151,8 @@ export const SafetySchema = z
       'Any 400 for a submission carries it too when the answers it could read (numeric strings read as numbers) call for it.',
     example: SAFETY_EXAMPLE,
   })
+export type SafetyReason = z.infer<typeof SafetyReasonSchema>
+export type SafetyBlock = z.infer<typeof SafetySchema>
 
 export const RecommendationSchema = z
   .object({
@@ -159,6 +165,7 @@ export const RecommendationSchema = z
     directorySearch: z.object({ href: z.string().describe('A ready-made `GET /v1/therapists` search, relative to the API’s base URL.') }),
   })
   .meta({ id: 'Recommendation' })
+export type Recommendation = z.infer<typeof RecommendationSchema>
 
 export const AnswerSchema = z
   .object({
@@ -181,6 +188,7 @@ export const AssessmentResultSchema = z
     disclaimer: z.string().describe('What the result is not (never a diagnosis).'),
   })
   .meta({ id: 'AssessmentResult' })
+export type AssessmentResult = z.infer<typeof AssessmentResultSchema>
 
 const ASSESSMENT_EXAMPLE = {
   id: EXAMPLE_ID,
@@ -259,7 +267,7 @@ export const AssessmentPageSchema = pageOf(AssessmentSchema).meta({ id: 'Assessm
 
 export const ProgressQuerySchema = z.object({ instrumentId: InstrumentId })
 
-const ScoreChangeSchema = z
+export const ScoreChangeSchema = z
   .object({
     points: z.number().int().describe('Latest score minus the earlier one.'),
     direction: z.enum(['up', 'down', 'none']),
@@ -268,6 +276,7 @@ const ScoreChangeSchema = z
     from: z.object({ assessmentId: z.uuid(), takenAt: z.iso.datetime(), score: z.number().int() }),
   })
   .meta({ id: 'ScoreChange' })
+export type ScoreChange = z.infer<typeof ScoreChangeSchema>
 
 export const ProgressSchema = z
   .object({
@@ -320,10 +329,11 @@ export const ProgressSchema = z
       reassess: { afterDays: 14, due: true },
     },
   })
+export type Progress = z.infer<typeof ProgressSchema>
 
 // ---------- FHIR ----------
 
-const FhirCodingSchema = z.object({ system: z.string(), code: z.string(), display: z.string().optional() })
+export const FhirCodingSchema = z.object({ system: z.string(), code: z.string(), display: z.string().optional() })
 
 export const FhirQuestionnaireSchema = z
   .object({
@@ -354,6 +364,9 @@ export const FhirQuestionnaireSchema = z
     ),
   })
   .meta({ id: 'FhirQuestionnaire', description: 'A FHIR R4 Questionnaire (http://hl7.org/fhir/R4/questionnaire.html).' })
+export type FhirCoding = z.infer<typeof FhirCodingSchema>
+export type FhirQuestionnaire = z.infer<typeof FhirQuestionnaireSchema>
+export type FhirQuestionnaireItem = FhirQuestionnaire['item'][number]
 
 export const FhirQuestionnaireResponseSchema = z
   .object({
@@ -372,3 +385,4 @@ export const FhirQuestionnaireResponseSchema = z
     ),
   })
   .meta({ id: 'FhirQuestionnaireResponse', description: 'A FHIR R4 QuestionnaireResponse (http://hl7.org/fhir/R4/questionnaireresponse.html).' })
+export type FhirQuestionnaireResponse = z.infer<typeof FhirQuestionnaireResponseSchema>

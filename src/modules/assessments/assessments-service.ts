@@ -1,32 +1,34 @@
 import { z } from 'zod'
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js'
-import { type CrisisResource, SAFETY_KINDS } from '../../lib/crisis-resources.js'
+import type { CrisisResource } from '../../lib/crisis-resources.js'
 import { CLOCK_SKEW_MS, resolveRange } from '../../lib/date-range.js'
 import { AppError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
-import type { Assessment, AssessmentListQuery, CreateAssessment } from './assessments-schemas.js'
+import {
+  type Assessment,
+  type AssessmentListQuery,
+  AssessmentResultSchema,
+  AnswerInputSchema,
+  type CreateAssessment,
+  type SafetyBlock,
+  type SafetyReason,
+  SafetyReasonSchema,
+} from './assessments-schemas.js'
 import { toQuestionnaire, toQuestionnaireResponse } from './fhir.js'
 import type { Catalog } from './instrument-catalog.js'
 import type { InstrumentDefinition } from './instrument-schema.js'
 import { type ProgressPoint, progressOf } from './progress.js'
 import type { RecommendationRule } from './recommendation-rules.js'
 import { recommend } from './recommendations.js'
-import { readableAnswers, type SafetyBlock, safetyBlock, type SafetyReason, safetyReasons, scoreAssessment } from './scoring.js'
+import { readableAnswers, safetyBlock, safetyReasons, scoreAssessment } from './scoring.js'
 
 /** Points in a progress series; beyond it, the first result and the latest ones. */
 export const PROGRESS_MAX_POINTS = 1000
 
 /** What the `result` column holds: the result as computed at the time, with the version's wording. */
-const StoredResultSchema = z.object({
-  minScore: z.number().int(),
-  maxScore: z.number().int(),
-  band: z.object({ key: z.string(), label: z.string(), interpretation: z.string() }),
-  endorsedItems: z.array(z.object({ itemId: z.string(), text: z.string() })),
-  disclaimer: z.string(),
-  safetyReasons: z.array(z.object({ ruleId: z.string(), kind: z.enum(SAFETY_KINDS), itemId: z.string(), message: z.string() })),
-})
+const StoredResultSchema = AssessmentResultSchema.omit({ score: true }).extend({ safetyReasons: z.array(SafetyReasonSchema) })
 type StoredResult = z.infer<typeof StoredResultSchema>
-const StoredAnswersSchema = z.array(z.object({ itemId: z.string(), value: z.number().int() }))
+const StoredAnswersSchema = z.array(AnswerInputSchema)
 
 const CursorSchema = z.object({ t: z.iso.datetime(), id: z.uuid() })
 
@@ -180,7 +182,7 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
           userId,
           instrumentId: definition.id,
           instrumentVersion: definition.version,
-          answers: scored.answers as unknown as Prisma.InputJsonValue,
+          answers: scored.answers,
           score: scored.score,
           bandKey: scored.band.key,
           result: result,

@@ -1,5 +1,6 @@
-import { type CrisisResource, resourcesFor, type SafetyKind } from '../../lib/crisis-resources.js'
+import { type CrisisResource, resourcesFor } from '../../lib/crisis-resources.js'
 import type { FieldError } from '../../lib/errors.js'
+import { type AnswerInput, type AssessmentResult, SAFETY_NOTICE, type SafetyBlock, type SafetyReason } from './assessments-schemas.js'
 import { type InstrumentDefinition, itemPoints, scoreRange } from './instrument-schema.js'
 
 /**
@@ -9,38 +10,12 @@ import { type InstrumentDefinition, itemPoints, scoreRange } from './instrument-
  * the answers, so a response can never leave out a safety alert the answers call for.
  */
 
-export interface AnswerInput {
-  itemId: string
-  value: number
-}
-
-export interface SafetyReason {
-  ruleId: string
-  kind: SafetyKind
-  itemId: string
-  message: string
-}
-
-/** Shown in every safety block, alert or not. */
-export const SAFETY_NOTICE =
-  'Self-assessments are screening and reflection tools, not a diagnosis. If you are ever in immediate danger, contact emergency services.'
-
-export type SafetyBlock =
-  | { alert: true; message: string; reasons: SafetyReason[]; resources: CrisisResource[]; notice: string }
-  | { alert: false; message: null; reasons: []; resources: []; notice: string }
-
-export interface ScoredAssessment {
+/** A result as the API shows it (`endorsedItems`: scored items that counted, where the instrument names them). */
+export type ScoredAssessment = AssessmentResult & {
   instrumentId: string
   instrumentVersion: number
   /** The answers, in the instrument's item order. */
   answers: AnswerInput[]
-  score: number
-  minScore: number
-  maxScore: number
-  band: { key: string; label: string; interpretation: string }
-  /** Scored items that counted, for instruments that name them (e.g. which red flags are present). */
-  endorsedItems: { itemId: string; text: string }[]
-  disclaimer: string
   safety: SafetyBlock
 }
 
