@@ -96,13 +96,17 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
     }
   }
 
-  async function toAssessments(rows: AssessmentRow[]): Promise<Map<string, InstrumentDefinition>> {
-    const definitions = new Map<string, InstrumentDefinition>()
-    for (const row of rows) {
-      const key = `${row.instrumentId}@${row.instrumentVersion}`
-      if (!definitions.has(key)) definitions.set(key, await definitionOf(row))
-    }
-    return definitions
+  /** Rows in the API's shape; each version's definition is looked up once, however many rows share it. */
+  async function toAssessments(rows: AssessmentRow[]): Promise<Assessment[]> {
+    const definitions = new Map<string, Promise<InstrumentDefinition>>()
+    return Promise.all(
+      rows.map(async (row) => {
+        const key = `${row.instrumentId}@${row.instrumentVersion}`
+        const definition = definitions.get(key) ?? definitionOf(row)
+        definitions.set(key, definition)
+        return toAssessment(row, await definition)
+      }),
+    )
   }
 
   /**
@@ -213,17 +217,8 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
         and.push({ OR: [{ takenAt: { lt: t } }, { takenAt: t, id: { lt: after.id } }] })
       }
       const rows = await prisma.assessment.findMany({ where: { AND: and }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 })
-      const definitions = await toAssessments(rows.slice(0, query.limit))
-      return toPage(
-        rows,
-        query.limit,
-        (row) => {
-          const definition = definitions.get(`${row.instrumentId}@${row.instrumentVersion}`)
-          if (!definition) throw new Error('definition not loaded')
-          return toAssessment(row, definition)
-        },
-        (row) => ({ t: row.takenAt.toISOString(), id: row.id }),
-      )
+      const { data, page } = toPage(rows, query.limit, (row) => row, (row) => ({ t: row.takenAt.toISOString(), id: row.id }))
+      return { data: await toAssessments(data), page }
     },
 
     async delete(userId: string, id: string): Promise<void> {
@@ -272,13 +267,7 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
 
     /** Everything for the account export, newest first. */
     async exportAll(userId: string): Promise<Assessment[]> {
-      const rows = await prisma.assessment.findMany({ where: { userId }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }] })
-      const definitions = await toAssessments(rows)
-      return rows.map((row) => {
-        const definition = definitions.get(`${row.instrumentId}@${row.instrumentVersion}`)
-        if (!definition) throw new Error('definition not loaded')
-        return toAssessment(row, definition)
-      })
+      return toAssessments(await prisma.assessment.findMany({ where: { userId }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }] }))
     },
   }
 }

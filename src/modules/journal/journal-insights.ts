@@ -2,8 +2,8 @@ import type { Database } from '../../db/database.js'
 import { resolveRange } from '../../lib/date-range.js'
 import { ValidationError } from '../../lib/errors.js'
 import { bucketStart, localDate, startOfLocalDay } from '../../lib/local-time.js'
-import { groupOf, type InsightsQuery, type JournalInsights } from './journal-schemas.js'
-import { CONFLICT_RESPONSES, type ConflictResponse, type Emotion, EMOTIONS } from './journal-vocabulary.js'
+import type { InsightsQuery, JournalInsights } from './journal-schemas.js'
+import { type ConflictResponse, type Emotion, groupOf, isConflictResponse, isEmotion } from './journal-vocabulary.js'
 
 /**
  * The user's self-assessment scores over a period, one series per instrument: supplied by the
@@ -25,8 +25,6 @@ const HAS_CONFLICT = `(conflict_response is not null or conflict_intensity is no
 
 const round2 = (value: number | null): number | null => (value === null ? null : Math.round(value * 100) / 100)
 
-const isConflictResponse = (value: string): value is ConflictResponse => Object.hasOwn(CONFLICT_RESPONSES, value)
-const isEmotion = (value: string): value is Emotion => (EMOTIONS as readonly string[]).includes(value)
 
 /** Postgres refuses a zone its tz database lacks even when ICU knows it (an alias, or a zone newer than its data). */
 function isUnknownTimeZone(error: unknown): boolean {

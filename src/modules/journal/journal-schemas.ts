@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { CLOCK_SKEW_MS, DateOrInstantSchema, RANGE_CONVENTION, TimeZoneSchema } from '../../lib/date-range.js'
 import { pageOf, PageQuerySchema } from '../../lib/pagination.js'
-import { CONFLICT_RESPONSE_VALUES, CONFLICT_RESPONSES, type ConflictResponse, conflictResponsesMarkdown, EMOTIONS } from './journal-vocabulary.js'
+import { CONFLICT_RESPONSE_VALUES, conflictResponsesMarkdown, EMOTIONS } from './journal-vocabulary.js'
 
 /** Largest body, in characters (Unicode code points). */
 export const BODY_MAX = 20_000
@@ -339,6 +339,3 @@ export const JournalInsightsSchema = z
     },
   })
 export type JournalInsights = z.infer<typeof JournalInsightsSchema>
-
-/** The group a response belongs to. */
-export const groupOf = (response: ConflictResponse) => CONFLICT_RESPONSES[response].group

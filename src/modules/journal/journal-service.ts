@@ -6,7 +6,8 @@ import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { JournalKeyring } from './journal-crypto.js'
 import { type Conflict, type Content, EMPTY_CONFLICT, normalizeConflict, toColumns, toContent } from './journal-records.js'
-import { type CreateJournalEntry, groupOf, type JournalEntry, type ListEntriesQuery, type UpdateJournalEntry } from './journal-schemas.js'
+import type { CreateJournalEntry, JournalEntry, ListEntriesQuery, UpdateJournalEntry } from './journal-schemas.js'
+import { groupOf } from './journal-vocabulary.js'
 
 /** The list's sort key: newest `occurredAt` first, then id, so equal times still have one order. */
 const CursorSchema = z.object({ o: z.iso.datetime(), i: z.uuid() })
