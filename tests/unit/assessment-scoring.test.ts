@@ -6,7 +6,7 @@ import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/
 import { PHQ_9 } from '../../src/modules/assessments/instruments/phq-9.js'
 import { RELATIONSHIP_RED_FLAGS } from '../../src/modules/assessments/instruments/relationship-red-flags.js'
 import { THERAPY_READINESS } from '../../src/modules/assessments/instruments/therapy-readiness.js'
-import { type AnswerInput, SAFETY_NOTICE } from '../../src/modules/assessments/assessments-schemas.js'
+import { type AnswerInput, SAFETY_NOTICE, type SafetyBlock } from '../../src/modules/assessments/assessments-schemas.js'
 import { readableAnswers, type ScoredAssessment, scoreAssessment } from '../../src/modules/assessments/scoring.js'
 
 const RESOURCES = DEFAULT_CRISIS_RESOURCES
@@ -28,10 +28,10 @@ function answersForScore(instrument: InstrumentDefinition, score: number): Answe
   })
 }
 
-function scored(instrument: InstrumentDefinition, input: AnswerInput[], resources: readonly CrisisResource[] = RESOURCES): ScoredAssessment {
+function scored(instrument: InstrumentDefinition, input: AnswerInput[], resources: readonly CrisisResource[] = RESOURCES): ScoredAssessment & { safety: SafetyBlock } {
   const outcome = scoreAssessment(instrument, input, resources)
   if (!outcome.ok) throw new Error(`expected a score, got ${JSON.stringify(outcome.errors)}`)
-  return outcome.scored
+  return { ...outcome.scored, safety: outcome.safety }
 }
 
 /** A deterministic pseudo-random generator, so the combinations below are the same on every run. */

@@ -179,7 +179,7 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
         band: scored.band,
         endorsedItems: scored.endorsedItems,
         disclaimer: scored.disclaimer,
-        safetyReasons: scored.safety.reasons,
+        safetyReasons: outcome.safety.reasons,
       }
       const row = await prisma.assessment.create({
         data: {
@@ -190,7 +190,7 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
           score: scored.score,
           bandKey: scored.band.key,
           result: result,
-          safetyAlert: scored.safety.alert,
+          safetyAlert: outcome.safety.alert,
           takenAt,
         },
       })
@@ -271,8 +271,6 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
     },
   }
 }
-
-export type AssessmentsService = ReturnType<typeof createAssessmentsService>
 
 /** Instrument reads: the catalog, in the API's and FHIR's shapes. */
 export function createInstrumentsService({ catalog, publicUrl }: { catalog: Catalog; publicUrl: string }) {

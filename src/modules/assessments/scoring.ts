@@ -12,15 +12,12 @@ import { type InstrumentDefinition, itemPoints, scoreRange } from './instrument-
 
 /** A result as the API shows it (`endorsedItems`: scored items that counted, where the instrument names them). */
 export type ScoredAssessment = AssessmentResult & {
-  instrumentId: string
-  instrumentVersion: number
   /** The answers, in the instrument's item order. */
   answers: AnswerInput[]
-  safety: SafetyBlock
 }
 
 /** Either way, `safety` is there: a rejected submission can still call for crisis resources. */
-export type ScoreOutcome = { ok: true; scored: ScoredAssessment; safety: SafetyBlock } | { ok: false; errors: FieldError[]; safety: SafetyBlock }
+export type ScoreOutcome = ({ ok: true; scored: ScoredAssessment } | { ok: false; errors: FieldError[] }) & { safety: SafetyBlock }
 
 /**
  * The safety rules that fire. Reads the raw answers, valid or not: a value at or above a rule's
@@ -135,8 +132,6 @@ export function scoreAssessment(instrument: InstrumentDefinition, answers: reado
     ok: true,
     safety,
     scored: {
-      instrumentId: instrument.id,
-      instrumentVersion: instrument.version,
       answers: ordered,
       score,
       minScore: min,
@@ -144,7 +139,6 @@ export function scoreAssessment(instrument: InstrumentDefinition, answers: reado
       band: { key: band.key, label: band.label, interpretation: band.interpretation },
       endorsedItems: instrument.listEndorsedItems ? endorsedItems : [],
       disclaimer: instrument.disclaimer,
-      safety,
     },
   }
 }

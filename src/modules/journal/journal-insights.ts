@@ -211,5 +211,3 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
     },
   }
 }
-
-export type JournalInsightsService = ReturnType<typeof createJournalInsights>

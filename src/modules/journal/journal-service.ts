@@ -164,5 +164,3 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
     },
   }
 }
-
-export type JournalService = ReturnType<typeof createJournalService>

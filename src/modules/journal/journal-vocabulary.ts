@@ -70,7 +70,6 @@ export const CONFLICT_RESPONSES = {
 } as const satisfies Record<string, { group: 'reactive' | 'regulated'; description: string }>
 
 export type ConflictResponse = keyof typeof CONFLICT_RESPONSES
-export type ConflictResponseGroup = (typeof CONFLICT_RESPONSES)[ConflictResponse]['group']
 export const CONFLICT_RESPONSE_VALUES = Object.keys(CONFLICT_RESPONSES) as [ConflictResponse, ...ConflictResponse[]]
 
 /** Whether a stored value is a word of the vocabulary (a row could hold one written by a later version). */
