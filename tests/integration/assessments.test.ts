@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type App, buildApp } from '../../src/app.js'
 import { CLOCK_SKEW_MS } from '../../src/lib/date-range.js'
 import type { Scope } from '../../src/lib/scopes.js'
+import { PROGRESS_MAX_POINTS } from '../../src/modules/assessments/assessments-schemas.js'
 import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/index.js'
 import { type InstrumentDefinition } from '../../src/modules/assessments/instrument-schema.js'
 import { RECOMMENDATION_RULES, RecommendationRuleSchema } from '../../src/modules/assessments/recommendation-rules.js'
@@ -485,6 +486,28 @@ describe('assessments', () => {
       expect(progress.changeSinceFirst).toMatchObject({ points: -7, meaningful: true })
       expect(progress.changeSincePrevious).toMatchObject({ points: -3, meaningful: false })
       expect(progress.reassess.due).toBe(true)
+    })
+
+    it(`keeps the first result and the latest ${PROGRESS_MAX_POINTS - 1} beyond ${PROGRESS_MAX_POINTS}`, async () => {
+      const someone = await registerUser(app)
+      const first = (await take(someone, { instrumentId: 'gad-7', answers: gad7(spread(7, 15)), takenAt: daysAgo(2000) })).json()
+      // PROGRESS_MAX_POINTS later copies of it, an hour apart, with scores 0, 1, 2, …
+      const start = Date.parse(daysAgo(1500))
+      await app.db.query(
+        `insert into assessments (id, user_id, instrument_id, instrument_version, answers, score, band_key, result, safety_alert, taken_at)
+         select gen_random_uuid(), user_id, instrument_id, instrument_version, answers, i % 22, band_key, result, safety_alert,
+                $2::timestamptz + i * interval '1 hour'
+           from assessments, generate_series(0, $3::int - 1) as i
+          where id = $1::uuid`,
+        [first.id, new Date(start).toISOString(), PROGRESS_MAX_POINTS],
+      )
+      const progress = (await get(someone, '/v1/assessments/progress?instrumentId=gad-7')).json()
+      expect(progress.series).toHaveLength(PROGRESS_MAX_POINTS)
+      expect(progress.series[0]).toMatchObject({ assessmentId: first.id, score: 15 })
+      // The second result (score 0) is the one left out; the next one (score 1) follows the first.
+      expect(progress.series[1]).toMatchObject({ score: 1, takenAt: new Date(start + 3600_000).toISOString() })
+      expect(progress.series.at(-1)).toMatchObject({ score: (PROGRESS_MAX_POINTS - 1) % 22 })
+      expect(progress.changeSinceFirst.from.assessmentId).toBe(first.id)
     })
 
     it('has an empty series before the first result, and refuses unknown instruments', async () => {

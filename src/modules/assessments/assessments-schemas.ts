@@ -267,6 +267,9 @@ export const AssessmentPageSchema = pageOf(AssessmentSchema).meta({ id: 'Assessm
 
 export const ProgressQuerySchema = z.object({ instrumentId: InstrumentId })
 
+/** Points in a progress series; beyond it, the first result and the latest ones. */
+export const PROGRESS_MAX_POINTS = 1000
+
 export const ScoreChangeSchema = z
   .object({
     points: z.number().int().describe('Latest score minus the earlier one.'),
@@ -296,7 +299,10 @@ export const ProgressSchema = z
           instrumentVersion: z.number().int(),
         }),
       )
-      .describe('Every result, oldest first (at most the latest 1000).'),
+      .describe(
+        `Every result, oldest first. Beyond ${PROGRESS_MAX_POINTS.toLocaleString('en')} results: the first one and the latest ` +
+          `${(PROGRESS_MAX_POINTS - 1).toLocaleString('en')}, so \`changeSinceFirst\` still compares with the very first.`,
+      ),
     changeSinceFirst: ScoreChangeSchema.nullable().describe('Latest versus first; null with fewer than two results.'),
     changeSincePrevious: ScoreChangeSchema.nullable().describe('Latest versus the one before; null with fewer than two results.'),
     lastTakenAt: z.iso.datetime().nullable(),

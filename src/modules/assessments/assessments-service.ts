@@ -7,6 +7,7 @@ import { decodeCursor, toPage } from '../../lib/pagination.js'
 import {
   type Assessment,
   type AssessmentListQuery,
+  PROGRESS_MAX_POINTS,
   AssessmentResultSchema,
   AnswerInputSchema,
   type CreateAssessment,
@@ -22,8 +23,6 @@ import type { RecommendationRule } from './recommendation-rules.js'
 import { recommend } from './recommendations.js'
 import { readableAnswers, safetyBlock, safetyReasons, scoreAssessment } from './scoring.js'
 
-/** Points in a progress series; beyond it, the first result and the latest ones. */
-export const PROGRESS_MAX_POINTS = 1000
 
 /** What the `result` column holds: the result as computed at the time, with the version's wording. */
 const StoredResultSchema = AssessmentResultSchema.omit({ score: true }).extend({ safetyReasons: z.array(SafetyReasonSchema) })
