@@ -5,12 +5,12 @@ import { CLOCK_SKEW_MS, resolveRange } from '../../lib/date-range.js'
 import { AppError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import {
+  AnswerInputSchema,
   type Assessment,
   type AssessmentListQuery,
-  PROGRESS_MAX_POINTS,
   AssessmentResultSchema,
-  AnswerInputSchema,
   type CreateAssessment,
+  PROGRESS_MAX_POINTS,
   type SafetyBlock,
   type SafetyReason,
   SafetyReasonSchema,
@@ -22,7 +22,6 @@ import { type ProgressPoint, progressOf } from './progress.js'
 import type { RecommendationRule } from './recommendation-rules.js'
 import { recommend } from './recommendations.js'
 import { readableAnswers, safetyBlock, safetyReasons, scoreAssessment } from './scoring.js'
-
 
 /** What the `result` column holds: the result as computed at the time, with the version's wording. */
 const StoredResultSchema = AssessmentResultSchema.omit({ score: true }).extend({ safetyReasons: z.array(SafetyReasonSchema) })

@@ -25,7 +25,6 @@ const HAS_CONFLICT = `(conflict_response is not null or conflict_intensity is no
 
 const round2 = (value: number | null): number | null => (value === null ? null : Math.round(value * 100) / 100)
 
-
 /** Postgres refuses a zone its tz database lacks even when ICU knows it (an alias, or a zone newer than its data). */
 function isUnknownTimeZone(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
