@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type App, buildApp } from '../../src/app.js'
+import { CLOCK_SKEW_MS } from '../../src/lib/date-range.js'
 import type { Scope } from '../../src/lib/scopes.js'
+import { PROGRESS_MAX_POINTS } from '../../src/modules/assessments/assessments-schemas.js'
 import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/index.js'
 import { type InstrumentDefinition } from '../../src/modules/assessments/instrument-schema.js'
 import { RECOMMENDATION_RULES, RecommendationRuleSchema } from '../../src/modules/assessments/recommendation-rules.js'
@@ -175,6 +177,14 @@ describe('assessments', () => {
       expect(body.safety.alert).toBe(false)
     })
 
+    it('allows the clock skew the journal allows on takenAt, and no more', async () => {
+      const gad = { instrumentId: 'gad-7', answers: gad7([0, 0, 0, 0, 0, 0, 0]) }
+      expect((await take(user, { ...gad, takenAt: new Date(Date.now() + CLOCK_SKEW_MS - 30_000).toISOString() })).statusCode).toBe(201)
+      const ahead = await take(user, { ...gad, takenAt: new Date(Date.now() + CLOCK_SKEW_MS + 30_000).toISOString() })
+      expect(ahead.statusCode).toBe(400)
+      expect(ahead.json().errors).toEqual([expect.objectContaining({ field: 'takenAt', code: 'in_future' })])
+    })
+
     it('accepts an earlier takenAt and the optional difficulty question', async () => {
       const takenAt = '2026-01-15T08:30:00.000+01:00'
       const body = (await take(user, { instrumentId: 'phq-9', answers: phq9(spread(9, 11), [{ itemId: 'phq9-difficulty', value: 2 }]), takenAt })).json()
@@ -267,6 +277,43 @@ describe('assessments', () => {
       expect(res.json().safety).toMatchObject({ alert: true, resources: [expect.objectContaining({ call: '988' }), expect.objectContaining({ call: '911' })] })
     })
 
+    it('puts the safety block in a 400 the route schema raises, from the answers the raw body lets it read', async () => {
+      const someone = await registerUser(app)
+      const alerting = phq9([0, 0, 0, 0, 0, 0, 0, 0, 3])
+      const asString = alerting.map((answer) => (answer.itemId === 'phq9-9' ? { itemId: 'phq9-9', value: '3' } : answer))
+      const cases: [string, Record<string, unknown>, Record<string, string>, { field: string; code: string }][] = [
+        ['item 9 sent as a string', { instrumentId: 'phq-9', answers: asString }, {}, { field: 'answers.8.value', code: 'invalid_type' }],
+        ['a stray key', { instrumentId: 'phq-9', answers: alerting, score: 3 }, {}, { field: '', code: 'unrecognized_keys' }],
+        ['a malformed takenAt', { instrumentId: 'phq-9', answers: alerting, takenAt: 'yesterday' }, {}, { field: 'takenAt', code: 'invalid_format' }],
+        ['a malformed instrument id', { instrumentId: 'PHQ 9', answers: asString }, {}, { field: 'instrumentId', code: 'invalid_format' }],
+        ['an invalid Idempotency-Key', { instrumentId: 'phq-9', answers: alerting }, { 'idempotency-key': 'has space' }, { field: 'idempotency-key', code: 'invalid_format' }],
+      ]
+      for (const [name, payload, headers, error] of cases) {
+        const res = await take(someone, payload, headers)
+        expect(res.statusCode, name).toBe(400)
+        expect(res.json(), name).toMatchObject({ code: 'validation_failed', errors: expect.arrayContaining([expect.objectContaining(error)]) })
+        expect(res.json().safety, name).toMatchObject({ alert: true, reasons: [{ ruleId: 'phq9-item9', itemId: 'phq9-9' }] })
+        expect(res.json().safety.resources.map((resource: { name: string }) => resource.name), name).toEqual(['988 Suicide & Crisis Lifeline', 'Emergency services'])
+      }
+      // The red-flags safety question, answered "1" as a string, brings domestic-violence resources.
+      const unsafe = await take(someone, { instrumentId: 'relationship-red-flags', answers: [...redFlags([]), { itemId: 'feel-unsafe', value: '1' }] })
+      expect(unsafe.statusCode).toBe(400)
+      expect(unsafe.json().safety.resources.map((resource: { name: string }) => resource.name)).toEqual(['National Domestic Violence Hotline', 'Emergency services'])
+      // Nothing readable calls for it: the plain 400.
+      const calm = await take(someone, { instrumentId: 'phq-9', answers: phq9([3, 3, 3, 3, 3, 3, 3, 3, 0]).map((answer) => ({ ...answer, value: String(answer.value) })) })
+      expect(calm.statusCode).toBe(400)
+      expect(calm.json().safety).toBeUndefined()
+      expect(await count(someone)).toBe(0)
+      expect(await app.db.prisma.idempotencyKey.count({ where: { userId: someone.user.id } })).toBe(0)
+    })
+
+    it('puts the safety block in a 400 for an unknown instrument, from any instrument the answers fit', async () => {
+      const res = await take(user, { instrumentId: 'phq-8', answers: [{ itemId: 'phq9-9', value: 2 }] })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().errors).toEqual([expect.objectContaining({ field: 'instrumentId', code: 'unknown_instrument' })])
+      expect(res.json().safety).toMatchObject({ alert: true, reasons: [{ ruleId: 'phq9-item9' }] })
+    })
+
     it('brings domestic-violence resources when the red-flags safety question is Yes', async () => {
       const body = (await take(user, { instrumentId: 'relationship-red-flags', answers: redFlags([], 1) })).json()
       expect(body.result.band.key).toBe('none')
@@ -346,12 +393,27 @@ describe('assessments', () => {
       expect(await ids(`from=${encodeURIComponent(daysAgo(25))}`)).toEqual([c.id, b.id])
       expect(await ids(`to=${encodeURIComponent(daysAgo(15))}`)).toEqual([b.id, a.id])
       expect(await ids(`from=${encodeURIComponent(daysAgo(25))}&to=${encodeURIComponent(daysAgo(15))}`)).toEqual([b.id])
-      // `from` is inclusive, `to` exclusive.
-      expect(await ids(`from=${encodeURIComponent(b.takenAt)}&to=${encodeURIComponent(c.takenAt)}`)).toEqual([b.id])
+      // Both ends inclusive, as everywhere in the API (this was `to` exclusive before the ranges were unified),
+      // so one instant is a period too.
+      expect(await ids(`from=${encodeURIComponent(b.takenAt)}&to=${encodeURIComponent(c.takenAt)}`)).toEqual([c.id, b.id])
+      expect(await ids(`from=${encodeURIComponent(b.takenAt)}&to=${encodeURIComponent(b.takenAt)}`)).toEqual([b.id])
+      // `from` after `to` names `from`, as the journal does.
       const bad = await get(someone, `/v1/assessments?from=${encodeURIComponent(daysAgo(1))}&to=${encodeURIComponent(daysAgo(2))}`)
       expect(bad.statusCode).toBe(400)
-      expect(bad.json().errors).toEqual([expect.objectContaining({ in: 'query', field: 'to' })])
+      expect(bad.json().errors).toEqual([expect.objectContaining({ in: 'query', field: 'from', code: 'invalid_range' })])
       expect((await get(someone, '/v1/assessments?cursor=bm9wZQ')).json().code).toBe('invalid_cursor')
+    })
+
+    it('reads plain dates as whole days in `tz`, both included', async () => {
+      const someone = await registerUser(app)
+      // 23:30 UTC on 31 January is 1 February in Berlin.
+      const late = (await take(someone, { instrumentId: 'gad-7', answers: gad7([0, 0, 0, 0, 0, 0, 0]), takenAt: '2026-01-31T23:30:00Z' })).json()
+      const early = (await take(someone, { instrumentId: 'gad-7', answers: gad7([0, 0, 0, 0, 0, 0, 0]), takenAt: '2026-01-01T00:00:00Z' })).json()
+      const ids = async (query: string) => (await get(someone, `/v1/assessments?${query}`)).json().data.map((item: { id: string }) => item.id)
+      expect(await ids('from=2026-01-01&to=2026-01-31')).toEqual([late.id, early.id])
+      expect(await ids('from=2026-01-01&to=2026-01-31&tz=Europe/Berlin')).toEqual([early.id])
+      expect(await ids('from=2026-02-01&to=2026-02-01&tz=europe/berlin')).toEqual([late.id])
+      for (const query of ['from=2026-02-30', 'to=yesterday', 'tz=Mars/Olympus']) expect((await get(someone, `/v1/assessments?${query}`)).statusCode, query).toBe(400)
     })
 
     it('pages with a cursor that stays stable while results are added, and orders equal times by id', async () => {
@@ -426,6 +488,28 @@ describe('assessments', () => {
       expect(progress.reassess.due).toBe(true)
     })
 
+    it(`keeps the first result and the latest ${PROGRESS_MAX_POINTS - 1} beyond ${PROGRESS_MAX_POINTS}`, async () => {
+      const someone = await registerUser(app)
+      const first = (await take(someone, { instrumentId: 'gad-7', answers: gad7(spread(7, 15)), takenAt: daysAgo(2000) })).json()
+      // PROGRESS_MAX_POINTS later copies of it, an hour apart, with scores 0, 1, 2, …
+      const start = Date.parse(daysAgo(1500))
+      await app.db.query(
+        `insert into assessments (id, user_id, instrument_id, instrument_version, answers, score, band_key, result, safety_alert, taken_at)
+         select gen_random_uuid(), user_id, instrument_id, instrument_version, answers, i % 22, band_key, result, safety_alert,
+                $2::timestamptz + i * interval '1 hour'
+           from assessments, generate_series(0, $3::int - 1) as i
+          where id = $1::uuid`,
+        [first.id, new Date(start).toISOString(), PROGRESS_MAX_POINTS],
+      )
+      const progress = (await get(someone, '/v1/assessments/progress?instrumentId=gad-7')).json()
+      expect(progress.series).toHaveLength(PROGRESS_MAX_POINTS)
+      expect(progress.series[0]).toMatchObject({ assessmentId: first.id, score: 15 })
+      // The second result (score 0) is the one left out; the next one (score 1) follows the first.
+      expect(progress.series[1]).toMatchObject({ score: 1, takenAt: new Date(start + 3600_000).toISOString() })
+      expect(progress.series.at(-1)).toMatchObject({ score: (PROGRESS_MAX_POINTS - 1) % 22 })
+      expect(progress.changeSinceFirst.from.assessmentId).toBe(first.id)
+    })
+
     it('has an empty series before the first result, and refuses unknown instruments', async () => {
       const someone = await registerUser(app)
       expect((await get(someone, '/v1/assessments/progress?instrumentId=therapy-readiness')).json()).toMatchObject({
@@ -484,6 +568,24 @@ describe('assessments', () => {
       expect(retry.headers.location).toBe(first.headers.location)
       expect(retry.headers['idempotent-replayed']).toBe('true')
       expect(await count(someone)).toBe(1)
+    })
+
+    it('keeps only the id with the key: a retry after DELETE answers 404 and brings nothing back', async () => {
+      const someone = await registerUser(app)
+      const key = randomUUID()
+      const alerting = { instrumentId: 'phq-9', answers: phq9([1, 1, 1, 1, 1, 1, 1, 1, 2]) }
+      const first = await take(someone, alerting, { 'idempotency-key': key })
+      expect(first.statusCode).toBe(201)
+      const stored = await app.db.query<{ row: string }>(`select k::text as row from idempotency_keys k where user_id = $1`, [someone.user.id])
+      expect(stored).toHaveLength(1)
+      for (const secret of ['phq9-9', '"value"', '"score"', 'Lifeline']) expect(stored[0]?.row, secret).not.toContain(secret)
+      expect((await app.db.prisma.idempotencyKey.findFirst({ where: { userId: someone.user.id } }))?.responseBody).toEqual({ id: first.json().id })
+
+      expect((await app.inject({ method: 'DELETE', url: `/v1/assessments/${first.json().id}`, headers: someone.headers })).statusCode).toBe(204)
+      const retry = await take(someone, alerting, { 'idempotency-key': key })
+      expect(retry.statusCode).toBe(404)
+      expect(retry.json().code).toBe('not_found')
+      expect(await count(someone)).toBe(0)
     })
 
     it('stores one record when two identical requests arrive at once', async () => {

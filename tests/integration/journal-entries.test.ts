@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type App, buildApp } from '../../src/app.js'
+import { CLOCK_SKEW_MS } from '../../src/lib/date-range.js'
 import { loadJournalKeys } from '../../src/modules/journal/journal-keys.js'
 import { type JournalEntry, UpdateJournalEntrySchema } from '../../src/modules/journal/journal-schemas.js'
 import { createJournalService } from '../../src/modules/journal/journal-service.js'
@@ -92,6 +93,13 @@ describe('journal entries', () => {
       expect((await writeEntry(app, alice, { tags })).tags).toEqual(tags)
       await writeEntry(app, alice, { occurredAt: new Date(Date.now() + 60_000).toISOString() })
       expect((await writeEntry(app, alice, { title: ` ${'t'.repeat(200)}   ` })).title).toBe('t'.repeat(200))
+    })
+
+    it('allows the clock skew assessments allow on occurredAt, and no more', async () => {
+      await writeEntry(app, alice, { occurredAt: new Date(Date.now() + CLOCK_SKEW_MS - 30_000).toISOString() })
+      const ahead = await post(alice, { body: 'text', mood: 5, occurredAt: new Date(Date.now() + CLOCK_SKEW_MS + 30_000).toISOString() })
+      expect(ahead.statusCode).toBe(400)
+      expect(fieldsOf(ahead)).toEqual(['occurredAt'])
     })
 
     it.each([

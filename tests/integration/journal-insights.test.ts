@@ -164,10 +164,33 @@ describe('journal insights', () => {
     expect(months.buckets.every((b) => b.start.endsWith('-01'))).toBe(true)
   })
 
+  it('defaults `from` in the user’s zone without asking the database, and runs four queries either way', async () => {
+    const statements: string[] = []
+    const counting = { query: <Row>(sql: string, params?: unknown[]) => (statements.push(sql), app.db.query<Row>(sql, params)) }
+    const service = createJournalInsights({ db: counting })
+    // 2025-03-23 10:00 UTC is Monday 2025-03-24 00:00 in Kiritimati (UTC+14): its week begins that day.
+    const weeks = await service.insights(user.user.id, InsightsQuerySchema.parse({ to: '2025-03-23T10:00:00Z', tz: 'Pacific/Kiritimati' }))
+    expect(statements).toHaveLength(4)
+    expect(weeks.buckets).toHaveLength(12)
+    expect(weeks.buckets[0]!.start).toBe('2025-01-06')
+    expect(weeks.from).toBe('2025-01-05T10:00:00.000Z')
+    // An hour earlier it is still Sunday there: the twelve weeks start a week earlier.
+    const earlier = await service.insights(user.user.id, InsightsQuerySchema.parse({ to: '2025-03-23T09:00:00Z', tz: 'Pacific/Kiritimati' }))
+    expect(earlier.buckets[0]!.start).toBe('2024-12-30')
+    // Months, across a year boundary, with the period's totals adding up its buckets.
+    statements.length = 0
+    const months = await service.insights(user.user.id, InsightsQuerySchema.parse({ to: '2025-03-23T22:30:00Z', bucket: 'month', tz: 'Europe/Berlin' }))
+    expect(statements).toHaveLength(4)
+    expect(months.from).toBe('2024-03-31T22:00:00.000Z')
+    expect(months.buckets.map((bucket) => bucket.start)).toEqual(Array.from({ length: 12 }, (_, i) => `${i < 9 ? 2024 : 2025}-${String(((i + 3) % 12) + 1).padStart(2, '0')}-01`))
+    expect(months.totals).toEqual({ entries: 7, meanMood: 5, conflicts: 5, meanIntensity: 5.75 })
+  })
+
   it.each([
     ['an unknown bucket', 'bucket=day', 'bucket'],
     ['an unknown time zone', 'tz=Europe/Atlantis', 'tz'],
     ['from after to', 'from=2025-03-10&to=2025-03-01', 'from'],
+    ['from after now, without to', 'from=2999-01-01', 'from'],
     ['more than 10 years', 'from=2010-01-01&to=2025-01-01', 'from'],
     ['a malformed date', 'to=March', 'to'],
   ])('refuses %s', async (_label, query, field) => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { toQuestionnaire, toQuestionnaireResponse } from '../../src/modules/assessments/fhir.js'
+import type { InstrumentDefinition } from '../../src/modules/assessments/instrument-schema.js'
+import { GAD_7 } from '../../src/modules/assessments/instruments/gad-7.js'
 import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/index.js'
 import { PHQ_9 } from '../../src/modules/assessments/instruments/phq-9.js'
-import { THERAPY_READINESS } from '../../src/modules/assessments/instruments/therapy-readiness.js'
 import { questionnaireProblems, questionnaireResponseProblems } from '../helpers/fhir.js'
 
 const BASE = 'https://api.therapath.example'
@@ -33,6 +34,30 @@ describe('FHIR R4 mapping', () => {
     expect(questionnaire.item[0]).toMatchObject({ linkId: 'instructions', type: 'display', text: PHQ_9.instructions })
   })
 
+  it('gives a reverse-scored item’s options their points, not their values, as ordinalValue', () => {
+    const reversed: InstrumentDefinition = {
+      ...GAD_7,
+      id: 'reversed',
+      items: GAD_7.items.map((item) => (item.id === 'gad7-1' ? { ...item, reverseScored: true } : item)),
+    }
+    const ordinals = (linkId: string) =>
+      toQuestionnaire(reversed, BASE)
+        .item.find((item) => item.linkId === linkId)
+        ?.answerOption?.map((option) => [option.valueCoding.code, option.extension[0]?.valueDecimal])
+    expect(ordinals('gad7-1')).toEqual([
+      ['LA6568-5', 3], // "Not at all" scores 3 when reversed
+      ['LA6569-3', 2],
+      ['LA6570-1', 1],
+      ['LA6571-9', 0],
+    ])
+    expect(ordinals('gad7-2')).toEqual([
+      ['LA6568-5', 0],
+      ['LA6569-3', 1],
+      ['LA6570-1', 2],
+      ['LA6571-9', 3],
+    ])
+  })
+
   it('maps a result to a QuestionnaireResponse that fits its Questionnaire', () => {
     const answers = PHQ_9.items.map((item, index) => ({ itemId: item.id, value: index % 4 }))
     const response = toQuestionnaireResponse(PHQ_9, { id: ID, takenAt: new Date('2026-11-26T09:30:00Z'), answers, score: 13 }, BASE)
@@ -46,10 +71,14 @@ describe('FHIR R4 mapping', () => {
   })
 
   it('leaves unanswered optional items out', () => {
-    const answers = THERAPY_READINESS.items.map((item) => ({ itemId: item.id, value: 1 }))
-    const response = toQuestionnaireResponse(THERAPY_READINESS, { id: ID, takenAt: new Date(), answers: answers.slice(0, 6), score: 6 }, BASE)
-    expect(response.item.map((item) => item.linkId)).toEqual([...THERAPY_READINESS.items.map((item) => item.id), 'total-score'])
-    expect(questionnaireResponseProblems(response, toQuestionnaire(THERAPY_READINESS, BASE))).toEqual([])
+    // The PHQ-9 without its optional difficulty question.
+    expect(PHQ_9.items.find((item) => item.id === 'phq9-difficulty')?.required).toBe(false)
+    const answers = PHQ_9.items.filter((item) => item.required).map((item) => ({ itemId: item.id, value: 1 }))
+    const response = toQuestionnaireResponse(PHQ_9, { id: ID, takenAt: new Date(), answers, score: 9 }, BASE)
+    const linkIds = response.item.map((item) => item.linkId)
+    expect(linkIds).not.toContain('phq9-difficulty')
+    expect(linkIds).toEqual([...answers.map((answer) => answer.itemId), 'total-score'])
+    expect(questionnaireResponseProblems(response, toQuestionnaire(PHQ_9, BASE))).toEqual([])
   })
 })
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/index.js'
 import { RECOMMENDATION_RULES, RecommendationRuleSchema } from '../../src/modules/assessments/recommendation-rules.js'
 import { directorySearchHref, recommend } from '../../src/modules/assessments/recommendations.js'
-import type { AnswerInput } from '../../src/modules/assessments/scoring.js'
+import type { AnswerInput } from '../../src/modules/assessments/assessments-schemas.js'
 
 const yes = (...ids: string[]): AnswerInput[] => ids.map((itemId) => ({ itemId, value: 1 }))
 const rulesFor = (instrumentId: string, bandKey: string, answers: AnswerInput[] = []) =>

@@ -6,7 +6,8 @@ import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/
 import { PHQ_9 } from '../../src/modules/assessments/instruments/phq-9.js'
 import { RELATIONSHIP_RED_FLAGS } from '../../src/modules/assessments/instruments/relationship-red-flags.js'
 import { THERAPY_READINESS } from '../../src/modules/assessments/instruments/therapy-readiness.js'
-import { type AnswerInput, SAFETY_NOTICE, type ScoredAssessment, scoreAssessment } from '../../src/modules/assessments/scoring.js'
+import { type AnswerInput, SAFETY_NOTICE, type SafetyBlock } from '../../src/modules/assessments/assessments-schemas.js'
+import { readableAnswers, type ScoredAssessment, scoreAssessment } from '../../src/modules/assessments/scoring.js'
 
 const RESOURCES = DEFAULT_CRISIS_RESOURCES
 
@@ -27,10 +28,10 @@ function answersForScore(instrument: InstrumentDefinition, score: number): Answe
   })
 }
 
-function scored(instrument: InstrumentDefinition, input: AnswerInput[], resources: readonly CrisisResource[] = RESOURCES): ScoredAssessment {
+function scored(instrument: InstrumentDefinition, input: AnswerInput[], resources: readonly CrisisResource[] = RESOURCES): ScoredAssessment & { safety: SafetyBlock } {
   const outcome = scoreAssessment(instrument, input, resources)
   if (!outcome.ok) throw new Error(`expected a score, got ${JSON.stringify(outcome.errors)}`)
-  return outcome.scored
+  return { ...outcome.scored, safety: outcome.safety }
 }
 
 /** A deterministic pseudo-random generator, so the combinations below are the same on every run. */
@@ -280,6 +281,27 @@ describe('safety', () => {
     const calm = scoreAssessment(PHQ_9, [{ itemId: 'phq9-9', value: 0 }], RESOURCES)
     expect(calm.ok).toBe(false)
     expect(calm.safety.alert).toBe(false)
+  })
+
+  it('reads what it can of a body that failed validation, for the safety rules', () => {
+    expect(
+      readableAnswers([
+        { itemId: 'phq9-9', value: '3' },
+        { itemId: ' PHQ9-8 ', value: 2 },
+        { itemId: 'phq9-7', value: ' 1.5 ' },
+        { itemId: 'phq9-6', value: 'often' },
+        { itemId: 'phq9-5' },
+        { value: 3 },
+        { itemId: 'phq9-4', value: true },
+        'phq9-3',
+        null,
+      ]),
+    ).toEqual([
+      { itemId: 'phq9-9', value: 3 },
+      { itemId: 'phq9-8', value: 2 },
+      { itemId: 'phq9-7', value: 1.5 },
+    ])
+    for (const nothing of [undefined, null, 'phq9-9=3', { 'phq9-9': 3 }]) expect(readableAnswers(nothing)).toEqual([])
   })
 
   it('brings domestic-violence resources when the red-flags safety question is Yes, whatever the count', () => {

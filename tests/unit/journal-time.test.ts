@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { canonicalTimeZone, resolveRange, startOfLocalDay } from '../../src/modules/journal/journal-time.js'
+import { resolveRange } from '../../src/lib/date-range.js'
+import { canonicalTimeZone, startOfLocalDay } from '../../src/lib/local-time.js'
 
 describe('journal time zones', () => {
   it('accepts IANA names in any case and keeps aliases, refusing offsets and unknown names', () => {
@@ -30,5 +31,19 @@ describe('journal time zones', () => {
     })
     const instant = new Date('2026-02-10T10:00:00Z')
     expect(resolveRange({ instant }, undefined, 'Europe/Berlin')).toEqual({ from: instant, to: undefined })
+  })
+
+  it('includes both ends, so one day or one instant is a period, and refuses `from` after `to`, naming `from`', () => {
+    expect(resolveRange({ date: '2026-02-10' }, { date: '2026-02-10' }, 'UTC')).toEqual({
+      from: new Date('2026-02-10T00:00:00.000Z'),
+      to: new Date('2026-02-10T23:59:59.999Z'),
+    })
+    const instant = new Date('2026-02-10T10:00:00Z')
+    expect(resolveRange({ instant }, { instant }, 'UTC')).toEqual({ from: instant, to: instant })
+    expect(() => resolveRange({ date: '2026-02-11' }, { date: '2026-02-10' }, 'UTC')).toThrow(
+      expect.objectContaining({ status: 400, extras: { errors: [expect.objectContaining({ in: 'query', field: 'from', code: 'invalid_range' })] } }),
+    )
+    // 23:30 UTC on the 10th is already the 11th in Berlin: after a `to` of the 10th read there.
+    expect(() => resolveRange({ instant: new Date('2026-02-10T23:30:00Z') }, { date: '2026-02-10' }, 'Europe/Berlin')).toThrow(/`from` is after `to`/)
   })
 })

@@ -1,9 +1,13 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { type FastifyPluginAsyncZod, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Config } from '../../config.js'
+import type { FieldError } from '../../lib/errors.js'
 import { problemResponses } from '../../lib/problem.js'
+import { toProblem } from '../../plugins/error-handler.js'
 import type { AccountDataRegistry } from '../account/account-data.js'
 import { currentUserId } from '../auth/auth-guard.js'
+import { replayById } from '../idempotency/idempotency-plugin.js'
 import {
   AssessmentListQuerySchema,
   AssessmentPageSchema,
@@ -20,7 +24,7 @@ import {
   ProgressQuerySchema,
   ProgressSchema,
 } from './assessments-schemas.js'
-import { createAssessmentsService, createInstrumentsService } from './assessments-service.js'
+import { AssessmentValidationError, createAssessmentsService, createInstrumentsService } from './assessments-service.js'
 import { FHIR_JSON } from './fhir.js'
 import { createInstrumentCatalog } from './instrument-catalog.js'
 import type { InstrumentDefinition } from './instrument-schema.js'
@@ -54,6 +58,27 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
     publicUrl: opts.config.PUBLIC_URL,
   })
   opts.registry.add({ name: 'assessments', scope: 'assessments:read', export: (userId) => assessments.exportAll(userId) })
+
+  /**
+   * A submission the route's schema refuses (a value sent as a string, a stray key, a bad `takenAt`,
+   * an invalid header) never reaches the service, yet its answers may still call for crisis resources:
+   * this runs the safety rules over whatever answers the raw body lets us read and, when they alert,
+   * adds the safety block to the 400. It runs before the idempotency and rate-limit hooks, so a
+   * refused body claims no key. Every other error goes on to the app's error handler unchanged.
+   */
+  async function withSafetyBlock(error: FastifyError, request: FastifyRequest): Promise<Error> {
+    if (!hasZodFastifySchemaValidationErrors(error)) return error
+    const safety = await assessments.safetyOfRejected(request.body)
+    const problem = toProblem(error)
+    return safety.alert && problem ? new AssessmentValidationError((problem.extras?.errors ?? []) as FieldError[], safety, problem.detail) : error
+  }
+  // An error sent from a route's error handler goes on to the app's (problem+json) handler.
+  const safetyErrorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    void withSafetyBlock(error, request).then(
+      (next) => reply.send(next),
+      (failed: unknown) => reply.send(failed),
+    )
+  }
 
   const instrumentAuth = { auth: { principal: 'any' as const } }
   const tags = ['assessments']
@@ -113,7 +138,13 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
   app.post(
     '/v1/assessments',
     {
-      config: { auth: { scope: 'assessments:write' }, idempotent: true },
+      config: {
+        auth: { scope: 'assessments:write' },
+        // The idempotency table keeps the new result's id only, never the answers: a retry reads the
+        // result again, so one deleted since answers 404 instead of coming back from a copy.
+        idempotent: replayById((request, id) => assessments.get(currentUserId(request), id)),
+      },
+      errorHandler: safetyErrorHandler,
       schema: {
         tags,
         operationId: 'createAssessment',
@@ -122,8 +153,9 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
           'Validates the answers against the instrument (every required item answered once, each value one of its options; a 400 names each bad item), ' +
           'then computes the score, band and interpretation with the current version of the instrument (or `instrumentVersion`), and stores the result with that ' +
           'version. The response always has a `safety` block: when any answer signals risk (e.g. PHQ-9 item 9 above 0, whatever the total) it has `alert: true` ' +
-          'and crisis resources, which an app must show. A 400 carries the safety block too when the answers it could read call for it. ' +
-          'Send an `Idempotency-Key` to make retries safe.',
+          'and crisis resources, which an app must show. Any 400 for the submission (an invalid option, a value sent as a string such as `"3"`, a stray key, ' +
+          'a malformed `takenAt`) carries the safety block too when the answers it could read call for it. ' +
+          'Send an `Idempotency-Key` to make retries safe: a retry gets the result as stored (404 once it was deleted), and only its id is kept with the key.',
         body: CreateAssessmentSchema,
         response: { 201: AssessmentSchema, ...problemResponses(400) },
       },
@@ -143,7 +175,9 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
         tags,
         operationId: 'listAssessments',
         summary: 'The user’s results, newest first',
-        description: 'Filter by instrument and by when they were taken (`from` inclusive, `to` exclusive). Cursor-paginated; pages stay stable while results are added.',
+        description:
+          'Filter by instrument and by when they were taken (`from`, `to`: both inclusive; a date is the whole day in `tz`). ' +
+          'Cursor-paginated; pages stay stable while results are added.',
         querystring: AssessmentListQuerySchema,
         response: { 200: AssessmentPageSchema, ...problemResponses(400) },
       },

@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { CrisisResourceSchema, DEFAULT_CRISIS_RESOURCES, SAFETY_KINDS } from '../../lib/crisis-resources.js'
+import { DateOrInstantSchema, RANGE_CONVENTION, TimeZoneSchema } from '../../lib/date-range.js'
 import { pageOf, PageQuerySchema } from '../../lib/pagination.js'
 import { CodingSchema, InstrumentDefinitionSchema } from './instrument-schema.js'
-import { SAFETY_NOTICE } from './scoring.js'
 
 const EXAMPLE_ID = '3f6c1d2e-8a4b-4c5d-9e7f-0a1b2c3d4e5f'
 const InstrumentId = z
@@ -52,6 +52,10 @@ export const InstrumentPageSchema = pageOf(InstrumentSummarySchema).meta({
   },
 })
 
+/** Shown in every safety block, alert or not. */
+export const SAFETY_NOTICE =
+  'Self-assessments are screening and reflection tools, not a diagnosis. If you are ever in immediate danger, contact emergency services.'
+
 // ---------- submitting ----------
 
 export const AnswerInputSchema = z
@@ -60,6 +64,7 @@ export const AnswerInputSchema = z
     value: z.number().int().describe('The `value` of the chosen answer option.'),
   })
   .meta({ id: 'SubmittedAnswer', example: { itemId: 'phq9-1', value: 2 } })
+export type AnswerInput = z.infer<typeof AnswerInputSchema>
 
 export const CreateAssessmentSchema = z
   .strictObject({
@@ -77,7 +82,7 @@ export const CreateAssessmentSchema = z
     takenAt: z.iso
       .datetime({ offset: true })
       .optional()
-      .describe('When the user took it, if not just now (e.g. answered offline). Not in the future.'),
+      .describe('When the user took it, if not just now (e.g. answered offline). Not in the future (5 minutes of clock skew allowed).'),
   })
   .meta({
     id: 'CreateAssessment',
@@ -98,7 +103,7 @@ export type CreateAssessment = z.infer<typeof CreateAssessmentSchema>
 
 // ---------- results ----------
 
-const SafetyReasonSchema = z.object({
+export const SafetyReasonSchema = z.object({
   ruleId: z.string(),
   kind: z.enum(SAFETY_KINDS),
   itemId: z.string().describe('The item whose answer fired the rule.'),
@@ -143,9 +148,11 @@ export const SafetySchema = z
     id: 'Safety',
     description:
       'Always present. `alert: true` when any answer signals risk — e.g. PHQ-9 item 9 above 0, whatever the total — with crisis resources an app must show. ' +
-      'A 400 for invalid answers carries it too when the answers it could read call for it.',
+      'Any 400 for a submission carries it too when the answers it could read (numeric strings read as numbers) call for it.',
     example: SAFETY_EXAMPLE,
   })
+export type SafetyReason = z.infer<typeof SafetyReasonSchema>
+export type SafetyBlock = z.infer<typeof SafetySchema>
 
 export const RecommendationSchema = z
   .object({
@@ -158,6 +165,7 @@ export const RecommendationSchema = z
     directorySearch: z.object({ href: z.string().describe('A ready-made `GET /v1/therapists` search, relative to the API’s base URL.') }),
   })
   .meta({ id: 'Recommendation' })
+export type Recommendation = z.infer<typeof RecommendationSchema>
 
 export const AnswerSchema = z
   .object({
@@ -180,6 +188,7 @@ export const AssessmentResultSchema = z
     disclaimer: z.string().describe('What the result is not (never a diagnosis).'),
   })
   .meta({ id: 'AssessmentResult' })
+export type AssessmentResult = z.infer<typeof AssessmentResultSchema>
 
 const ASSESSMENT_EXAMPLE = {
   id: EXAMPLE_ID,
@@ -246,9 +255,11 @@ export const AssessmentParamsSchema = z.object({ id: z.uuid({ error: 'must be an
 
 export const AssessmentListQuerySchema = PageQuerySchema.extend({
   instrumentId: InstrumentId.optional().describe('Only results of this instrument.'),
-  from: z.iso.datetime({ offset: true }).optional().describe('Only results taken at or after this time.'),
-  to: z.iso.datetime({ offset: true }).optional().describe('Only results taken before this time.'),
+  from: DateOrInstantSchema.optional().describe(`Only results taken at or after this. ${RANGE_CONVENTION}`),
+  to: DateOrInstantSchema.optional().describe(`Only results taken at or before this. ${RANGE_CONVENTION}`),
+  tz: TimeZoneSchema.describe('IANA time zone in which plain dates in `from` and `to` are read; default UTC.'),
 })
+export type AssessmentListQuery = z.output<typeof AssessmentListQuerySchema>
 
 export const AssessmentPageSchema = pageOf(AssessmentSchema).meta({ id: 'AssessmentPage', description: 'Newest first (by `takenAt`).' })
 
@@ -256,7 +267,10 @@ export const AssessmentPageSchema = pageOf(AssessmentSchema).meta({ id: 'Assessm
 
 export const ProgressQuerySchema = z.object({ instrumentId: InstrumentId })
 
-const ScoreChangeSchema = z
+/** Points in a progress series; beyond it, the first result and the latest ones. */
+export const PROGRESS_MAX_POINTS = 1000
+
+export const ScoreChangeSchema = z
   .object({
     points: z.number().int().describe('Latest score minus the earlier one.'),
     direction: z.enum(['up', 'down', 'none']),
@@ -265,6 +279,7 @@ const ScoreChangeSchema = z
     from: z.object({ assessmentId: z.uuid(), takenAt: z.iso.datetime(), score: z.number().int() }),
   })
   .meta({ id: 'ScoreChange' })
+export type ScoreChange = z.infer<typeof ScoreChangeSchema>
 
 export const ProgressSchema = z
   .object({
@@ -284,7 +299,10 @@ export const ProgressSchema = z
           instrumentVersion: z.number().int(),
         }),
       )
-      .describe('Every result, oldest first (at most the latest 1000).'),
+      .describe(
+        `Every result, oldest first. Beyond ${PROGRESS_MAX_POINTS.toLocaleString('en')} results: the first one and the latest ` +
+          `${(PROGRESS_MAX_POINTS - 1).toLocaleString('en')}, so \`changeSinceFirst\` still compares with the very first.`,
+      ),
     changeSinceFirst: ScoreChangeSchema.nullable().describe('Latest versus first; null with fewer than two results.'),
     changeSincePrevious: ScoreChangeSchema.nullable().describe('Latest versus the one before; null with fewer than two results.'),
     lastTakenAt: z.iso.datetime().nullable(),
@@ -317,10 +335,11 @@ export const ProgressSchema = z
       reassess: { afterDays: 14, due: true },
     },
   })
+export type Progress = z.infer<typeof ProgressSchema>
 
 // ---------- FHIR ----------
 
-const FhirCodingSchema = z.object({ system: z.string(), code: z.string(), display: z.string().optional() })
+export const FhirCodingSchema = z.object({ system: z.string(), code: z.string(), display: z.string().optional() })
 
 export const FhirQuestionnaireSchema = z
   .object({
@@ -351,6 +370,9 @@ export const FhirQuestionnaireSchema = z
     ),
   })
   .meta({ id: 'FhirQuestionnaire', description: 'A FHIR R4 Questionnaire (http://hl7.org/fhir/R4/questionnaire.html).' })
+export type FhirCoding = z.infer<typeof FhirCodingSchema>
+export type FhirQuestionnaire = z.infer<typeof FhirQuestionnaireSchema>
+export type FhirQuestionnaireItem = FhirQuestionnaire['item'][number]
 
 export const FhirQuestionnaireResponseSchema = z
   .object({
@@ -369,3 +391,4 @@ export const FhirQuestionnaireResponseSchema = z
     ),
   })
   .meta({ id: 'FhirQuestionnaireResponse', description: 'A FHIR R4 QuestionnaireResponse (http://hl7.org/fhir/R4/questionnaireresponse.html).' })
+export type FhirQuestionnaireResponse = z.infer<typeof FhirQuestionnaireResponseSchema>

@@ -1,33 +1,32 @@
 import { z } from 'zod'
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js'
-import { type CrisisResource, SAFETY_KINDS } from '../../lib/crisis-resources.js'
+import type { CrisisResource } from '../../lib/crisis-resources.js'
+import { CLOCK_SKEW_MS, resolveRange } from '../../lib/date-range.js'
 import { AppError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
-import type { Assessment, CreateAssessment } from './assessments-schemas.js'
+import {
+  AnswerInputSchema,
+  type Assessment,
+  type AssessmentListQuery,
+  AssessmentResultSchema,
+  type CreateAssessment,
+  PROGRESS_MAX_POINTS,
+  type SafetyBlock,
+  type SafetyReason,
+  SafetyReasonSchema,
+} from './assessments-schemas.js'
 import { toQuestionnaire, toQuestionnaireResponse } from './fhir.js'
 import type { Catalog } from './instrument-catalog.js'
 import type { InstrumentDefinition } from './instrument-schema.js'
 import { type ProgressPoint, progressOf } from './progress.js'
 import type { RecommendationRule } from './recommendation-rules.js'
 import { recommend } from './recommendations.js'
-import { type SafetyBlock, safetyBlock, scoreAssessment } from './scoring.js'
-
-/** Clock skew allowed on a client-supplied `takenAt`. */
-const FUTURE_SKEW_MS = 5 * 60 * 1000
-/** Points in a progress series; beyond it, the first result and the latest ones. */
-export const PROGRESS_MAX_POINTS = 1000
+import { readableAnswers, safetyBlock, safetyReasons, scoreAssessment } from './scoring.js'
 
 /** What the `result` column holds: the result as computed at the time, with the version's wording. */
-const StoredResultSchema = z.object({
-  minScore: z.number().int(),
-  maxScore: z.number().int(),
-  band: z.object({ key: z.string(), label: z.string(), interpretation: z.string() }),
-  endorsedItems: z.array(z.object({ itemId: z.string(), text: z.string() })),
-  disclaimer: z.string(),
-  safetyReasons: z.array(z.object({ ruleId: z.string(), kind: z.enum(SAFETY_KINDS), itemId: z.string(), message: z.string() })),
-})
+const StoredResultSchema = AssessmentResultSchema.omit({ score: true }).extend({ safetyReasons: z.array(SafetyReasonSchema) })
 type StoredResult = z.infer<typeof StoredResultSchema>
-const StoredAnswersSchema = z.array(z.object({ itemId: z.string(), value: z.number().int() }))
+const StoredAnswersSchema = z.array(AnswerInputSchema)
 
 const CursorSchema = z.object({ t: z.iso.datetime(), id: z.uuid() })
 
@@ -36,9 +35,9 @@ const CursorSchema = z.object({ t: z.iso.datetime(), id: z.uuid() })
  * alert, the problem carries the safety block too, so even a rejected submission shows crisis resources.
  */
 export class AssessmentValidationError extends AppError {
-  constructor(errors: FieldError[], safety: SafetyBlock) {
+  constructor(errors: FieldError[], safety: SafetyBlock, detail?: string) {
     const count = errors.length
-    super(400, 'validation_failed', 'Bad Request', `The assessment is invalid: ${count} problem${count === 1 ? '' : 's'}.`, {
+    super(400, 'validation_failed', 'Bad Request', detail ?? `The assessment is invalid: ${count} problem${count === 1 ? '' : 's'}.`, {
       errors,
       ...(safety.alert ? { safety } : {}),
     })
@@ -95,13 +94,44 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
     }
   }
 
-  async function toAssessments(rows: AssessmentRow[]): Promise<Map<string, InstrumentDefinition>> {
-    const definitions = new Map<string, InstrumentDefinition>()
-    for (const row of rows) {
-      const key = `${row.instrumentId}@${row.instrumentVersion}`
-      if (!definitions.has(key)) definitions.set(key, await definitionOf(row))
+  /** Rows in the API's shape; each version's definition is looked up once, however many rows share it. */
+  async function toAssessments(rows: AssessmentRow[]): Promise<Assessment[]> {
+    const definitions = new Map<string, Promise<InstrumentDefinition>>()
+    return Promise.all(
+      rows.map(async (row) => {
+        const key = `${row.instrumentId}@${row.instrumentVersion}`
+        const definition = definitions.get(key) ?? definitionOf(row)
+        definitions.set(key, definition)
+        return toAssessment(row, await definition)
+      }),
+    )
+  }
+
+  /**
+   * The instruments whose safety rules apply to a rejected body: the one it names (the version it
+   * names, else the current one), or, when it names none we know, every instrument on offer (item ids
+   * tell them apart; a needless alert is far better than a missed one).
+   */
+  async function instrumentsFor(instrumentId: unknown, instrumentVersion: unknown): Promise<InstrumentDefinition[]> {
+    if (typeof instrumentId === 'string' && instrumentId.length <= 64) {
+      const id = instrumentId.trim().toLowerCase()
+      const version = typeof instrumentVersion === 'number' ? instrumentVersion : typeof instrumentVersion === 'string' ? Number(instrumentVersion) : Number.NaN
+      const named = (Number.isInteger(version) && version >= 1 ? await catalog.version(id, version) : undefined) ?? (await catalog.current(id))
+      if (named) return [named]
     }
-    return definitions
+    return catalog.list()
+  }
+
+  /** The safety block for a submission that was rejected, from whatever answers it lets us read. */
+  async function safetyOfRejected(body: unknown): Promise<SafetyBlock> {
+    const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {}
+    const answers = readableAnswers(raw.answers)
+    if (answers.length === 0) return safetyBlock([], resources)
+    const reasons = new Map<string, SafetyReason>()
+    for (const definition of await instrumentsFor(raw.instrumentId, raw.instrumentVersion)) {
+      for (const reason of safetyReasons(definition, answers)) reasons.set(`${reason.ruleId}@${reason.itemId}`, reason)
+    }
+    return safetyBlock([...reasons.values()], resources)
   }
 
   async function findOwn(userId: string, id: string): Promise<AssessmentRow> {
@@ -112,6 +142,8 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
   }
 
   return {
+    safetyOfRejected,
+
     /**
      * Validates, scores and stores a completed instrument.
      * @throws AssessmentValidationError naming each bad item (with the safety block when it alerts)
@@ -121,15 +153,19 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
         input.instrumentVersion === undefined ? await catalog.current(input.instrumentId) : await catalog.version(input.instrumentId, input.instrumentVersion)
       if (!definition) {
         const field = input.instrumentVersion === undefined || !(await catalog.latestStored(input.instrumentId)) ? 'instrumentId' : 'instrumentVersion'
-        throw new ValidationError('The assessment is invalid: 1 problem.', [
-          { in: 'body', field, message: `No instrument ${input.instrumentId}${field === 'instrumentVersion' ? ` version ${input.instrumentVersion}` : ''}.`, code: 'unknown_instrument' },
-        ])
+        const error: FieldError = {
+          in: 'body',
+          field,
+          message: `No instrument ${input.instrumentId}${field === 'instrumentVersion' ? ` version ${input.instrumentVersion}` : ''}.`,
+          code: 'unknown_instrument',
+        }
+        throw new AssessmentValidationError([error], await safetyOfRejected(input))
       }
 
       const outcome = scoreAssessment(definition, input.answers, resources)
       const errors = outcome.ok ? [] : [...outcome.errors]
       const takenAt = input.takenAt === undefined ? now : new Date(input.takenAt)
-      if (takenAt.getTime() > now.getTime() + FUTURE_SKEW_MS) {
+      if (takenAt.getTime() > now.getTime() + CLOCK_SKEW_MS) {
         errors.push({ in: 'body', field: 'takenAt', message: 'takenAt must not be in the future.', code: 'in_future' })
       }
       if (!outcome.ok || errors.length > 0) throw new AssessmentValidationError(errors, outcome.safety)
@@ -141,18 +177,18 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
         band: scored.band,
         endorsedItems: scored.endorsedItems,
         disclaimer: scored.disclaimer,
-        safetyReasons: scored.safety.reasons,
+        safetyReasons: outcome.safety.reasons,
       }
       const row = await prisma.assessment.create({
         data: {
           userId,
           instrumentId: definition.id,
           instrumentVersion: definition.version,
-          answers: scored.answers as unknown as Prisma.InputJsonValue,
+          answers: scored.answers,
           score: scored.score,
           bandKey: scored.band.key,
           result: result,
-          safetyAlert: scored.safety.alert,
+          safetyAlert: outcome.safety.alert,
           takenAt,
         },
       })
@@ -164,33 +200,23 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
       return toAssessment(row, await definitionOf(row))
     },
 
-    /** The user's results, newest first, by keyset on (takenAt, id): stable while results are added. */
-    async list(userId: string, query: { limit: number; cursor?: string; instrumentId?: string; from?: string; to?: string }) {
-      const from = query.from === undefined ? undefined : new Date(query.from)
-      const to = query.to === undefined ? undefined : new Date(query.to)
-      if (from && to && from >= to) {
-        throw new ValidationError('The request is invalid: 1 problem in the query.', [{ in: 'query', field: 'to', message: '`to` must be after `from`.', code: 'invalid_range' }])
-      }
+    /**
+     * The user's results, newest first, by keyset on (takenAt, id): stable while results are added.
+     * @throws ValidationError when `from` is after `to`
+     */
+    async list(userId: string, query: AssessmentListQuery) {
+      const { from, to } = resolveRange(query.from, query.to, query.tz)
       const and: Prisma.AssessmentWhereInput[] = [{ userId }]
       if (query.instrumentId) and.push({ instrumentId: query.instrumentId })
-      if (from || to) and.push({ takenAt: { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) } })
+      if (from || to) and.push({ takenAt: { gte: from, lte: to } })
       if (query.cursor) {
         const after = decodeCursor(query.cursor, CursorSchema)
         const t = new Date(after.t)
         and.push({ OR: [{ takenAt: { lt: t } }, { takenAt: t, id: { lt: after.id } }] })
       }
       const rows = await prisma.assessment.findMany({ where: { AND: and }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 })
-      const definitions = await toAssessments(rows.slice(0, query.limit))
-      return toPage(
-        rows,
-        query.limit,
-        (row) => {
-          const definition = definitions.get(`${row.instrumentId}@${row.instrumentVersion}`)
-          if (!definition) throw new Error('definition not loaded')
-          return toAssessment(row, definition)
-        },
-        (row) => ({ t: row.takenAt.toISOString(), id: row.id }),
-      )
+      const { data, page } = toPage(rows, query.limit, (row) => row, (row) => ({ t: row.takenAt.toISOString(), id: row.id }))
+      return { data: await toAssessments(data), page }
     },
 
     async delete(userId: string, id: string): Promise<void> {
@@ -239,18 +265,10 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
 
     /** Everything for the account export, newest first. */
     async exportAll(userId: string): Promise<Assessment[]> {
-      const rows = await prisma.assessment.findMany({ where: { userId }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }] })
-      const definitions = await toAssessments(rows)
-      return rows.map((row) => {
-        const definition = definitions.get(`${row.instrumentId}@${row.instrumentVersion}`)
-        if (!definition) throw new Error('definition not loaded')
-        return toAssessment(row, definition)
-      })
+      return toAssessments(await prisma.assessment.findMany({ where: { userId }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }] }))
     },
   }
 }
-
-export type AssessmentsService = ReturnType<typeof createAssessmentsService>
 
 /** Instrument reads: the catalog, in the API's and FHIR's shapes. */
 export function createInstrumentsService({ catalog, publicUrl }: { catalog: Catalog; publicUrl: string }) {

@@ -1,5 +1,5 @@
-import type { InstrumentDefinition, InstrumentItem } from './instrument-schema.js'
-import type { AnswerInput } from './scoring.js'
+import type { AnswerInput, FhirCoding, FhirQuestionnaire, FhirQuestionnaireItem, FhirQuestionnaireResponse } from './assessments-schemas.js'
+import { type InstrumentDefinition, type InstrumentItem, itemPoints } from './instrument-schema.js'
 
 /**
  * FHIR R4 views of instruments and results (http://hl7.org/fhir/R4/questionnaire.html,
@@ -13,48 +13,6 @@ export const FHIR_JSON = 'application/fhir+json'
 const ORDINAL_VALUE = 'http://hl7.org/fhir/StructureDefinition/ordinalValue'
 const TOTAL_SCORE_LINK_ID = 'total-score'
 const INSTRUCTIONS_LINK_ID = 'instructions'
-
-export interface FhirCoding {
-  system: string
-  code: string
-  display?: string
-}
-
-export interface FhirQuestionnaireItem {
-  linkId: string
-  code?: FhirCoding[]
-  text: string
-  type: 'display' | 'choice' | 'integer'
-  required?: boolean
-  readOnly?: boolean
-  answerOption?: { valueCoding: FhirCoding; extension: { url: string; valueDecimal: number }[] }[]
-}
-
-export interface FhirQuestionnaire {
-  resourceType: 'Questionnaire'
-  id: string
-  url: string
-  version: string
-  name: string
-  title: string
-  status: 'active'
-  subjectType: ['Patient']
-  publisher: string
-  description: string
-  copyright?: string
-  code?: FhirCoding[]
-  item: FhirQuestionnaireItem[]
-}
-
-export interface FhirQuestionnaireResponse {
-  resourceType: 'QuestionnaireResponse'
-  id: string
-  identifier: { system: string; value: string }
-  questionnaire: string
-  status: 'completed'
-  authored: string
-  item: { linkId: string; text: string; answer: ({ valueCoding: FhirCoding } | { valueInteger: number })[] }[]
-}
 
 /** The Questionnaire's canonical URL: this deployment's FHIR view of the instrument. */
 export const questionnaireUrl = (baseUrl: string, instrumentId: string): string => `${baseUrl.replace(/\/$/, '')}/v1/instruments/${instrumentId}/fhir`
@@ -86,7 +44,8 @@ export function toQuestionnaire(instrument: InstrumentDefinition, baseUrl: strin
         required: item.required,
         answerOption: item.options.map((option) => ({
           valueCoding: optionCoding(baseUrl, instrument, option),
-          extension: [{ url: ORDINAL_VALUE, valueDecimal: option.value }],
+          // The option's points: its value, or the mirror image for a reverse-scored item.
+          extension: [{ url: ORDINAL_VALUE, valueDecimal: itemPoints(item, option.value) }],
         })),
       }),
     ),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { SAFETY_KINDS } from '../../lib/crisis-resources.js'
-import { canonicalJson } from '../idempotency/idempotency-service.js'
+import { canonicalJson } from '../../lib/canonical-json.js'
 
 /**
  * An instrument is data: items, answer options, a scoring rule, result bands, safety rules and
@@ -115,8 +115,6 @@ export const InstrumentDefinitionSchema = z
 
 export type InstrumentDefinition = z.infer<typeof InstrumentDefinitionSchema>
 export type InstrumentItem = z.infer<typeof InstrumentItemSchema>
-export type Band = z.infer<typeof BandSchema>
-export type Coding = z.infer<typeof CodingSchema>
 
 /** The points an answer is worth: its value, or its mirror image on the item's scale when reverse-scored. */
 export function itemPoints(item: InstrumentItem, value: number): number {

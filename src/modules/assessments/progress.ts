@@ -1,3 +1,4 @@
+import type { Progress, ScoreChange } from './assessments-schemas.js'
 import type { InstrumentDefinition } from './instrument-schema.js'
 
 /**
@@ -14,29 +15,6 @@ export interface ProgressPoint {
   score: number
   band: { key: string; label: string }
   instrumentVersion: number
-}
-
-export interface ScoreChange {
-  /** Latest score minus the reference score. */
-  points: number
-  direction: 'up' | 'down' | 'none'
-  /** Whether the change is in the good direction; null when the instrument has none or nothing changed. */
-  better: boolean | null
-  /** Whether |points| reaches the instrument's meaningful-change threshold; null when it has none. */
-  meaningful: boolean | null
-  from: { assessmentId: string; takenAt: string; score: number }
-}
-
-export interface Progress {
-  instrument: { id: string; version: number; title: string }
-  higherIsBetter: boolean | null
-  meaningfulChange: { points: number; source: string } | null
-  series: { assessmentId: string; takenAt: string; score: number; band: { key: string; label: string }; instrumentVersion: number }[]
-  changeSinceFirst: ScoreChange | null
-  changeSincePrevious: ScoreChange | null
-  lastTakenAt: string | null
-  daysSinceLast: number | null
-  reassess: { afterDays: number; due: boolean }
 }
 
 export function scoreChange(instrument: InstrumentDefinition, from: ProgressPoint, to: ProgressPoint): ScoreChange {

@@ -1,20 +1,10 @@
-import type { AnswerInput } from './scoring.js'
+import type { AnswerInput, Recommendation } from './assessments-schemas.js'
 import type { RecommendationRule } from './recommendation-rules.js'
 
 /**
  * Which rules apply to a result, as recommendations with a ready-made directory search. Pure:
  * the rules are data (recommendation-rules.ts), this only matches them.
  */
-
-export interface Recommendation {
-  ruleId: string
-  title: string
-  rationale: string
-  modalities: string[]
-  specialties: string[]
-  clientFocus: string[]
-  directorySearch: { href: string }
-}
 
 /**
  * `GET /v1/therapists` with the rule's filters: values of one filter are comma-separated and match

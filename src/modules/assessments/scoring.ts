@@ -1,5 +1,6 @@
-import { type CrisisResource, resourcesFor, type SafetyKind } from '../../lib/crisis-resources.js'
+import { type CrisisResource, resourcesFor } from '../../lib/crisis-resources.js'
 import type { FieldError } from '../../lib/errors.js'
+import { type AnswerInput, type AssessmentResult, SAFETY_NOTICE, type SafetyBlock, type SafetyReason } from './assessments-schemas.js'
 import { type InstrumentDefinition, itemPoints, scoreRange } from './instrument-schema.js'
 
 /**
@@ -9,43 +10,14 @@ import { type InstrumentDefinition, itemPoints, scoreRange } from './instrument-
  * the answers, so a response can never leave out a safety alert the answers call for.
  */
 
-export interface AnswerInput {
-  itemId: string
-  value: number
-}
-
-export interface SafetyReason {
-  ruleId: string
-  kind: SafetyKind
-  itemId: string
-  message: string
-}
-
-/** Shown in every safety block, alert or not. */
-export const SAFETY_NOTICE =
-  'Self-assessments are screening and reflection tools, not a diagnosis. If you are ever in immediate danger, contact emergency services.'
-
-export type SafetyBlock =
-  | { alert: true; message: string; reasons: SafetyReason[]; resources: CrisisResource[]; notice: string }
-  | { alert: false; message: null; reasons: []; resources: []; notice: string }
-
-export interface ScoredAssessment {
-  instrumentId: string
-  instrumentVersion: number
+/** A result as the API shows it (`endorsedItems`: scored items that counted, where the instrument names them). */
+export type ScoredAssessment = AssessmentResult & {
   /** The answers, in the instrument's item order. */
   answers: AnswerInput[]
-  score: number
-  minScore: number
-  maxScore: number
-  band: { key: string; label: string; interpretation: string }
-  /** Scored items that counted, for instruments that name them (e.g. which red flags are present). */
-  endorsedItems: { itemId: string; text: string }[]
-  disclaimer: string
-  safety: SafetyBlock
 }
 
 /** Either way, `safety` is there: a rejected submission can still call for crisis resources. */
-export type ScoreOutcome = { ok: true; scored: ScoredAssessment; safety: SafetyBlock } | { ok: false; errors: FieldError[]; safety: SafetyBlock }
+export type ScoreOutcome = ({ ok: true; scored: ScoredAssessment } | { ok: false; errors: FieldError[] }) & { safety: SafetyBlock }
 
 /**
  * The safety rules that fire. Reads the raw answers, valid or not: a value at or above a rule's
@@ -56,6 +28,23 @@ export function safetyReasons(instrument: InstrumentDefinition, answers: readonl
   return instrument.safetyRules
     .filter((rule) => answers.some((answer) => answer.itemId === rule.itemId && Number.isFinite(answer.value) && answer.value >= rule.atLeast))
     .map((rule) => ({ ruleId: rule.id, kind: rule.kind, itemId: rule.itemId, message: rule.message }))
+}
+
+const NUMERIC = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/
+
+/**
+ * The `{itemId, value}` pairs a body that failed validation still lets us read, for the safety rules
+ * only: a numeric string counts as its number and item ids are compared trimmed and in lower case, so
+ * `{"itemId": "phq9-9", "value": "3"}` still fires the PHQ-9 item 9 rule. Anything else is skipped.
+ */
+export function readableAnswers(answers: unknown): AnswerInput[] {
+  if (!Array.isArray(answers)) return []
+  return answers.flatMap((answer: unknown) => {
+    if (typeof answer !== 'object' || answer === null) return []
+    const { itemId, value } = answer as Record<string, unknown>
+    const number = typeof value === 'number' ? value : typeof value === 'string' && NUMERIC.test(value) ? Number(value) : Number.NaN
+    return typeof itemId === 'string' && Number.isFinite(number) ? [{ itemId: itemId.trim().toLowerCase(), value: number }] : []
+  })
 }
 
 /** The safety block for these reasons: crisis resources for each kind of risk, or a plain "no alert". */
@@ -143,8 +132,6 @@ export function scoreAssessment(instrument: InstrumentDefinition, answers: reado
     ok: true,
     safety,
     scored: {
-      instrumentId: instrument.id,
-      instrumentVersion: instrument.version,
       answers: ordered,
       score,
       minScore: min,
@@ -152,7 +139,6 @@ export function scoreAssessment(instrument: InstrumentDefinition, answers: reado
       band: { key: band.key, label: band.label, interpretation: band.interpretation },
       endorsedItems: instrument.listEndorsedItems ? endorsedItems : [],
       disclaimer: instrument.disclaimer,
-      safety,
     },
   }
 }

@@ -7,14 +7,14 @@ import { createIdempotencyService, requestHash } from './idempotency-service.js'
 
 /**
  * `Idempotency-Key` for creating requests (IETF draft-ietf-httpapi-idempotency-key-header): a route
- * opts in with `config: { idempotent: true }`. The first request with a key runs and its 2xx response
- * is stored; a retry with the same key and body gets that response again (`Idempotent-Replayed: true`)
- * without creating anything; the same key with another body is 422; a failed first request frees
- * the key. Keys belong to the signed-in user and last 24 hours.
+ * opts in with `config: { idempotent: { store, replay } }`. The first request with a key runs; a retry
+ * with the same key and body gets the first response's status and `Location` again
+ * (`Idempotent-Replayed: true`) without creating anything; the same key with another body is 422; a
+ * failed first request frees the key. Keys belong to the signed-in user and last 24 hours.
  *
- * A route whose responses must not be copied into the idempotency table (journal text, which is
- * stored only encrypted) passes `{ store, replay }` instead of `true`: only what `store` returns is
- * kept (e.g. the new record's id), and a retry answers with what `replay` rebuilds from it.
+ * Responses are never copied into the idempotency table: only what `store` returns is kept (the new
+ * record's id, see `replayById`), and a retry answers with what `replay` rebuilds from it, so a record
+ * deleted since is not brought back by a retry, and the table holds no journal text or answers.
  */
 
 export interface IdempotentReplay {
@@ -26,14 +26,20 @@ export interface IdempotentReplay {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    idempotent?: boolean | IdempotentReplay
+    idempotent?: IdempotentReplay
   }
 }
 
-const replayOptions = (request: FastifyRequest): IdempotentReplay | undefined => {
-  const option = request.routeOptions.config.idempotent
-  return typeof option === 'object' ? option : undefined
-}
+const StoredIdSchema = z.object({ id: z.uuid() })
+
+/**
+ * Keeps only the new record's `id` (from the response body); a retry reads the record again with
+ * `read`, which answers 404 (NotFoundError) once it was deleted.
+ */
+export const replayById = (read: (request: FastifyRequest, id: string) => Promise<unknown>): IdempotentReplay => ({
+  store: (body) => ({ id: StoredIdSchema.parse(body).id }),
+  replay: (request, stored) => read(request, StoredIdSchema.parse(stored).id),
+})
 
 const IdempotencyHeaderSchema = z.object({
   'idempotency-key': z
@@ -45,20 +51,22 @@ const IdempotencyHeaderSchema = z.object({
 
 export const idempotencyPlugin = fp(
   async (app) => {
-    const service = createIdempotencyService({ prisma: app.db.prisma })
+    const service = createIdempotencyService({ db: app.db, log: app.log })
+    app.addHook('onClose', async () => service.close())
     const claims = new WeakMap<FastifyRequest, string>()
 
     async function beforeHandler(request: FastifyRequest, reply: FastifyReply) {
       const key = request.headers['idempotency-key']
       if (typeof key !== 'string') return
-      const outcome = await service.begin(currentUserId(request), key, requestHash(request.method, request.url, request.body))
+      const options = request.routeOptions.config.idempotent
+      if (!options) return
+      const outcome = await service.begin(currentUserId(request), key, requestHash(key, request.method, request.url, request.body))
       if ('claimed' in outcome) {
         claims.set(request, outcome.claimed)
         return
       }
       const { status, body, location } = outcome.replay
-      const custom = replayOptions(request)
-      const replayed = custom ? await custom.replay(request, body) : body
+      const replayed = await options.replay(request, body)
       if (location) reply.header('location', location)
       return reply.status(status).header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(JSON.stringify(replayed))
     }
@@ -67,13 +75,13 @@ export const idempotencyPlugin = fp(
       const id = claims.get(request)
       if (id === undefined) return payload
       claims.delete(request)
-      if (reply.statusCode >= 200 && reply.statusCode < 300) {
+      const options = request.routeOptions.config.idempotent
+      if (options && reply.statusCode >= 200 && reply.statusCode < 300) {
         const location = reply.getHeader('location')
         const body = typeof payload === 'string' && payload.length > 0 ? (JSON.parse(payload) as unknown) : null
-        const custom = replayOptions(request)
         await service.complete(id, {
           status: reply.statusCode,
-          body: custom ? custom.store(body) : body,
+          body: options.store(body),
           location: typeof location === 'string' ? location : null,
         })
       } else {

@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto'
-import type { PrismaClient } from '../../generated/prisma/client.js'
+import { createHash, createHmac, randomUUID } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Database } from '../../db/database.js'
+import { canonicalJson } from '../../lib/canonical-json.js'
 import { ConflictError, UnprocessableError } from '../../lib/errors.js'
 
 /** How long a key is remembered: retries come within minutes; a day covers long outages. */
@@ -7,6 +9,8 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 /** How long a retry waits for the first request with its key to finish before answering 409. */
 const WAIT_FOR_FIRST_MS = 5000
 const POLL_MS = 25
+/** How often an instance removes expired keys (of every user), off the request path. */
+const SWEEP_EVERY_MS = 10 * 60 * 1000
 
 export interface StoredResponse {
   status: number
@@ -14,43 +18,85 @@ export interface StoredResponse {
   location: string | null
 }
 
-/** JSON with sorted keys, so `{a, b}` and `{b, a}` are the same request. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`
-  }
-  return JSON.stringify(value) ?? 'null'
+/**
+ * The key as the table holds it: a hash of what the client sent, never the key itself, so the key
+ * can serve as the secret of `requestHash`.
+ */
+export const storedKey = (key: string): string => createHash('sha256').update(`therapath idempotency key\n${key}`).digest('hex')
+
+/**
+ * HMAC-SHA256 of method, path and canonical body, keyed with the client's Idempotency-Key. The table
+ * keeps only `storedKey` of that key, so someone holding the table cannot test guesses of a body (a
+ * PHQ-9 has only about 10^6 possible answers) against the hash. The labels keep the two derivations
+ * apart even for keys longer than a SHA-256 block, which HMAC hashes first.
+ */
+export const requestHash = (key: string, method: string, path: string, body: unknown): string =>
+  createHmac('sha256', `therapath idempotency request\n${key}`).update(`${method} ${path}\n${canonicalJson(body)}`).digest('hex')
+
+interface Deps {
+  db: Pick<Database, 'prisma' | 'query'>
+  log: FastifyBaseLogger
 }
 
-export const requestHash = (method: string, path: string, body: unknown): string =>
-  createHash('sha256').update(`${method} ${path}\n${canonicalJson(body)}`).digest('hex')
+export function createIdempotencyService({ db, log }: Deps) {
+  const { prisma } = db
+  let nextSweepAt = 0
+  let sweeping: Promise<void> | undefined
 
-export function createIdempotencyService({ prisma }: { prisma: Pick<PrismaClient, 'idempotencyKey'> }) {
+  /** At most once per SWEEP_EVERY_MS, and never awaited by a request: keys of users who never come back go too. */
+  function sweepExpired(now: Date): void {
+    if (sweeping || now.getTime() < nextSweepAt) return
+    nextSweepAt = now.getTime() + SWEEP_EVERY_MS
+    sweeping = prisma.idempotencyKey
+      .deleteMany({ where: { expiresAt: { lt: now } } })
+      .then(
+        () => undefined,
+        (error: unknown) => log.warn({ err: error }, 'could not remove expired idempotency keys; the next sweep retries'),
+      )
+      .finally(() => {
+        sweeping = undefined
+      })
+  }
+
+  /**
+   * Inserts the claim; an expired row with the same key is replaced in the same statement (as if it
+   * were absent), a live one is left alone. Returns the claim's id, or undefined when the key is live.
+   */
+  async function claim(userId: string, key: string, hash: string, now: Date): Promise<string | undefined> {
+    const rows = await db.query<{ id: string }>(
+      `insert into idempotency_keys (id, user_id, key, request_hash, created_at, expires_at)
+       values ($1::uuid, $2::uuid, $3, $4, $5::timestamptz, $6::timestamptz)
+       on conflict (user_id, key) do update
+          set id = excluded.id, request_hash = excluded.request_hash, response_status = null, response_body = null,
+              response_location = null, created_at = excluded.created_at, expires_at = excluded.expires_at
+        where idempotency_keys.expires_at < excluded.created_at
+       returning id`,
+      [randomUUID(), userId, key, hash, now.toISOString(), new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString()],
+    )
+    return rows[0]?.id
+  }
+
   return {
     /**
      * Claims `key` for this request. Returns `{ claimed: id }` when this request is the first
      * (it must then `complete` or `release`), or the stored response of the first one.
+     * @param key - the Idempotency-Key as the client sent it (stored only as `storedKey`)
+     * @param hash - `requestHash` of the request
      * @throws UnprocessableError when the key was used for a different request
      * @throws ConflictError when the first request is still running after a short wait
      */
     async begin(userId: string, key: string, hash: string): Promise<{ claimed: string } | { replay: StoredResponse }> {
       const now = new Date()
-      await prisma.idempotencyKey.deleteMany({ where: { userId, expiresAt: { lt: now } } })
-      const claimed = await prisma.idempotencyKey.createManyAndReturn({
-        data: [{ userId, key, requestHash: hash, expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS) }],
-        skipDuplicates: true,
-        select: { id: true },
-      })
-      if (claimed[0]) return { claimed: claimed[0].id }
+      sweepExpired(now)
+      const stored = storedKey(key)
+      const claimed = await claim(userId, stored, hash, now)
+      if (claimed) return { claimed }
 
       const deadline = Date.now() + WAIT_FOR_FIRST_MS
       for (;;) {
-        const existing = await prisma.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } })
-        if (!existing) return this.begin(userId, key, hash) // the first request failed and let go of the key
+        const existing = await prisma.idempotencyKey.findUnique({ where: { userId_key: { userId, key: stored } } })
+        // Gone (the first request failed and let go of it) or expired since: claim it again.
+        if (!existing || existing.expiresAt < new Date()) return this.begin(userId, key, hash)
         if (existing.requestHash !== hash) {
           throw new UnprocessableError('This Idempotency-Key was already used for a different request; use a new key.', 'idempotency_key_reused')
         }
@@ -75,6 +121,11 @@ export function createIdempotencyService({ prisma }: { prisma: Pick<PrismaClient
     /** Forgets the key after a failed request, so the client can retry with it. */
     async release(id: string): Promise<void> {
       await prisma.idempotencyKey.deleteMany({ where: { id } })
+    },
+
+    /** Waits for a sweep in progress, so the database can close under it. */
+    async close(): Promise<void> {
+      await sweeping
     },
   }
 }

@@ -1,8 +1,9 @@
 import type { Database } from '../../db/database.js'
+import { resolveRange } from '../../lib/date-range.js'
 import { ValidationError } from '../../lib/errors.js'
-import { groupOf, type InsightsQuery, type JournalInsights } from './journal-schemas.js'
-import { parseDateOrInstant, resolveRange } from './journal-time.js'
-import { CONFLICT_RESPONSES, type ConflictResponse, type Emotion, EMOTIONS } from './journal-vocabulary.js'
+import { bucketStart, localDate, startOfLocalDay } from '../../lib/local-time.js'
+import type { InsightsQuery, JournalInsights } from './journal-schemas.js'
+import { type ConflictResponse, type Emotion, groupOf, isConflictResponse, isEmotion } from './journal-vocabulary.js'
 
 /**
  * The user's self-assessment scores over a period, one series per instrument: supplied by the
@@ -24,9 +25,6 @@ const HAS_CONFLICT = `(conflict_response is not null or conflict_intensity is no
 
 const round2 = (value: number | null): number | null => (value === null ? null : Math.round(value * 100) / 100)
 
-const isConflictResponse = (value: string): value is ConflictResponse => Object.hasOwn(CONFLICT_RESPONSES, value)
-const isEmotion = (value: string): value is Emotion => (EMOTIONS as readonly string[]).includes(value)
-
 /** Postgres refuses a zone its tz database lacks even when ICU knows it (an alias, or a zone newer than its data). */
 function isUnknownTimeZone(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
@@ -37,12 +35,16 @@ interface BucketRow {
   start: string
   end: string
   entries: number
-  mean_mood: number | null
+  sum_mood: number
   min_mood: number | null
   max_mood: number | null
   conflicts: number
-  mean_intensity: number | null
+  /** Conflicts with an intensity, and their sum: means are computed from sums, so totals add up buckets. */
+  intensities: number
+  sum_intensity: number
 }
+
+const mean = (sum: number, count: number): number | null => (count === 0 ? null : round2(sum / count))
 
 interface StreakRow {
   current: number
@@ -55,23 +57,17 @@ interface StreakRow {
 /**
  * Insights, computed by Postgres from the columns that are not encrypted (occurred_at, mood, emotions,
  * conflict response and intensity), in the user's time zone: `AT TIME ZONE` decides each entry's local
- * day, and `date_trunc` its ISO week (from Monday) or month. Five small queries, each a range scan of
- * one user's rows on (user_id, occurred_at).
+ * day, and `date_trunc` its ISO week (from Monday) or month. Four queries run at once — buckets (whose
+ * sums also give the period's totals), responses per bucket, emotions, and streaks — the first three a
+ * range scan of one user's rows on (user_id, occurred_at); the assessment scores come alongside.
  */
 export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 'query'>; scoreSeries?: ScoreSeriesProvider | undefined }) {
-  async function bounds(query: InsightsQuery): Promise<{ from: Date; to: Date }> {
-    const range = resolveRange(query.from === undefined ? undefined : parseDateOrInstant(query.from), query.to === undefined ? undefined : parseDateOrInstant(query.to), query.tz)
-    const to = range.to ?? new Date()
-    let from = range.from
-    if (from === undefined) {
-      // The start of the bucket DEFAULT_BUCKETS - 1 before the one holding `to`, in the user's zone.
-      const [row] = await db.query<{ from: Date | string }>(
-        `select (date_trunc($2::text, $1::timestamptz at time zone $3::text) - ($4::int || ' ' || $2::text)::interval) at time zone $3::text as "from"`,
-        [to.toISOString(), query.bucket, query.tz, DEFAULT_BUCKETS - 1],
-      )
-      from = new Date(row?.from ?? to)
-    }
-    if (from > to) throw new ValidationError('`from` is after `to`.', [{ in: 'query', field: 'from', message: 'Must not be after `to`.', code: 'invalid_range' }])
+  function bounds(query: InsightsQuery): { from: Date; to: Date } {
+    const now = new Date()
+    const range = resolveRange(query.from, query.to ?? { instant: now }, query.tz)
+    const to = range.to ?? now
+    // Without `from`: the start of the bucket DEFAULT_BUCKETS - 1 before the one holding `to`, in the user's zone.
+    const from = range.from ?? startOfLocalDay(bucketStart(localDate(to, query.tz), query.bucket, DEFAULT_BUCKETS - 1), query.tz)
     if (to.getTime() - from.getTime() > MAX_RANGE_MS) {
       throw new ValidationError('The period is longer than 10 years.', [{ in: 'query', field: 'from', message: 'Ask for 10 years or less at a time.', code: 'invalid_range' }])
     }
@@ -79,12 +75,12 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
   }
 
   async function compute(userId: string, query: InsightsQuery): Promise<JournalInsights> {
-    const { from, to } = await bounds(query)
+    const { from, to } = bounds(query)
     const { bucket, tz } = query
     const range = [userId, from.toISOString(), to.toISOString()]
     const inRange = `user_id = $1::uuid and occurred_at >= $2::timestamptz and occurred_at <= $3::timestamptz`
 
-    const [buckets, responses, emotions, totals, streaks, scores] = await Promise.all([
+    const [buckets, responses, emotions, streaks, scores] = await Promise.all([
       db.query<BucketRow>(
         `with series as (
            select generate_series(date_trunc($4::text, $2::timestamptz at time zone $5::text),
@@ -96,8 +92,9 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
          )
          select to_char(s.start, 'YYYY-MM-DD') as start,
                 to_char(s.start + ('1 ' || $4::text)::interval - interval '1 day', 'YYYY-MM-DD') as "end",
-                count(e.mood)::int as entries, avg(e.mood)::float8 as mean_mood, min(e.mood)::int as min_mood, max(e.mood)::int as max_mood,
-                count(*) filter (where e.has_conflict)::int as conflicts, avg(e.conflict_intensity)::float8 as mean_intensity
+                count(e.mood)::int as entries, coalesce(sum(e.mood), 0)::int as sum_mood, min(e.mood)::int as min_mood, max(e.mood)::int as max_mood,
+                count(*) filter (where e.has_conflict)::int as conflicts,
+                count(e.conflict_intensity)::int as intensities, coalesce(sum(e.conflict_intensity), 0)::int as sum_intensity
            from series s left join entries e on e.start = s.start
           group by s.start order by s.start`,
         [...range, bucket, tz],
@@ -113,12 +110,6 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
            from journal_entries, unnest(emotions) as emotion
           where ${inRange}
           group by emotion order by count desc, emotion`,
-        range,
-      ),
-      db.query<{ entries: number; mean_mood: number | null; conflicts: number; mean_intensity: number | null }>(
-        `select count(*)::int as entries, avg(mood)::float8 as mean_mood, count(*) filter (where ${HAS_CONFLICT})::int as conflicts,
-                avg(conflict_intensity)::float8 as mean_intensity
-           from journal_entries where ${inRange}`,
         range,
       ),
       // Local days with an entry; consecutive days share (day - row number), which makes each run one group.
@@ -151,22 +142,35 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
     const overall = new Map<ConflictResponse, number>()
     for (const counts of byBucket.values()) for (const { response, count } of counts) overall.set(response, (overall.get(response) ?? 0) + count)
 
-    const total = totals[0] ?? { entries: 0, mean_mood: null, conflicts: 0, mean_intensity: null }
+    // Every entry of the period falls in exactly one bucket, so the totals are the buckets' sums.
+    const total = { entries: 0, sumMood: 0, conflicts: 0, intensities: 0, sumIntensity: 0 }
+    for (const row of buckets) {
+      total.entries += row.entries
+      total.sumMood += row.sum_mood
+      total.conflicts += row.conflicts
+      total.intensities += row.intensities
+      total.sumIntensity += row.sum_intensity
+    }
     const streak = streaks[0] ?? { current: 0, longest: null, longest_start: null, longest_end: null, last_entry_day: null }
     return {
       from: from.toISOString(),
       to: to.toISOString(),
       bucket,
       timeZone: tz,
-      totals: { entries: total.entries, meanMood: round2(total.mean_mood), conflicts: total.conflicts, meanIntensity: round2(total.mean_intensity) },
+      totals: {
+        entries: total.entries,
+        meanMood: mean(total.sumMood, total.entries),
+        conflicts: total.conflicts,
+        meanIntensity: mean(total.sumIntensity, total.intensities),
+      },
       buckets: buckets.map((row) => {
         const counts = withGroups(byBucket.get(row.start) ?? [])
         const inGroup = (group: 'reactive' | 'regulated') => counts.filter((c) => c.group === group).reduce((sum, c) => sum + c.count, 0)
         return {
           start: row.start,
           end: row.end,
-          mood: { count: row.entries, mean: round2(row.mean_mood), min: row.min_mood, max: row.max_mood },
-          conflict: { count: row.conflicts, meanIntensity: round2(row.mean_intensity), regulated: inGroup('regulated'), reactive: inGroup('reactive'), responses: counts },
+          mood: { count: row.entries, mean: mean(row.sum_mood, row.entries), min: row.min_mood, max: row.max_mood },
+          conflict: { count: row.conflicts, meanIntensity: mean(row.sum_intensity, row.intensities), regulated: inGroup('regulated'), reactive: inGroup('reactive'), responses: counts },
         }
       }),
       emotions: emotions
@@ -206,5 +210,3 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
     },
   }
 }
-
-export type JournalInsightsService = ReturnType<typeof createJournalInsights>

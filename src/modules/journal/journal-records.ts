@@ -1,6 +1,6 @@
 import type { JournalEntry as JournalEntryRow } from '../../generated/prisma/client.js'
 import { type JournalKeyring, type JournalTextField, open, seal } from './journal-crypto.js'
-import { CONFLICT_RESPONSES, type ConflictResponse } from './journal-vocabulary.js'
+import { type ConflictResponse, isConflictResponse } from './journal-vocabulary.js'
 
 /**
  * Between an entry's row and what it says: the one place that seals text on the way in and opens it
@@ -30,8 +30,6 @@ export interface Content {
 type Texts = Record<JournalTextField, string | null> & { body: string }
 
 export const EMPTY_CONFLICT: Conflict = { trigger: null, response: null, responseNote: null, outcome: null, intensity: null }
-
-const isConflictResponse = (value: string | null): value is ConflictResponse => value !== null && Object.hasOwn(CONFLICT_RESPONSES, value)
 
 /** An empty conflict part is no conflict part. */
 export function normalizeConflict(conflict: Conflict | null): Conflict | null {

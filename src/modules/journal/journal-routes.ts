@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { problemResponses } from '../../lib/problem.js'
 import type { AccountDataRegistry } from '../account/account-data.js'
 import { currentUserId } from '../auth/auth-guard.js'
+import { replayById } from '../idempotency/idempotency-plugin.js'
 import type { JournalKeyring } from './journal-crypto.js'
 import { createJournalInsights, type ScoreSeriesProvider } from './journal-insights.js'
 import {
@@ -24,9 +25,6 @@ export interface JournalRoutesOptions {
   scoreSeries?: ScoreSeriesProvider | undefined
 }
 
-/** What the idempotency table keeps of a created entry: its id only, never its text. */
-const StoredCreateSchema = z.object({ id: z.uuid() })
-
 const PRIVACY =
   'Entries are private: only their author can read them, and another user’s entry answers 404, never 403. ' +
   'Body, title and the conflict’s trigger, response note and outcome are encrypted at rest (AES-256-GCM).'
@@ -44,10 +42,7 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
       config: {
         auth: { scope: 'journal:write' },
         // A retry gets the entry as it is now, read again: the idempotency table never holds its text.
-        idempotent: {
-          store: (body) => ({ id: StoredCreateSchema.parse(body).id }),
-          replay: (request, stored) => journal.get(currentUserId(request), StoredCreateSchema.parse(stored).id),
-        },
+        idempotent: replayById((request, id) => journal.get(currentUserId(request), id)),
       },
       schema: {
         tags: ['journal'],

@@ -1,7 +1,7 @@
 import { z } from 'zod'
+import { CLOCK_SKEW_MS, DateOrInstantSchema, RANGE_CONVENTION, TimeZoneSchema } from '../../lib/date-range.js'
 import { pageOf, PageQuerySchema } from '../../lib/pagination.js'
-import { canonicalTimeZone, PLAIN_DATE } from './journal-time.js'
-import { CONFLICT_RESPONSE_VALUES, CONFLICT_RESPONSES, type ConflictResponse, conflictResponsesMarkdown, EMOTIONS } from './journal-vocabulary.js'
+import { CONFLICT_RESPONSE_VALUES, conflictResponsesMarkdown, EMOTIONS } from './journal-vocabulary.js'
 
 /** Largest body, in characters (Unicode code points). */
 export const BODY_MAX = 20_000
@@ -10,8 +10,6 @@ export const TITLE_MAX = 200
 export const CONFLICT_TEXT_MAX = 4_000
 export const TAGS_MAX = 20
 export const TAG_MAX_LENGTH = 40
-/** How far ahead of the server's clock `occurredAt` may be, for clients whose clocks run fast. */
-export const CLOCK_SKEW_MS = 2 * 60 * 1000
 const EARLIEST = Date.UTC(1900, 0, 1)
 
 const codePoints = (text: string) => [...text].length
@@ -207,30 +205,13 @@ export const JournalEntryPageSchema = pageOf(JournalEntrySchema).meta({ id: 'Jou
 
 export const EntryParamsSchema = z.object({ id: z.uuid().describe('The entry id.') })
 
-const TimeZoneSchema = z
-  .string()
-  .default('UTC')
-  .transform((value, ctx) => {
-    const zone = canonicalTimeZone(value)
-    if (zone === null) {
-      ctx.issues.push({ code: 'custom', input: value, message: `Unknown time zone ${JSON.stringify(value)}: use an IANA name such as Europe/Berlin or America/New_York.` })
-      return z.NEVER
-    }
-    return zone
-  })
-  .meta({ example: 'Europe/Berlin' })
-
-const DateOrInstantSchema = z
-  .string()
-  .refine((value) => PLAIN_DATE.test(value) ? z.iso.date().safeParse(value).success : z.iso.datetime({ offset: true }).safeParse(value).success, 'Use a date (2026-03-01) or a date-time with offset (2026-03-01T09:00:00Z).')
-
 /** One value or several, repeated (`?tag=a&tag=b`) or comma-separated (`?tag=a,b`). */
 const oneOrMany = <T extends z.ZodType>(item: T, max: number) =>
   z.preprocess((value) => (typeof value === 'string' ? value.split(',').map((part) => part.trim()) : value), z.array(item).min(1).max(max)).optional()
 
 export const ListEntriesQuerySchema = PageQuerySchema.extend({
-  from: DateOrInstantSchema.optional().describe('Entries that occurred at or after this: a date (the start of that day in `tz`) or a date-time.'),
-  to: DateOrInstantSchema.optional().describe('Entries that occurred at or before this: a date (through the end of that day in `tz`) or a date-time.'),
+  from: DateOrInstantSchema.optional().describe(`Entries that occurred at or after this. ${RANGE_CONVENTION}`),
+  to: DateOrInstantSchema.optional().describe(`Entries that occurred at or before this. ${RANGE_CONVENTION}`),
   tz: TimeZoneSchema.describe('IANA time zone in which plain dates in `from` and `to` are read; default UTC.'),
   tag: oneOrMany(TagSchema, TAGS_MAX).describe('Entries with every one of these tags (repeat the parameter or separate with commas).'),
   emotion: oneOrMany(EmotionSchema, EMOTIONS.length).describe('Entries with every one of these emotions.'),
@@ -241,8 +222,8 @@ export const ListEntriesQuerySchema = PageQuerySchema.extend({
 export type ListEntriesQuery = z.output<typeof ListEntriesQuerySchema>
 
 export const InsightsQuerySchema = z.object({
-  from: DateOrInstantSchema.optional().describe('Start of the period: a date (the start of that day in `tz`) or a date-time. Default: 12 buckets before `to`.'),
-  to: DateOrInstantSchema.optional().describe('End of the period: a date (through the end of that day in `tz`) or a date-time. Default: now.'),
+  from: DateOrInstantSchema.optional().describe(`Start of the period; default: the start of the 12th bucket back, the one holding \`to\` included. ${RANGE_CONVENTION}`),
+  to: DateOrInstantSchema.optional().describe(`End of the period; default: now. ${RANGE_CONVENTION}`),
   bucket: z.enum(['week', 'month']).default('week').describe('Group by ISO week (starting Monday) or calendar month, in `tz`.'),
   tz: TimeZoneSchema.describe("The user's IANA time zone: it decides which day, week and month an entry falls in, and the streaks. Default UTC."),
 })
@@ -358,6 +339,3 @@ export const JournalInsightsSchema = z
     },
   })
 export type JournalInsights = z.infer<typeof JournalInsightsSchema>
-
-/** The group a response belongs to. */
-export const groupOf = (response: ConflictResponse) => CONFLICT_RESPONSES[response].group

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { JournalEntry as JournalEntryRow, Prisma, PrismaClient } from '../../generated/prisma/client.js'
 import { z } from 'zod'
+import { resolveRange } from '../../lib/date-range.js'
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { JournalKeyring } from './journal-crypto.js'
 import { type Conflict, type Content, EMPTY_CONFLICT, normalizeConflict, toColumns, toContent } from './journal-records.js'
-import { type CreateJournalEntry, groupOf, type JournalEntry, type ListEntriesQuery, type UpdateJournalEntry } from './journal-schemas.js'
-import { parseDateOrInstant, resolveRange } from './journal-time.js'
+import type { CreateJournalEntry, JournalEntry, ListEntriesQuery, UpdateJournalEntry } from './journal-schemas.js'
+import { groupOf } from './journal-vocabulary.js'
 
 /** The list's sort key: newest `occurredAt` first, then id, so equal times still have one order. */
 const CursorSchema = z.object({ o: z.iso.datetime(), i: z.uuid() })
@@ -106,8 +107,7 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
      * @throws ValidationError for a range or mood bounds that contradict themselves
      */
     async list(userId: string, query: ListEntriesQuery) {
-      const { from, to } = resolveRange(query.from === undefined ? undefined : parseDateOrInstant(query.from), query.to === undefined ? undefined : parseDateOrInstant(query.to), query.tz)
-      if (from && to && from > to) throw new ValidationError('`from` is after `to`.', [{ in: 'query', field: 'from', message: 'Must not be after `to`.', code: 'invalid_range' }])
+      const { from, to } = resolveRange(query.from, query.to, query.tz)
       if (query.moodMin !== undefined && query.moodMax !== undefined && query.moodMin > query.moodMax) {
         throw new ValidationError('`moodMin` is above `moodMax`.', [{ in: 'query', field: 'moodMin', message: 'Must not be above `moodMax`.', code: 'invalid_range' }])
       }
@@ -164,5 +164,3 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
     },
   }
 }
-
-export type JournalService = ReturnType<typeof createJournalService>

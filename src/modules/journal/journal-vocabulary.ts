@@ -70,8 +70,14 @@ export const CONFLICT_RESPONSES = {
 } as const satisfies Record<string, { group: 'reactive' | 'regulated'; description: string }>
 
 export type ConflictResponse = keyof typeof CONFLICT_RESPONSES
-export type ConflictResponseGroup = (typeof CONFLICT_RESPONSES)[ConflictResponse]['group']
 export const CONFLICT_RESPONSE_VALUES = Object.keys(CONFLICT_RESPONSES) as [ConflictResponse, ...ConflictResponse[]]
+
+/** Whether a stored value is a word of the vocabulary (a row could hold one written by a later version). */
+export const isConflictResponse = (value: string | null): value is ConflictResponse => value !== null && Object.hasOwn(CONFLICT_RESPONSES, value)
+export const isEmotion = (value: string): value is Emotion => (EMOTIONS as readonly string[]).includes(value)
+
+/** The group a response belongs to. */
+export const groupOf = (response: ConflictResponse) => CONFLICT_RESPONSES[response].group
 
 /** The vocabulary as a Markdown list, for OpenAPI descriptions. */
 export const conflictResponsesMarkdown = (): string =>

@@ -1,17 +1,8 @@
 import type { InstrumentDefinition } from '../instrument-schema.js'
-import { DIFFICULTY_OPTIONS, DIFFICULTY_QUESTION, FREQUENCY_OPTIONS, LOINC, loinc, PFIZER_ATTRIBUTION } from './loinc.js'
+import { DIFFICULTY_OPTIONS, DIFFICULTY_QUESTION, frequencyItem, loinc, PFIZER_ATTRIBUTION } from './loinc.js'
 
 /** GAD-7 (Spitzer, Kroenke, Williams & Löwe 2006). Wording and LOINC codes as in the domain notes (C.2). */
-const item = (n: number, code: string, text: string) => ({
-  id: `gad7-${n}`,
-  text,
-  required: true,
-  scored: true,
-  reverseScored: false,
-  options: FREQUENCY_OPTIONS,
-  // The question's LOINC code; its display is LOINC's business, so none is claimed here.
-  code: { system: LOINC, code },
-})
+const item = (n: number, code: string, text: string) => frequencyItem('gad7', n, code, text)
 
 export const GAD_7: InstrumentDefinition = {
   id: 'gad-7',

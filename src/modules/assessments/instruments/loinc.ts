@@ -31,6 +31,20 @@ export const YES_NO_OPTIONS: InstrumentItem['options'] = [
   { value: 1, label: 'Yes', code: loinc('LA33-6', 'Yes') },
 ]
 
+/**
+ * A required, scored question on the 0–3 frequency scale (PHQ-9, GAD-7), `${prefix}-${n}`, with its
+ * LOINC question code. Its display is LOINC's business, so none is claimed here.
+ */
+export const frequencyItem = (prefix: string, n: number, code: string, text: string): InstrumentItem => ({
+  id: `${prefix}-${n}`,
+  text,
+  required: true,
+  scored: true,
+  reverseScored: false,
+  options: FREQUENCY_OPTIONS,
+  code: { system: LOINC, code },
+})
+
 export const DIFFICULTY_QUESTION =
   'If you checked off any problems, how difficult have these problems made it for you to do your work, take care of things at home, or get along with other people?'
 

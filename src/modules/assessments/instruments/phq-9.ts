@@ -1,21 +1,12 @@
 import type { InstrumentDefinition } from '../instrument-schema.js'
-import { DIFFICULTY_OPTIONS, DIFFICULTY_QUESTION, FREQUENCY_OPTIONS, LOINC, loinc, PFIZER_ATTRIBUTION } from './loinc.js'
+import { DIFFICULTY_OPTIONS, DIFFICULTY_QUESTION, frequencyItem, LOINC, loinc, PFIZER_ATTRIBUTION } from './loinc.js'
 
 /**
  * PHQ-9 (Kroenke, Spitzer & Williams 2001). Wording and LOINC codes as in the domain notes (C.1),
  * bands as in the original paper. Item 9 asks about thoughts of death or self-harm: any answer
  * above "Not at all" raises a safety alert whatever the total, as clinical practice does (C.4).
  */
-const item = (n: number, code: string, text: string) => ({
-  id: `phq9-${n}`,
-  text,
-  required: true,
-  scored: true,
-  reverseScored: false,
-  options: FREQUENCY_OPTIONS,
-  // The question's LOINC code; its display is LOINC's business, so none is claimed here.
-  code: { system: LOINC, code },
-})
+const item = (n: number, code: string, text: string) => frequencyItem('phq9', n, code, text)
 
 export const PHQ_9: InstrumentDefinition = {
   id: 'phq-9',

@@ -1,7 +1,7 @@
 /**
- * Time-zone helpers for the journal: validating a user's IANA zone, and turning a calendar date in
- * that zone into the instant it starts. Everything else about local days (buckets, streaks) happens
- * in SQL with `AT TIME ZONE`, which both backends evaluate the same way.
+ * Time-zone helpers: validating a user's IANA zone, the calendar day an instant falls on in it, and
+ * the instant a calendar day starts. Journal insights group by local day in SQL with `AT TIME ZONE`,
+ * which both backends evaluate the same way; these give the same answers in JS.
  */
 
 /** IANA names only (`Europe/Berlin`, `UTC`, `Etc/GMT+5`): bare offsets mean the opposite in Postgres. */
@@ -58,26 +58,28 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
   return new Date(exact.length > 0 ? Math.min(...exact) : Math.max(...candidates))
 }
 
-/** The day after `YYYY-MM-DD`. */
-export function nextDay(date: string): string {
+/** The calendar day (`YYYY-MM-DD`) `instant` falls on in `timeZone`. */
+export function localDate(instant: Date, timeZone: string): string {
+  const at = instant.getTime()
+  return new Date(at + offsetAt(at, timeZone)).toISOString().slice(0, 10)
+}
+
+/** `YYYY-MM-DD` plus `days` (negative goes back). */
+export function addDays(date: string, days: number): string {
   const next = new Date(`${date}T00:00:00Z`)
-  next.setUTCDate(next.getUTCDate() + 1)
+  next.setUTCDate(next.getUTCDate() + days)
   return next.toISOString().slice(0, 10)
 }
 
-/** A `from`/`to` value: a calendar date in `timeZone`, or an instant with its offset. */
-export type DateOrInstant = { date: string } | { instant: Date }
+/** The day after `YYYY-MM-DD`. */
+export const nextDay = (date: string): string => addDays(date, 1)
 
-export const PLAIN_DATE = /^\d{4}-\d{2}-\d{2}$/
-
-export function parseDateOrInstant(value: string): DateOrInstant {
-  return PLAIN_DATE.test(value) ? { date: value } : { instant: new Date(value) }
-}
-
-/** Resolves a range where plain dates are whole local days: `from` from its first instant, `to` through its last. */
-export function resolveRange(from: DateOrInstant | undefined, to: DateOrInstant | undefined, timeZone: string): { from?: Date; to?: Date } {
-  return {
-    from: from === undefined ? undefined : 'date' in from ? startOfLocalDay(from.date, timeZone) : from.instant,
-    to: to === undefined ? undefined : 'date' in to ? new Date(startOfLocalDay(nextDay(to.date), timeZone).getTime() - 1) : to.instant,
-  }
+/**
+ * The first day of the ISO week (from Monday) or calendar month holding `date`, moved `back` weeks
+ * or months earlier: what `date_trunc` and an interval give in SQL.
+ */
+export function bucketStart(date: string, bucket: 'week' | 'month', back = 0): string {
+  const day = new Date(`${date}T00:00:00Z`)
+  if (bucket === 'week') return addDays(date, -((day.getUTCDay() + 6) % 7) - 7 * back)
+  return new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() - back, 1)).toISOString().slice(0, 10)
 }
