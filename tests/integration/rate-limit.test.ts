@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { replayById } from '../../src/modules/idempotency/idempotency-plugin.js'
+import { storedKey } from '../../src/modules/idempotency/idempotency-service.js'
 import type { InjectOptions } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { App } from '../../src/app.js'
@@ -101,12 +103,14 @@ describe('rate limits', () => {
 
   it('refuses a request over the limit before it can claim or replay an idempotency key', async () => {
     const app = await appWith({ RATE_LIMIT_MAX: '2' })
-    app.post('/probe/notes', { config: { auth: { scope: 'journal:write' }, idempotent: true } }, async (_request, reply) => reply.status(201).send({ id: randomUUID() }))
+    const probe = { auth: { scope: 'journal:write' as const }, idempotent: replayById(async (_request, id) => ({ id })) }
+    app.post('/probe/notes', { config: probe }, async (_request, reply) => reply.status(201).send({ id: randomUUID() }))
     const user = await registerUser(app)
     const post = (key: string) => app.inject({ method: 'POST', url: '/probe/notes', headers: { ...user.headers, 'idempotency-key': key }, payload: {} })
-    const keys = (key: string) => app.db.prisma.idempotencyKey.count({ where: { userId: user.user.id, key } })
+    const keys = (key: string) => app.db.prisma.idempotencyKey.count({ where: { userId: user.user.id, key: storedKey(key) } })
     const first = randomUUID()
     expect((await post(first)).statusCode).toBe(201)
+    expect(await keys(first)).toBe(1)
     const replay = await post(first)
     expect(replay.headers['idempotent-replayed']).toBe('true')
 
