@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { ImportReportSchema, TherapistSearchResultSchema } from '../../src/modules/directory/directory-schemas.js'
 import { CENTER, parseProfile, createTherapist, isolatedDirectory, pointAt, type TherapistInput } from '../helpers/directory.js'
@@ -143,7 +144,7 @@ describe('directory curation', () => {
       { ...minimal({ externalId: 'imp-3' }), modalities: ['cbt', 'astrology'] },
       { externalId: 'imp-4', name: 'Half' },
     ])
-    expect(first.summary).toEqual({ lines: 6, created: 2, updated: 0, unchanged: 0, rejected: 4 })
+    expect(first.summary).toEqual({ lines: 6, created: 2, updated: 0, unchanged: 0, rejected: 4, complete: true })
     expect(first.results.map((r) => [r.line, r.externalId, r.status])).toEqual([
       [1, 'imp-1', 'created'],
       [2, 'imp-2', 'created'],
@@ -209,24 +210,80 @@ describe('directory curation', () => {
     expect((await importLines(lines)).summary).toMatchObject({ unchanged: 1234 })
   })
 
-  it('reads at most 50,000 lines per import and rejects the rest without writing them', async () => {
+  it('reads at most 50,000 lines per import, then stops with one entry saying where', async () => {
     // Lines before the limit are cheap rejections (not therapists); the two after it are valid and must not be written.
     const filler = Array.from({ length: 50_000 }, () => '{}')
     const beyond = [minimal({ externalId: 'beyond-1' }), minimal({ externalId: 'beyond-2' })]
-    const report = await importLines([...filler, ...beyond])
-    expect(report.summary).toMatchObject({ lines: 50_002, created: 0, rejected: 50_002 })
-    expect(report.results.slice(-2)).toEqual([
-      expect.objectContaining({ line: 50_001, status: 'rejected', errors: [expect.objectContaining({ code: 'line_limit' })] }),
-      expect.objectContaining({ line: 50_002, status: 'rejected', errors: [expect.objectContaining({ code: 'line_limit' })] }),
-    ])
+    const res = await ctx.app().inject({ method: 'POST', url: '/v1/therapists/import', headers: { 'content-type': 'application/x-ndjson' }, payload: ndjson([...filler, ...beyond]) })
+    expect(res.statusCode).toBe(200)
+    // Reading stopped with the body unread: the connection is not reused.
+    expect(res.headers.connection).toBe('close')
+    const report = ImportReportSchema.parse(res.json())
+    // Changed on purpose: line 50,002 is no longer read at all, so it gets no entry of its own (the report stays bounded).
+    expect(report.summary).toEqual({ lines: 50_001, created: 0, updated: 0, unchanged: 0, rejected: 50_001, complete: false })
+    expect(report.results.at(-1)).toEqual(expect.objectContaining({ line: 50_001, status: 'rejected', errors: [expect.objectContaining({ code: 'line_limit' })] }))
     const [row] = await ctx.scratch().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM therapist WHERE external_id LIKE 'beyond-%'`)
     expect(row?.n).toBe(0)
   })
 
-  it('takes imports only as NDJSON', async () => {
+  it('skips a line longer than 256 KiB unread and goes on with the next', async () => {
+    const report = await importLines([minimal({ externalId: 'long-1' }), `{"name":"${'x'.repeat(300 * 1024)}"}`, minimal({ externalId: 'long-3' })])
+    expect(report.summary).toMatchObject({ lines: 3, created: 2, rejected: 1, complete: true })
+    expect(report.results[1]).toMatchObject({ line: 2, status: 'rejected', errors: [expect.objectContaining({ code: 'line_too_long' })] })
+  })
+
+  it('refuses an import that declares more than 64 MiB before reading it', async () => {
+    const res = await ctx.app().inject({
+      method: 'POST',
+      url: '/v1/therapists/import',
+      headers: { 'content-type': 'application/x-ndjson', 'content-length': String(64 * 1024 * 1024 + 1) },
+      payload: ndjson([minimal({ externalId: 'declared-1' })]),
+    })
+    expect(res.statusCode).toBe(413)
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(res.json().code).toBe('body_too_large')
+    const [row] = await ctx.scratch().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM therapist WHERE external_id = 'declared-1'`)
+    expect(row?.n).toBe(0)
+  })
+
+  it('stops a streamed import at 64 MiB and still reports the lines it wrote, without holding a line that never ends', async () => {
+    const head = ndjson([minimal({ externalId: 'stream-1' }), 'oops', minimal({ externalId: 'stream-2' })])
+    const megabyte = Buffer.alloc(1024 * 1024, 'x')
+    let sent = 0
+    // Chunked, with no Content-Length, and no line break after the head: only counting bytes as they arrive can stop it.
+    const body = new Readable({
+      read() {
+        if (sent === 0) this.push(head)
+        else if (sent > 70) this.push(null)
+        else this.push(megabyte)
+        sent += 1
+      },
+    })
+    const res = await ctx.app().inject({ method: 'POST', url: '/v1/therapists/import', headers: { 'content-type': 'application/x-ndjson; charset=utf-8' }, payload: body })
+    expect(res.statusCode, res.body).toBe(200)
+    expect(res.headers.connection).toBe('close')
+    const report = ImportReportSchema.parse(res.json())
+    expect(report.summary).toEqual({ lines: 4, created: 2, updated: 0, unchanged: 0, rejected: 2, complete: false })
+    expect(report.results.map((r) => [r.line, r.status, r.errors?.[0]?.code])).toEqual([
+      [1, 'created', undefined],
+      [2, 'rejected', 'invalid_json'],
+      [3, 'created', undefined],
+      [4, 'rejected', 'body_too_large'],
+    ])
+    const [row] = await ctx.scratch().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM therapist WHERE external_id LIKE 'stream-%'`)
+    expect(row?.n).toBe(2)
+    // The stream was not read to its end.
+    expect(sent).toBeLessThan(70)
+  })
+
+  it('takes imports only as NDJSON, refusing JSON before reading it', async () => {
     const res = await ctx.app().inject({ method: 'POST', url: '/v1/therapists/import', payload: minimal({ externalId: 'json-1' }) })
     expect(res.statusCode).toBe(415)
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(res.json().code).toBe('unsupported_media_type')
+    // And NDJSON only there: a single create takes JSON.
+    const ndjsonCreate = await ctx.app().inject({ method: 'POST', url: '/v1/therapists', headers: { 'content-type': 'application/x-ndjson' }, payload: ndjson([minimal()]) })
+    expect(ndjsonCreate.statusCode).toBe(415)
   })
 })
 

@@ -287,13 +287,19 @@ export const ImportReportSchema = z
       updated: z.number().int(),
       unchanged: z.number().int(),
       rejected: z.number().int(),
+      complete: z
+        .boolean()
+        .describe(
+          'false when reading stopped early, at the line limit or the byte limit: the last result (code `line_limit` or `body_too_large`) is the line where it stopped. ' +
+            'Every line before it was read and is reported (those created or updated are written); it and the lines after it were not read: send them as another import.',
+        ),
     }),
     results: z.array(ImportLineResultSchema),
   })
   .meta({
     id: 'ImportReport',
     example: {
-      summary: { lines: 3, created: 1, updated: 1, unchanged: 0, rejected: 1 },
+      summary: { lines: 3, created: 1, updated: 1, unchanged: 0, rejected: 1, complete: true },
       results: [
         { line: 1, externalId: 'ca-1', status: 'created', id: '3f0c9b7e-2a51-4c8e-9d7a-5b1e6f2c4a10' },
         { line: 2, externalId: 'ca-2', status: 'updated', id: '9a4e1d2c-7b3f-4e8a-a1c5-2d6f8b0e3c21' },

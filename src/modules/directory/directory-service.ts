@@ -1,7 +1,6 @@
-import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import type { Database } from '../../db/database.js'
-import { AppError, ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import {
   type ImportReport,
   type Therapist,
@@ -22,13 +21,16 @@ import {
   resolveSearch,
   searchStatements,
 } from './therapist-search.js'
+import { readLines } from './import-lines.js'
 import { INSERT_NEW, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
 import { Vocabulary, type VocabularyKind, type VocabularyTerm } from './vocabulary.js'
 
-/** Import limits: lines per upload, rows per write statement, bytes per upload. */
+/** Import limits: lines per upload, rows per write statement, bytes per upload, bytes per line. */
 export const IMPORT_MAX_LINES = 50_000
 export const IMPORT_BATCH_SIZE = 500
 export const IMPORT_MAX_BYTES = 64 * 1024 * 1024
+/** Far above any valid therapist (a 5,000-character bio, ten offices, fifty insurers), so only garbage is skipped. */
+export const IMPORT_MAX_LINE_BYTES = 256 * 1024
 
 const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
@@ -179,14 +181,17 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
      * Imports NDJSON, one therapist per line, upserted by externalId. Lines are validated one by
      * one and written in batches of IMPORT_BATCH_SIZE, each batch one statement; if a batch fails,
      * its lines are retried one by one, so every line is either fully written or rejected.
-     * Memory holds one batch and the report.
+     * Memory holds one line, one batch and the report.
+     *
+     * Reading stops at the first line past IMPORT_MAX_LINES or the first byte past IMPORT_MAX_BYTES:
+     * the lines before it are written and reported as usual, one last entry (code `line_limit` or
+     * `body_too_large`) says where reading stopped, and `summary.complete` is false.
      */
     async importNdjson(body: Readable): Promise<ImportReport> {
       const vocab = await vocabulary()
       const results: LineResult[] = []
       let batch: { row: TherapistRow; line: number }[] = []
-      let lineNumber = 0
-      let bytes = 0
+      let complete = true
 
       const flush = async () => {
         if (batch.length === 0) return
@@ -218,29 +223,33 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
           }
         }
       }
+      const stop = (line: number, code: string, message: string) => {
+        complete = false
+        results.push(rejected(line, null, [{ field: '', code, message: `${message} Reading stopped here: neither this line nor any after it was read or written; send them as another import.` }]))
+      }
 
-      const lines = createInterface({ input: body, crlfDelay: Infinity })
-      for await (const text of lines) {
-        lineNumber += 1
-        bytes += Buffer.byteLength(text) + 1
-        if (bytes > IMPORT_MAX_BYTES) {
-          body.destroy()
-          await flush()
-          throw new AppError(413, 'import_too_large', 'Content Too Large', `The upload is larger than ${IMPORT_MAX_BYTES} bytes; lines up to ${lineNumber - 1} were processed, the rest was not read.`)
+      for await (const item of readLines(body, { maxBytes: IMPORT_MAX_BYTES, maxLineBytes: IMPORT_MAX_LINE_BYTES })) {
+        if ('overLimit' in item) {
+          stop(item.line, 'body_too_large', `An import is at most ${IMPORT_MAX_BYTES} bytes.`)
+          break
         }
-        if (text.trim() === '') continue
-        if (lineNumber > IMPORT_MAX_LINES) {
-          results.push(rejected(lineNumber, null, [{ field: '', message: `Only ${IMPORT_MAX_LINES} lines are read per import.`, code: 'line_limit' }]))
+        if ('text' in item && item.text.trim() === '') continue
+        if (item.line > IMPORT_MAX_LINES) {
+          stop(item.line, 'line_limit', `An import reads at most ${IMPORT_MAX_LINES} lines.`)
+          break
+        }
+        if ('tooLong' in item) {
+          results.push(rejected(item.line, null, [{ field: '', code: 'line_too_long', message: `A line is at most ${IMPORT_MAX_LINE_BYTES} bytes; this one was skipped unread.` }]))
           continue
         }
-        const outcome = await parseLine(text, vocab, lineNumber)
+        const outcome = await parseLine(item.text, vocab, item.line)
         if (!outcome.ok) {
-          results.push(rejected(lineNumber, outcome.externalId, outcome.errors))
+          results.push(rejected(item.line, outcome.externalId, outcome.errors))
           continue
         }
         // The same externalId twice in a batch: write the earlier first, so the later line wins.
-        if (batch.some((item) => item.row.external_id === outcome.row.external_id)) await flush()
-        batch.push({ row: outcome.row, line: lineNumber })
+        if (batch.some((pending) => pending.row.external_id === outcome.row.external_id)) await flush()
+        batch.push({ row: outcome.row, line: item.line })
         if (batch.length >= IMPORT_BATCH_SIZE) await flush()
       }
       await flush()
@@ -248,7 +257,7 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
       results.sort((a, b) => a.line - b.line)
       const count = (status: LineResult['status']) => results.filter((result) => result.status === status).length
       return {
-        summary: { lines: results.length, created: count('created'), updated: count('updated'), unchanged: count('unchanged'), rejected: count('rejected') },
+        summary: { lines: results.length, created: count('created'), updated: count('updated'), unchanged: count('unchanged'), rejected: count('rejected'), complete },
         results,
       }
     },
