@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { ImportReportSchema, TherapistSearchResultSchema } from '../../src/modules/directory/directory-schemas.js'
+import { ImportReportSchema, TherapistInputSchema, TherapistSearchQuerySchema, TherapistSearchResultSchema } from '../../src/modules/directory/directory-schemas.js'
+import { createDirectoryService } from '../../src/modules/directory/directory-service.js'
+import { INSERT_NEW } from '../../src/modules/directory/therapist-write.js'
 import { CENTER, parseProfile, createTherapist, isolatedDirectory, pointAt, type TherapistInput } from '../helpers/directory.js'
 
 /** Curation: create, patch, soft delete and NDJSON import, and pagination while the directory changes. */
@@ -112,6 +114,31 @@ describe('directory curation', () => {
     expect(await facet()).toBe(before + 1)
     await ctx.app().inject({ method: 'DELETE', url: `/v1/therapists/${id}` })
     expect(await facet()).toBe(before)
+  })
+
+  it('never keeps facet counts that a search took while a write was in flight', async () => {
+    const db = ctx.scratch().db
+    // A search runs after the write has begun but before it commits: its counts predate the write.
+    let beforeCommit: (() => Promise<unknown>) | undefined
+    const query = async <Row>(sql: string, params?: unknown[]): Promise<Row[]> => {
+      const hook = beforeCommit
+      if (hook !== undefined && sql === INSERT_NEW) {
+        beforeCommit = undefined
+        await hook()
+      }
+      return db.query<Row>(sql, params)
+    }
+    const directory = createDirectoryService({ db: { prisma: db.prisma, query }, facetCacheMs: 60_000 })
+    const search = TherapistSearchQuerySchema.parse({ facets: 'licenseType', limit: '1' })
+    const count = async () => {
+      const body = TherapistSearchResultSchema.parse(JSON.parse(await directory.search(search)))
+      return body.facets?.licenseType?.find((entry) => entry.value === 'psychologist')?.count ?? 0
+    }
+    const before = await count()
+    beforeCommit = count
+    await directory.create(TherapistInputSchema.parse(minimal({ externalId: 'race-1', license: { type: 'psychologist', state: 'NY' } })))
+    expect(beforeCommit).toBeUndefined()
+    expect(await count()).toBe(before + 1)
   })
 
   it('soft-deletes: gone from profile, search and patch, the row kept', async () => {

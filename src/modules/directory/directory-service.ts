@@ -86,11 +86,25 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
     return result.row
   }
 
+  /**
+   * Every write statement of the directory runs through here, so facet counts are dropped in one
+   * place, and only once the write has committed (each statement commits on its own): a count
+   * started before that moment may have read the old rows, and its cache entry, stored when it
+   * started, is gone with the clear. Clearing before the write let a search that ran between the
+   * clear and the commit keep the old counts for FACET_CACHE_SECONDS.
+   */
+  async function commit<Row>(sql: string, params: unknown[]): Promise<Row[]> {
+    try {
+      return await db.query<Row>(sql, params)
+    } finally {
+      facetCache.clear()
+    }
+  }
+
   /** Runs a write statement; a taken externalId (or another unique value) is a 409. */
   async function write(sql: string, rows: TherapistRow[]): Promise<{ ord: number; status: string; id: string }[]> {
-    facetCache.clear()
     try {
-      return await db.query<{ ord: number; status: string; id: string }>(sql, [JSON.stringify(rows)])
+      return await commit<{ ord: number; status: string; id: string }>(sql, [JSON.stringify(rows)])
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError('Another therapist already has this externalId.', 'external_id_taken')
       throw error
@@ -169,8 +183,7 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
 
     /** Soft delete: hidden from search and profiles at once; an import of the same externalId restores it. */
     async remove(id: string): Promise<void> {
-      facetCache.clear()
-      const rows = await db.query<{ id: string }>(
+      const rows = await commit<{ id: string }>(
         `UPDATE therapist SET deleted_at = now(), updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id`,
         [id],
       )
@@ -195,17 +208,16 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
 
       const flush = async () => {
         if (batch.length === 0) return
-        facetCache.clear()
         const pending = batch
         batch = []
         try {
-          const written = await db.query<{ ord: number; status: string; id: string }>(UPSERT_BY_EXTERNAL_ID, [JSON.stringify(pending.map((item) => item.row))])
+          const written = await commit<{ ord: number; status: string; id: string }>(UPSERT_BY_EXTERNAL_ID, [JSON.stringify(pending.map((item) => item.row))])
           record(pending, written)
         } catch {
           // One bad line must not sink the others: retry each alone, so only the culprit is rejected.
           for (const item of pending) {
             try {
-              record([item], await db.query<{ ord: number; status: string; id: string }>(UPSERT_BY_EXTERNAL_ID, [JSON.stringify([item.row])]))
+              record([item], await commit<{ ord: number; status: string; id: string }>(UPSERT_BY_EXTERNAL_ID, [JSON.stringify([item.row])]))
             } catch (error) {
               results.push(rejected(item.line, item.row.external_id, [{ field: '', message: `The database refused this line (${databaseReason(error)}).`, code: 'write_failed' }]))
             }
@@ -269,7 +281,8 @@ export type DirectoryService = ReturnType<typeof createDirectoryService>
 /**
  * Facet counts by filter set, for a short time. Counting is the costly part of a search (it reads
  * every match, not one page), and integrators ask for the same filters again as users page, sort or
- * come back. Concurrent identical requests share one count. Any write through this service clears it.
+ * come back. Concurrent identical requests share one count. An entry is stored when its count starts,
+ * and every write through this service clears the cache after it commits (see `commit`).
  */
 class FacetCache {
   private readonly entries = new Map<string, { until: number; rows: Promise<FacetRow[]> }>()
@@ -283,8 +296,10 @@ class FacetCache {
     const rows = count()
     this.entries.delete(key)
     this.entries.set(key, { until: now + this.ttlMs, rows })
-    // A failed count must not be served to the next caller.
-    rows.catch(() => this.entries.delete(key))
+    // A failed count must not be served to the next caller (nor remove a newer entry for the key).
+    rows.catch(() => {
+      if (this.entries.get(key)?.rows === rows) this.entries.delete(key)
+    })
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value
       if (oldest !== undefined) this.entries.delete(oldest)
