@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { ImportReportSchema, TherapistInputSchema, TherapistSearchQuerySchema, TherapistSearchResultSchema } from '../../src/modules/directory/directory-schemas.js'
-import { createDirectoryService } from '../../src/modules/directory/directory-service.js'
-import { INSERT_NEW } from '../../src/modules/directory/therapist-write.js'
+import { ImportReportSchema, TherapistInputSchema, TherapistPatchSchema, TherapistSearchQuerySchema, TherapistSearchResultSchema } from '../../src/modules/directory/directory-schemas.js'
+import { createDirectoryService, PATCH_ATTEMPTS } from '../../src/modules/directory/directory-service.js'
+import { INSERT_NEW, UPDATE_BY_ID } from '../../src/modules/directory/therapist-write.js'
 import { CENTER, parseProfile, createTherapist, isolatedDirectory, pointAt, type TherapistInput } from '../helpers/directory.js'
 
 /** Curation: create, patch, soft delete and NDJSON import, and pagination while the directory changes. */
@@ -101,6 +101,51 @@ describe('directory curation', () => {
     expect(cleared.json().pronouns).toBeNull()
     expect((await ctx.app().inject({ method: 'PATCH', url: `/v1/therapists/${id}`, payload: {} })).statusCode).toBe(400)
     expect((await ctx.app().inject({ method: 'PATCH', url: '/v1/therapists/7a1e2b47-5e0c-4a53-9a6f-3f2f0c3e1b11', payload: { pronouns: 'x' } })).statusCode).toBe(404)
+  })
+
+  it('keeps both of two concurrent patches to different fields', async () => {
+    const db = ctx.scratch().db
+    const id = await createTherapist(ctx.app(), minimal({ externalId: 'lost-update-1' }))
+    // The second patch runs in full after the first has read and merged, just before the first writes.
+    let beforeWrite: (() => Promise<unknown>) | undefined
+    const query = async <Row>(sql: string, params?: unknown[]): Promise<Row[]> => {
+      const hook = beforeWrite
+      if (hook !== undefined && sql === UPDATE_BY_ID) {
+        beforeWrite = undefined
+        await hook()
+      }
+      return db.query<Row>(sql, params)
+    }
+    const directory = createDirectoryService({ db: { prisma: db.prisma, query } })
+    beforeWrite = () => directory.patch(id, TherapistPatchSchema.parse({ bio: 'Written by the second patch.' }))
+    const first = await directory.patch(id, TherapistPatchSchema.parse({ pronouns: 'they/them' }))
+    expect(beforeWrite).toBeUndefined()
+    expect(first).toMatchObject({ pronouns: 'they/them', bio: 'Written by the second patch.' })
+
+    // Through HTTP, several at once: every field lands.
+    const fields = [{ pronouns: 'she/her' }, { bio: 'Third bio.' }, { yearsInPractice: 7 }, { credentials: ['MA'] }]
+    const results = await Promise.all(fields.map((payload) => ctx.app().inject({ method: 'PATCH', url: `/v1/therapists/${id}`, payload })))
+    expect(results.map((res) => res.statusCode)).toEqual([200, 200, 200, 200])
+    const profile = await ctx.app().inject({ method: 'GET', url: `/v1/therapists/${id}` })
+    expect(profile.json()).toMatchObject({ pronouns: 'she/her', bio: 'Third bio.', yearsInPractice: 7, credentials: ['MA'] })
+  })
+
+  it('answers 409 when other writes keep changing the therapist under a patch', async () => {
+    const db = ctx.scratch().db
+    const id = await createTherapist(ctx.app(), minimal({ externalId: 'lost-update-2' }))
+    let interruptions = 0
+    const query = async <Row>(sql: string, params?: unknown[]): Promise<Row[]> => {
+      if (sql === UPDATE_BY_ID) {
+        interruptions += 1
+        await db.query(`UPDATE therapist SET content_hash = $2, bio = $2 WHERE id = $1`, [id, `elsewhere ${interruptions}`])
+      }
+      return db.query<Row>(sql, params)
+    }
+    const directory = createDirectoryService({ db: { prisma: db.prisma, query } })
+    await expect(directory.patch(id, TherapistPatchSchema.parse({ pronouns: 'ze/hir' }))).rejects.toMatchObject({ status: 409, code: 'concurrent_update' })
+    expect(interruptions).toBe(PATCH_ATTEMPTS)
+    const [row] = await db.query<{ pronouns: string | null }>('SELECT pronouns FROM therapist WHERE id = $1', [id])
+    expect(row?.pronouns).toBeNull()
   })
 
   it('recounts facets right after a write, although counts are cached', async () => {

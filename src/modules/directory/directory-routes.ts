@@ -160,7 +160,9 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
         tags: ['directory'],
         operationId: 'updateTherapist',
         summary: 'Change a therapist',
-        description: 'Changes the given fields (arrays and `offices` are replaced whole; `null` clears). Changing `acceptingNewClients` records the time as its last verification unless `acceptingNewClientsVerifiedAt` is given.',
+        description:
+          'Changes the given fields (arrays and `offices` are replaced whole; `null` clears). Changing `acceptingNewClients` records the time as its last verification unless `acceptingNewClientsVerifiedAt` is given. ' +
+          'Concurrent changes to other fields are kept: the change is merged into the therapist as it is when written (409 `concurrent_update` if other writes keep winning; retry).',
         params: TherapistIdParamsSchema,
         body: TherapistPatchSchema,
         response: { 200: TherapistSchema, ...problemResponses(400, 404, 409) },

@@ -35,7 +35,7 @@ export const IMPORT_MAX_LINE_BYTES = 256 * 1024
 const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /** The full profile as JSON text, built by Postgres (the same shape as TherapistSchema). */
-export const PROFILE_SQL = `SELECT (SELECT row_to_json(p) FROM (SELECT
+const PROFILE_JSON = `(SELECT row_to_json(p) FROM (SELECT
   t.id, t.external_id AS "externalId", t.name, t.pronouns, t.credentials,
   (SELECT row_to_json(l) FROM (SELECT t.license_type AS type, lt.name, lt.nucc_code AS "nuccCode", t.license_number AS number,
                                       t.license_state AS state, t.licensed_states AS "licensedStates") l) AS license,
@@ -46,9 +46,19 @@ export const PROFILE_SQL = `SELECT (SELECT row_to_json(p) FROM (SELECT
   t.fee_min AS "feeMin", t.fee_max AS "feeMax", t.sliding_scale AS "slidingScale", t.insurance,
   t.accepting_new_clients AS "acceptingNewClients", ${isoTime('t.accepting_verified_at')} AS "acceptingNewClientsVerifiedAt",
   ${isoTime('t.created_at')} AS "createdAt", ${isoTime('t.updated_at')} AS "updatedAt"
-) p)::text AS json
-FROM therapist t JOIN vocabulary_term lt ON lt.kind = 'license_type' AND lt.slug = t.license_type
+) p)::text`
+const LIVE_BY_ID = `FROM therapist t JOIN vocabulary_term lt ON lt.kind = 'license_type' AND lt.slug = t.license_type
 WHERE t.id = $1::uuid AND t.deleted_at IS NULL`
+
+export const PROFILE_SQL = `SELECT ${PROFILE_JSON} AS json
+${LIVE_BY_ID}`
+
+/** The profile with the content hash it was read at: a patch writes only if the hash is still the same. */
+const PROFILE_FOR_PATCH_SQL = `SELECT ${PROFILE_JSON} AS json, t.content_hash AS hash
+${LIVE_BY_ID}`
+
+/** A patch re-reads and re-merges at most this many times while other writes keep changing the therapist, then answers 409. */
+export const PATCH_ATTEMPTS = 5
 
 type LineResult = ImportReport['results'][number]
 
@@ -102,9 +112,9 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
   }
 
   /** Runs a write statement; a taken externalId (or another unique value) is a 409. */
-  async function write(sql: string, rows: TherapistRow[]): Promise<{ ord: number; status: string; id: string }[]> {
+  async function write(sql: string, rows: TherapistRow[], params: unknown[] = []): Promise<{ ord: number; status: string; id: string }[]> {
     try {
-      return await commit<{ ord: number; status: string; id: string }>(sql, [JSON.stringify(rows)])
+      return await commit<{ ord: number; status: string; id: string }>(sql, [JSON.stringify(rows), ...params])
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError('Another therapist already has this externalId.', 'external_id_taken')
       throw error
@@ -164,21 +174,37 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
       return profile(row.id)
     },
 
-    /** Merges the patch into the stored profile, validates the whole, and writes it if anything changed. */
+    /**
+     * Merges the patch into the stored profile, validates the whole, and writes it if anything changed,
+     * but only over what it read: the write checks the content hash read with the profile, and when
+     * another write got in between, the patch is merged into the new content and tried again (a
+     * read-merge-write without the check lost one of two concurrent patches to different fields).
+     * @throws ConflictError (`concurrent_update`) when other writes win PATCH_ATTEMPTS times in a row
+     */
     async patch(id: string, patch: TherapistPatch): Promise<Therapist> {
-      const current = profileToInput(await profile(id))
-      const merged = { ...current, ...patch, license: patch.license ?? current.license }
-      // The merged whole must still be a valid therapist (e.g. feeMin ≤ feeMax across old and new values).
-      const parsed = TherapistInputSchema.safeParse(merged)
-      if (!parsed.success) {
-        throw new ValidationError(
-          'The therapist would be invalid after this change.',
-          parsed.error.issues.map((issue) => ({ in: 'body', field: issue.path.join('.'), message: issue.message, code: issue.code })),
-        )
+      for (let attempt = 1; ; attempt += 1) {
+        const [read] = await db.query<{ json: string; hash: string }>(PROFILE_FOR_PATCH_SQL, [id])
+        if (!read) throw new NotFoundError('therapist', id)
+        const stored = TherapistSchema.parse(JSON.parse(read.json))
+        const current = profileToInput(stored)
+        const merged = { ...current, ...patch, license: patch.license ?? current.license }
+        // The merged whole must still be a valid therapist (e.g. feeMin ≤ feeMax across old and new values).
+        const parsed = TherapistInputSchema.safeParse(merged)
+        if (!parsed.success) {
+          throw new ValidationError(
+            'The therapist would be invalid after this change.',
+            parsed.error.issues.map((issue) => ({ in: 'body', field: issue.path.join('.'), message: issue.message, code: issue.code })),
+          )
+        }
+        const row = await normalizeOrThrow(parsed.data, id)
+        // Nothing changes: nothing to write.
+        if (row.content_hash === read.hash) return stored
+        if ((await write(UPDATE_BY_ID, [row], [read.hash])).length > 0) return profile(id)
+        // Changed or removed since it was read: read again (a removal is a 404 then).
+        if (attempt >= PATCH_ATTEMPTS) {
+          throw new ConflictError('Other requests kept changing this therapist while the change was being applied; nothing was written. Read it again and retry.', 'concurrent_update')
+        }
       }
-      const row = await normalizeOrThrow(parsed.data, id)
-      await write(UPDATE_BY_ID, [row])
-      return profile(id)
     },
 
     /** Soft delete: hidden from search and profiles at once; an import of the same externalId restores it. */

@@ -264,12 +264,15 @@ written AS (SELECT n.id, i.ord FROM inserted n JOIN input i ON i.id = n.id),
 ${OFFICES}
 SELECT w.ord, 'created' AS status, w.id FROM written w ORDER BY w.ord`
 
-/** Replaces one live therapist by id (patch); no row back when it does not exist or was deleted. */
+/**
+ * Replaces one live therapist by id (patch), only if its content hash is still `$2`, the one the
+ * patch was merged into; no row back when it was changed meanwhile, deleted, or does not exist.
+ */
 export const UPDATE_BY_ID = `WITH ${INPUT},
 updated AS (
   UPDATE therapist t SET ${SET_FROM_INPUT}
   FROM input i
-  WHERE t.id = i.id AND t.deleted_at IS NULL AND t.content_hash <> i.content_hash
+  WHERE t.id = i.id AND t.deleted_at IS NULL AND t.content_hash = $2::text AND t.content_hash <> i.content_hash
   RETURNING t.id, i.ord
 ),
 written AS (SELECT id, ord FROM updated),
