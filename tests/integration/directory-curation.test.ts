@@ -76,6 +76,20 @@ describe('directory curation', () => {
     expect(await tally()).toEqual(before)
   })
 
+  it('lists the valid values for unknown vocabulary in a body, as a search does', async () => {
+    const res = await ctx.app().inject({ method: 'POST', url: '/v1/therapists', payload: minimal({ modalities: ['cbt', 'telepathy'], license: { type: 'wizard', state: 'CA' } }) })
+    expect(res.statusCode).toBe(400)
+    const problem: { code: string; errors: unknown[]; validValues: Record<string, string[]> } = res.json()
+    expect(problem.code).toBe('validation_failed')
+    expect(problem.errors).toEqual([
+      { in: 'body', field: 'modalities.1', message: 'Unknown modality "telepathy"', code: 'unknown_term' },
+      { in: 'body', field: 'license.type', message: 'Unknown license type "wizard"', code: 'unknown_term' },
+    ])
+    expect(Object.keys(problem.validValues).sort()).toEqual(['license.type', 'modalities'])
+    expect(problem.validValues.modalities).toEqual(expect.arrayContaining(['cbt', 'attachment-based']))
+    expect(problem.validValues['license.type']).toEqual(expect.arrayContaining(['lmft', 'lcsw']))
+  })
+
   it('refuses a taken externalId with 409', async () => {
     await createTherapist(ctx.app(), minimal({ externalId: 'dup-1' }))
     const res = await ctx.app().inject({ method: 'POST', url: '/v1/therapists', payload: minimal({ externalId: 'dup-1' }) })
@@ -228,6 +242,9 @@ describe('directory curation', () => {
     expect(first.results[2]?.errors?.[0]?.code).toBe('invalid_json')
     expect(first.results[3]?.errors?.[0]).toMatchObject({ field: 'externalId', code: 'required' })
     expect(first.results[4]?.errors).toEqual([expect.objectContaining({ field: 'modalities.1', code: 'unknown_term' })])
+    // The valid values once for the whole report, not in every line.
+    expect(Object.keys(first.validValues ?? {})).toEqual(['modalities'])
+    expect(first.validValues?.modalities).toEqual(expect.arrayContaining(['cbt', 'psychodynamic']))
     expect(first.results[5]?.errors?.map((e) => e.field).sort()).toEqual(['acceptingNewClients', 'formats', 'license'])
 
     const second = await importLines([

@@ -50,7 +50,7 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
         description:
           'The controlled vocabulary of therapy approaches (CBT, psychodynamic, attachment-based, …) with aliases and a plain-language description. ' +
           'Slugs, names and aliases are accepted in any case wherever a modality is given. The whole list is one page.',
-        response: { 200: TermListSchema.extend({ page: z.object({ nextCursor: z.null() }) }), ...problemResponses() },
+        response: { 200: TermListSchema, ...problemResponses() },
       },
     },
     async () => ({ data: (await directory.terms('modality')).map(termOut), page: { nextCursor: null } }),
@@ -65,7 +65,7 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
         operationId: 'listSpecialties',
         summary: 'List specialties',
         description: 'The issues therapists work with (relationship issues, codependency, boundaries, anxiety, trauma, …), with aliases and descriptions. The whole list is one page.',
-        response: { 200: TermListSchema.extend({ page: z.object({ nextCursor: z.null() }) }), ...problemResponses() },
+        response: { 200: TermListSchema, ...problemResponses() },
       },
     },
     async () => ({ data: (await directory.terms('specialty')).map(termOut), page: { nextCursor: null } }),

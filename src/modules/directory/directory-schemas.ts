@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { PageQuerySchema } from '../../lib/pagination.js'
+import { PageQuerySchema, pageOf } from '../../lib/pagination.js'
 import { US_STATES } from './postal-codes.js'
 
 /*
@@ -16,18 +16,23 @@ const StateCode = z
   .transform((value) => value.toUpperCase())
   .refine((value) => (US_STATES as readonly string[]).includes(value), { error: 'must be a US state, DC or territory code' })
 
-/** A BCP 47 language tag, stored in canonical form ("en-us" → "en-US"). */
+/** A BCP 47 language tag in canonical form ("en-us" → "en-US"), or undefined when it is not one. Profiles and searches use the same form. */
+export function canonicalLanguageTag(value: string): string | undefined {
+  try {
+    return Intl.getCanonicalLocales(value.trim())[0]
+  } catch {
+    return undefined
+  }
+}
+
+/** A BCP 47 language tag, stored in canonical form. */
 const LanguageTag = z
   .string()
   .min(2)
   .max(35)
   .transform((value, ctx) => {
-    try {
-      const [canonical] = Intl.getCanonicalLocales(value.trim())
-      if (canonical !== undefined) return canonical
-    } catch {
-      // fall through to the issue below
-    }
+    const canonical = canonicalLanguageTag(value)
+    if (canonical !== undefined) return canonical
     ctx.addIssue({ code: 'custom', message: 'must be a BCP 47 language tag, e.g. en, es-MX, zh-Hant' })
     return z.NEVER
   })
@@ -76,7 +81,8 @@ export const LicenseTypeTermSchema = VocabularyTermSchema.extend({
   nuccCode: z.string().describe('NUCC Health Care Provider Taxonomy code.'),
 }).meta({ id: 'LicenseTypeTerm' })
 
-export const TermListSchema = z.object({ data: z.array(VocabularyTermSchema) })
+/** A vocabulary list: the whole list is one page (`nextCursor` is always null). */
+export const TermListSchema = pageOf(VocabularyTermSchema)
 
 export const VocabulariesSchema = z
   .object({
@@ -295,6 +301,10 @@ export const ImportReportSchema = z
         ),
     }),
     results: z.array(ImportLineResultSchema),
+    validValues: z
+      .record(z.string(), z.array(z.string()))
+      .optional()
+      .describe('When some line had an unknown vocabulary value (`unknown_term`): for each such field, every valid slug (names and aliases also work).'),
   })
   .meta({
     id: 'ImportReport',
@@ -418,10 +428,8 @@ export const FacetsSchema = z
   .object(Object.fromEntries(FACETS.map((name) => [name, z.array(FacetCountSchema).optional()])) as Record<FacetName, z.ZodOptional<z.ZodArray<typeof FacetCountSchema>>>)
   .describe('Disjunctive counts: each facet applies every filter except its own. Values with a count, plus any selected.')
 
-export const TherapistSearchResultSchema = z
-  .object({
-    data: z.array(TherapistHitSchema),
-    page: z.object({ nextCursor: z.string().nullable() }),
+export const TherapistSearchResultSchema = pageOf(TherapistHitSchema)
+  .extend({
     facets: FacetsSchema.nullable().describe('Null on later pages and with `facets=none`.'),
     applied: z
       .object({

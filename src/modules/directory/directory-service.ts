@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { Database } from '../../db/database.js'
-import { ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { BadRequestError, ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { toPage } from '../../lib/pagination.js'
 import {
   type ImportReport,
   type Therapist,
@@ -11,7 +12,7 @@ import {
   type TherapistSearchQuery,
 } from './directory-schemas.js'
 import {
-  cursorAfter,
+  cursorKey,
   DISTANCE_CANDIDATES,
   type FacetRow,
   facetCounts,
@@ -23,7 +24,7 @@ import {
 } from './therapist-search.js'
 import { readLines } from './import-lines.js'
 import { INSERT_NEW, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
-import { Vocabulary, type VocabularyKind, type VocabularyTerm } from './vocabulary.js'
+import { loadVocabulary, type Vocabulary, type VocabularyKind, type VocabularyTerm } from './vocabulary.js'
 
 /** Import limits: lines per upload, rows per write statement, bytes per upload, bytes per line. */
 export const IMPORT_MAX_LINES = 50_000
@@ -72,10 +73,7 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
 
   /** The vocabularies change only with a migration, so one load per process is enough. */
   function vocabulary(): Promise<Vocabulary> {
-    vocabularyLoad ??= db.prisma.vocabularyTerm
-      .findMany({ orderBy: [{ kind: 'asc' }, { sortOrder: 'asc' }] })
-      .then((rows) => new Vocabulary(rows.map((row) => ({ ...row, kind: row.kind as VocabularyKind }))))
-      .catch((error: unknown) => {
+    vocabularyLoad ??= loadVocabulary(db).catch((error: unknown) => {
         vocabularyLoad = undefined
         throw error
       })
@@ -92,8 +90,13 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
 
   async function normalizeOrThrow(input: TherapistInput, id?: string): Promise<TherapistRow> {
     const result = await normalizeTherapist(input, await vocabulary(), 0, id)
-    if (!result.ok) throw new ValidationError(`The therapist is invalid: ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}.`, result.errors)
-    return result.row
+    if (result.ok) return result.row
+    const { errors, validValues } = result
+    // Unknown vocabulary values come with every valid slug, as in a search's 400.
+    throw new BadRequestError('validation_failed', `The therapist is invalid: ${errors.length} problem${errors.length === 1 ? '' : 's'}.`, {
+      errors,
+      ...(Object.keys(validValues).length > 0 ? { validValues } : {}),
+    })
   }
 
   /**
@@ -158,11 +161,9 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
         rows = await db.query<PageRow>(statements.page.sql, statements.page.params)
       }
       const facetRows = await facetQuery
-      const kept = rows.slice(0, search.limit)
-      const last = kept.at(-1)
-      const nextCursor = rows.length > search.limit && last !== undefined ? cursorAfter(search, last) : null
+      const { data, page } = toPage(rows, search.limit, (row) => row.json, (row) => cursorKey(search, row))
       const facets = facetRows === null ? null : facetCounts(search, facetRows)
-      return `{"data":[${kept.map((row) => row.json).join(',')}],"page":${JSON.stringify({ nextCursor })},"facets":${JSON.stringify(facets)},"applied":${JSON.stringify(applied(search))}}`
+      return `{"data":[${data.join(',')}],"page":${JSON.stringify(page)},"facets":${JSON.stringify(facets)},"applied":${JSON.stringify(applied(search))}}`
     },
 
     profileJson,
@@ -231,6 +232,8 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
       const results: LineResult[] = []
       let batch: { row: TherapistRow; line: number }[] = []
       let complete = true
+      // Once per report, not per line: every valid slug of each field that had an unknown value.
+      const validValues: Record<string, string[]> = {}
 
       const flush = async () => {
         if (batch.length === 0) return
@@ -283,6 +286,7 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
         const outcome = await parseLine(item.text, vocab, item.line)
         if (!outcome.ok) {
           results.push(rejected(item.line, outcome.externalId, outcome.errors))
+          Object.assign(validValues, outcome.validValues)
           continue
         }
         // The same externalId twice in a batch: write the earlier first, so the later line wins.
@@ -297,6 +301,7 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
       return {
         summary: { lines: results.length, created: count('created'), updated: count('updated'), unchanged: count('unchanged'), rejected: count('rejected'), complete },
         results,
+        ...(Object.keys(validValues).length > 0 ? { validValues } : {}),
       }
     },
   }
@@ -348,7 +353,7 @@ async function parseLine(
   text: string,
   vocabulary: Vocabulary,
   line: number,
-): Promise<{ ok: true; row: TherapistRow } | { ok: false; externalId: string | null; errors: NonNullable<LineResult['errors']> }> {
+): Promise<{ ok: true; row: TherapistRow } | { ok: false; externalId: string | null; errors: NonNullable<LineResult['errors']>; validValues?: Record<string, string[]> }> {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -364,7 +369,9 @@ async function parseLine(
     return { ok: false, externalId, errors: [{ field: 'externalId', message: 'Imports upsert by externalId: every line needs one.', code: 'required' }] }
   }
   const normalized = await normalizeTherapist(parsed.data, vocabulary, line)
-  if (!normalized.ok) return { ok: false, externalId, errors: normalized.errors.map(({ field, message, code }: FieldError) => ({ field, message, code })) }
+  if (!normalized.ok) {
+    return { ok: false, externalId, errors: normalized.errors.map(({ field, message, code }: FieldError) => ({ field, message, code })), validValues: normalized.validValues }
+  }
   return normalized
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { BadRequestError } from '../../lib/errors.js'
-import { decodeCursor, encodeCursor } from '../../lib/pagination.js'
-import { FACETS, type FacetName, type SortName, type TherapistSearchQuery } from './directory-schemas.js'
+import { decodeCursor } from '../../lib/pagination.js'
+import { canonicalLanguageTag, FACETS, type FacetName, type SortName, type TherapistSearchQuery } from './directory-schemas.js'
 import { lookupPostalCode, nearestState } from './postal-codes.js'
 import { unknownTermError, type Vocabulary, type VocabularyKind } from './vocabulary.js'
 
@@ -83,18 +83,15 @@ export async function resolveSearch(query: TherapistSearchQuery, vocabulary: Voc
   const terms = {} as Record<(typeof VOCAB_PARAMS)[number]['param'], string[]>
   for (const { param, kind } of VOCAB_PARAMS) {
     const { slugs, unknown } = vocabulary.resolveAll(kind, query[param] ?? [])
-    if (unknown.length > 0) throw unknownTermError(param, kind, unknown, vocabulary)
+    if (unknown.length > 0) throw unknownTermError(param, kind, unknown.map(({ value }) => value), vocabulary)
     terms[param] = slugs
   }
 
-  const languages: string[] = []
-  for (const tag of query.language ?? []) {
-    try {
-      languages.push(...Intl.getCanonicalLocales(tag))
-    } catch {
-      throw queryError('invalid_language', 'language', `language ${JSON.stringify(tag)} is not a BCP 47 tag (e.g. en, es, es-MX).`)
-    }
-  }
+  const languages = (query.language ?? []).map((tag) => {
+    const canonical = canonicalLanguageTag(tag)
+    if (canonical === undefined) throw queryError('invalid_language', 'language', `language ${JSON.stringify(tag)} is not a BCP 47 tag (e.g. en, es, es-MX).`)
+    return canonical
+  })
 
   if (query.near !== undefined && query.postalCode !== undefined) {
     throw queryError('conflicting_location', 'near', 'Give either near or postalCode, not both.')
@@ -616,19 +613,17 @@ export interface FacetRow {
   count: number
 }
 
-/** The next-page cursor from the last hit kept, for the sort in use. */
-export function cursorAfter(search: ResolvedSearch, row: PageRow): string {
+/** The key of the next-page cursor from the last hit kept, for the sort in use (see CursorSchema). */
+export function cursorKey(search: ResolvedSearch, row: PageRow): Cursor {
   switch (search.sort) {
     case 'name':
-      return encodeCursor({ s: 'name', n: String(row.key), id: row.id })
+      return { s: 'name', n: String(row.key), id: row.id }
     case 'fee':
-      return encodeCursor({ s: 'fee', f: Number(row.key), id: row.id })
+      return { s: 'fee', f: Number(row.key), id: row.id }
     case 'relevance':
-      return encodeCursor({ s: 'relevance', b: row.bucket === 2 ? 2 : 1, n: String(row.name), id: row.id })
+      return { s: 'relevance', b: row.bucket === 2 ? 2 : 1, n: String(row.name), id: row.id }
     case 'distance':
-      return row.bucket === 1
-        ? encodeCursor({ s: 'distance', b: 1, n: String(row.name), id: row.id })
-        : encodeCursor({ s: 'distance', b: 0, c: Number(row.chord), id: row.id })
+      return row.bucket === 1 ? { s: 'distance', b: 1, n: String(row.name), id: row.id } : { s: 'distance', b: 0, c: Number(row.chord), id: row.id }
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { FieldError } from '../../lib/errors.js'
 import type { Therapist, TherapistInput } from './directory-schemas.js'
 import { lookupPostalCode } from './postal-codes.js'
-import type { Vocabulary, VocabularyKind } from './vocabulary.js'
+import { unknownTermErrors, type Vocabulary, type VocabularyKind } from './vocabulary.js'
 
 /**
  * The one write path of the directory. Create, patch and import all turn their input into the
@@ -57,7 +57,10 @@ export interface TherapistRow {
   offices: OfficeRow[]
 }
 
-export type NormalizeResult = { ok: true; row: TherapistRow } | { ok: false; errors: FieldError[] }
+export type NormalizeResult =
+  | { ok: true; row: TherapistRow }
+  /** `validValues`: for each field with unknown vocabulary values, every valid slug (as a search's 400 gives them). */
+  | { ok: false; errors: FieldError[]; validValues: Record<string, string[]> }
 
 /**
  * Validates what the schema cannot (vocabulary values, ZIP codes without coordinates, formats
@@ -66,21 +69,21 @@ export type NormalizeResult = { ok: true; row: TherapistRow } | { ok: false; err
  */
 export async function normalizeTherapist(input: TherapistInput, vocabulary: Vocabulary, ord = 0, id: string = randomUUID()): Promise<NormalizeResult> {
   const errors: FieldError[] = []
-  const terms = (field: string, kind: VocabularyKind, values: readonly string[] | undefined): string[] => {
-    const slugs: string[] = []
-    ;(values ?? []).forEach((value, index) => {
-      const slug = vocabulary.resolve(kind, value)
-      if (slug === undefined) {
-        errors.push({ in: 'body', field: field === 'license.type' ? field : `${field}.${index}`, message: `Unknown ${kind.replace('_', ' ')} ${JSON.stringify(value)}; valid: ${vocabulary.slugs(kind).join(', ')}`, code: 'unknown_term' })
-      } else if (!slugs.includes(slug)) slugs.push(slug)
-    })
+  const validValues: Record<string, string[]> = {}
+  /** Slugs of a list field; `at` names where an unknown value sat (`modalities.1`). */
+  const terms = (field: string, kind: VocabularyKind, values: readonly string[], at = (index: number) => `${field}.${index}`): string[] => {
+    const { slugs, unknown } = vocabulary.resolveAll(kind, values)
+    if (unknown.length > 0) {
+      errors.push(...unknownTermErrors(kind, unknown.map(({ index, value }) => ({ field: at(index), value })), 'body'))
+      validValues[field] = vocabulary.slugs(kind)
+    }
     return slugs
   }
-  const modalities = terms('modalities', 'modality', input.modalities)
-  const specialties = terms('specialties', 'specialty', input.specialties)
-  const clientFocus = terms('clientFocus', 'client_focus', input.clientFocus)
+  const modalities = terms('modalities', 'modality', input.modalities ?? [])
+  const specialties = terms('specialties', 'specialty', input.specialties ?? [])
+  const clientFocus = terms('clientFocus', 'client_focus', input.clientFocus ?? [])
   const formats = terms('formats', 'format', input.formats)
-  const [licenseType] = terms('license.type', 'license_type', [input.license.type])
+  const [licenseType] = terms('license.type', 'license_type', [input.license.type], () => 'license.type')
 
   const offices: OfficeRow[] = []
   for (const [index, office] of (input.offices ?? []).entries()) {
@@ -99,7 +102,7 @@ export async function normalizeTherapist(input: TherapistInput, vocabulary: Voca
   if (formats.includes('in_person') && (input.offices ?? []).length === 0) {
     errors.push({ in: 'body', field: 'offices', message: 'in_person needs at least one office', code: 'office_required' })
   }
-  if (errors.length > 0 || licenseType === undefined) return { ok: false, errors }
+  if (errors.length > 0 || licenseType === undefined) return { ok: false, errors, validValues }
 
   const licensedStates = [...new Set([input.license.state, ...(input.license.licensedStates ?? [])])].sort()
   const content = {
