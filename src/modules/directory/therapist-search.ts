@@ -239,24 +239,26 @@ class SearchSql {
     return `(t.formats @> ARRAY['telehealth'] AND t.licensed_states @> ARRAY[${this.params.add(state, 'text')}])`
   }
 
-  /** Every filter, except the facet being counted. */
-  filters(except?: FacetName, place: 'any' | 'none' = 'any'): string[] {
-    return this.conditions(place)
-      .filter((cond) => cond.facet === null || cond.facet !== except)
-      .map((cond) => cond.sql)
+  /** The full-text match on the whole search vector (null without `q`). */
+  textMatch(): string | null {
+    return this.tsquery === undefined ? null : `t.search_vector @@ ${this.tsquery}`
   }
 
-  /** Every filter as SQL, each tagged with the facet it filters on (null for the others). */
-  conditions(place: 'any' | 'none' = 'any', withFacetFilters = true): { facet: FacetName | null; sql: string }[] {
+  /**
+   * Every filter of the search as SQL conditions on `t`.
+   * @param place false leaves out the place filters, for queries that apply them their own way
+   * @param facets false leaves out the facet filters (modality, specialty, …), which facet counting applies as bit tests
+   * @param text false leaves out the full-text match, which relevance's first tier replaces
+   */
+  filters({ place = true, facets = true, text = true } = {}): string[] {
     const { search, params: p } = this
-    const conds: { facet: FacetName | null; sql: string }[] = [{ facet: null, sql: 't.deleted_at IS NULL' }]
-    const add = (facet: FacetName | null, sql: string) => conds.push({ facet, sql })
-    if (withFacetFilters) {
-      if (search.modality.length > 0) add('modality', `t.modalities ${search.modalityMatch === 'all' ? '@>' : '&&'} ${p.add(search.modality, 'text[]')}`)
-      if (search.specialty.length > 0) add('specialty', `t.specialties && ${p.add(search.specialty, 'text[]')}`)
-      if (search.clientFocus.length > 0) add('clientFocus', `t.client_focus && ${p.add(search.clientFocus, 'text[]')}`)
-      if (search.format.length > 0) add('format', `t.formats && ${p.add(search.format, 'text[]')}`)
-      if (search.licenseType.length > 0) add('licenseType', `t.license_type = ANY(${p.add(search.licenseType, 'text[]')})`)
+    const conds = ['t.deleted_at IS NULL']
+    if (facets) {
+      if (search.modality.length > 0) conds.push(`t.modalities ${search.modalityMatch === 'all' ? '@>' : '&&'} ${p.add(search.modality, 'text[]')}`)
+      if (search.specialty.length > 0) conds.push(`t.specialties && ${p.add(search.specialty, 'text[]')}`)
+      if (search.clientFocus.length > 0) conds.push(`t.client_focus && ${p.add(search.clientFocus, 'text[]')}`)
+      if (search.format.length > 0) conds.push(`t.formats && ${p.add(search.format, 'text[]')}`)
+      if (search.licenseType.length > 0) conds.push(`t.license_type = ANY(${p.add(search.licenseType, 'text[]')})`)
     }
     if (search.languages.length > 0) {
       const exact = search.languages.filter((tag) => tag.includes('-'))
@@ -264,18 +266,19 @@ class SearchSql {
       const alternatives: string[] = []
       if (exact.length > 0) alternatives.push(`t.languages && ${p.add(exact, 'text[]')}`)
       if (primary.length > 0) alternatives.push(`EXISTS (SELECT 1 FROM unnest(t.languages) l WHERE split_part(l, '-', 1) = ANY(${p.add(primary, 'text[]')}))`)
-      add(null, `(${alternatives.join(' OR ')})`)
+      conds.push(`(${alternatives.join(' OR ')})`)
     }
-    if (search.insurance.length > 0) add(null, `EXISTS (SELECT 1 FROM unnest(t.insurance) i WHERE lower(i) = ANY(${p.add(search.insurance, 'text[]')}))`)
-    if (search.maxFee !== undefined) add(null, `t.fee_min <= ${p.add(search.maxFee, 'int4')}`)
-    if (search.slidingScale !== undefined) add(null, `t.sliding_scale = ${p.add(search.slidingScale, 'bool')}`)
-    if (search.acceptingNewClients !== undefined) add(null, `t.accepting_new_clients = ${p.add(search.acceptingNewClients, 'bool')}`)
-    if (this.tsquery !== undefined) add(null, `t.search_vector @@ ${this.tsquery}`)
-    if (place === 'any') {
+    if (search.insurance.length > 0) conds.push(`EXISTS (SELECT 1 FROM unnest(t.insurance) i WHERE lower(i) = ANY(${p.add(search.insurance, 'text[]')}))`)
+    if (search.maxFee !== undefined) conds.push(`t.fee_min <= ${p.add(search.maxFee, 'int4')}`)
+    if (search.slidingScale !== undefined) conds.push(`t.sliding_scale = ${p.add(search.slidingScale, 'bool')}`)
+    if (search.acceptingNewClients !== undefined) conds.push(`t.accepting_new_clients = ${p.add(search.acceptingNewClients, 'bool')}`)
+    const textMatch = this.textMatch()
+    if (text && textMatch !== null) conds.push(textMatch)
+    if (place) {
       const office = this.officeMatch()
       const telehealth = this.telehealthMatch()
-      if (office !== null && telehealth !== null) add(null, `(${office} OR ${telehealth})`)
-      else if (office !== null) add(null, office)
+      if (office !== null && telehealth !== null) conds.push(`(${office} OR ${telehealth})`)
+      else if (office !== null) conds.push(office)
     }
     return conds
   }
@@ -384,9 +387,11 @@ class SearchSql {
         // Without a negation, a match in the tags is a match in the whole vector (a superset): tier 1 then
         // skips decompressing the 1 kB bio vector of every row it scans.
         const negates = /(^|\s)-\S/.test(search.q ?? '')
-        const tier1Filters = this.filters().filter((cond) => negates || cond !== `t.search_vector @@ ${this.tsquery ?? ''}`)
+        const others = this.filters({ text: false })
+        const text = this.textMatch() ?? 'true'
+        const tier1Filters = negates ? [...others, text] : others
         const tier2 = (gate: string[]) => `SELECT 2 AS bucket, t.id, t.name FROM therapist t
-          WHERE ${[...gate, ...this.filters(), `NOT (${tags})`, ...keyset(2, "(t.name || '')")].join(' AND ')}
+          WHERE ${[...gate, ...others, text, `NOT (${tags})`, ...keyset(2, "(t.name || '')")].join(' AND ')}
           ORDER BY t.name || '', t.id LIMIT ${limit}`
         const pageRows =
           cursor?.s === 'relevance' && cursor.b === 2
@@ -413,7 +418,7 @@ class SearchSql {
   private stateByNameSql(via: Part, limit: string): string {
     const { search, params: p } = this
     const state = p.add(search.state, 'text')
-    const conds = this.conditions('none').map((cond) => cond.sql)
+    const conds = this.filters({ place: false })
     const cursor = search.cursor?.s === 'name' ? search.cursor : undefined
     if (cursor !== undefined) conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
     const branch = (where: string) => `(SELECT t.id, t.name AS key FROM therapist t WHERE ${[...conds, where].join(' AND ')} ORDER BY t.name, t.id LIMIT ${limit})`
@@ -430,6 +435,8 @@ class SearchSql {
     const cursor = search.cursor?.s === 'distance' ? search.cursor : undefined
     const ll = (o: string) => `ll_to_earth(${o}.latitude, ${o}.longitude)`
     const parts: string[] = []
+    // The place filters are the office conditions (nearby) and the telehealth test (the second bucket).
+    const filters = this.filters({ place: false })
 
     if (cursor === undefined || cursor.b === 0) {
       // Offices nearest first: a KNN scan of the GiST index, bounded to the `candidates` nearest
@@ -438,7 +445,7 @@ class SearchSql {
       // sorts every office in it and joins each to its therapist (20 ms at 100k in San Francisco,
       // against 1 ms for the KNN scan that stops after limit+1 hits).
       // The therapist is listed at its nearest office that fits the place filters.
-      const conds = [...this.officeConds('o', false), ...this.filters(undefined, 'none')]
+      const conds = [...this.officeConds('o', false), ...filters]
       conds.push(`NOT EXISTS (SELECT 1 FROM therapist_office o2 WHERE o2.therapist_id = o.therapist_id AND o2.id <> o.id
         AND ${this.officeConds('o2').join(' AND ')}
         AND ((${ll('o2')} <-> ${point}) < o.chord OR ((${ll('o2')} <-> ${point}) = o.chord AND o2.id < o.id)))`)
@@ -456,7 +463,7 @@ class SearchSql {
     const telehealth = this.telehealthMatch()
     if (telehealth !== null) {
       // Then telehealth therapists licensed in the searcher's state with no office in the area, by name.
-      const conds = [...this.filters(undefined, 'none'), telehealth]
+      const conds = [...filters, telehealth]
       const office = this.officeMatch()
       if (office !== null) conds.push(`NOT (${office})`)
       if (cursor?.b === 1) conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
@@ -504,7 +511,7 @@ class SearchSql {
     }
     const active = FACETS.filter((facet) => flag(facet) !== null)
     // The facet filters are applied as the bit tests above, so the base leaves them (and their parameters) out.
-    const base = this.conditions('any', false).map((cond) => cond.sql)
+    const base = this.filters({ facets: false })
     const atMostOneMissing = active.length <= 1 ? [] : [`(${active.map((facet) => `(${flag(facet)})::int`).join(' + ')}) >= ${active.length - 1}`]
     const columns: { facet: FacetName; value: string }[] = []
     const counts: string[] = []
@@ -638,15 +645,16 @@ function selectedFacetValues(search: ResolvedSearch): Record<FacetName, string[]
   }
 }
 
-/** Facet rows → `{ facet: [{value, count}] }`, biggest first, keeping selected values even at 0. */
+/**
+ * Facet rows → `{ facet: [{value, count}] }`, biggest first, then by value. The rows hold every
+ * term of each requested facet (facetSql counts them all), so zeros, selected values among them, are kept.
+ */
 export function facetCounts(search: ResolvedSearch, rows: FacetRow[]): Record<string, { value: string; count: number }[]> {
-  const selected = selectedFacetValues(search)
   const result: Record<string, { value: string; count: number }[]> = {}
   for (const facet of search.facets) {
-    const counts = new Map(rows.filter((row) => row.facet === facet).map((row) => [row.value, Number(row.count)]))
-    for (const value of selected[facet]) if (!counts.has(value)) counts.set(value, 0)
-    result[facet] = [...counts]
-      .map(([value, count]) => ({ value, count }))
+    result[facet] = rows
+      .filter((row) => row.facet === facet)
+      .map(({ value, count }) => ({ value, count: Number(count) }))
       .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
   }
   return result

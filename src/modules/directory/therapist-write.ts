@@ -256,9 +256,9 @@ LEFT JOIN updated u ON u.ord = i.ord
 LEFT JOIN existing e ON e.external_id = i.external_id
 ORDER BY i.ord`
 
-/** Inserts new therapists (create, and the seed generator). A taken externalId fails the statement. */
+/** Inserts new therapists (create; imports and the seed upsert instead). A taken externalId fails the statement. */
 export const INSERT_NEW = `WITH ${INPUT},
-updated AS (SELECT NULL::uuid AS id WHERE false),
+updated AS (SELECT NULL::uuid AS id WHERE false), -- nothing to replace: OFFICES removes the offices of updated rows
 inserted AS (
   ${INSERT_FROM_INPUT}
   RETURNING id
