@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { TherapistSearchResultSchema } from '../../src/modules/directory/directory-schemas.js'
+import { TherapistSearchResultSchema, VocabulariesSchema } from '../../src/modules/directory/directory-schemas.js'
 import { CENTER, parseProfile, createTherapist, distanceKm, isolatedDirectory, pointAt, type TherapistInput } from '../helpers/directory.js'
 
 /**
@@ -402,13 +402,24 @@ describe('directory search', () => {
       clientFocus: (row) => row.clientFocus,
       licenseType: (row) => [row.licenseType],
     }
+    // As documented: every term of each facet's vocabulary, zeros included, biggest count first, then by value.
+    const vocabularies = VocabulariesSchema.parse((await ctx.app().inject({ method: 'GET', url: '/v1/vocabularies' })).json())
+    const terms: Record<Facet, string[]> = {
+      modality: vocabularies.modalities.map((term) => term.slug),
+      specialty: vocabularies.specialties.map((term) => term.slug),
+      format: vocabularies.formats.map((term) => term.slug),
+      clientFocus: vocabularies.clientFocus.map((term) => term.slug),
+      licenseType: vocabularies.licenseTypes.map((term) => term.slug),
+    }
     for (const params of queries) {
       const { body } = await search(params)
       for (const facet of Object.keys(fields) as Facet[]) {
-        const counts = new Map<string, number>()
+        const counts = new Map<string, number>(terms[facet].map((term) => [term, 0]))
         for (const row of bruteForce(params, facet)) for (const value of fields[facet](row)) counts.set(value, (counts.get(value) ?? 0) + 1)
-        const got = Object.fromEntries((body.facets?.[facet] ?? []).filter((entry) => entry.count > 0).map((entry) => [entry.value, entry.count]))
-        expect(got, `${facet} for ${JSON.stringify(params)}`).toEqual(Object.fromEntries(counts))
+        const expected = [...counts]
+          .map(([value, count]) => ({ value, count }))
+          .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+        expect(body.facets?.[facet], `${facet} for ${JSON.stringify(params)}`).toEqual(expected)
       }
     }
     expect((await search({ facets: 'none' })).body.facets).toBeNull()

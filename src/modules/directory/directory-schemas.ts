@@ -426,7 +426,10 @@ const FacetCountSchema = z.object({ value: z.string(), count: z.number().int() }
 
 export const FacetsSchema = z
   .object(Object.fromEntries(FACETS.map((name) => [name, z.array(FacetCountSchema).optional()])) as Record<FacetName, z.ZodOptional<z.ZodArray<typeof FacetCountSchema>>>)
-  .describe('Disjunctive counts: each facet applies every filter except its own. Values with a count, plus any selected.')
+  .describe(
+    'Disjunctive counts: each facet applies every filter except its own. Every term of the facet’s vocabulary is listed, zeros included, ' +
+      'biggest count first (ties by value).',
+  )
 
 export const TherapistSearchResultSchema = pageOf(TherapistHitSchema)
   .extend({
