@@ -16,11 +16,13 @@ import {
   DISTANCE_CANDIDATES,
   type FacetRow,
   facetCounts,
+  facetStatement,
+  MAX_DISTANCE_CANDIDATES,
   moreOfficesWithinRadius,
   type PageRow,
   type ResolvedSearch,
   resolveSearch,
-  searchStatements,
+  pageStatement,
 } from './therapist-search.js'
 import { readLines } from './import-lines.js'
 import { INSERT_NEW, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
@@ -67,7 +69,15 @@ type LineResult = ImportReport['results'][number]
  * The therapist directory: vocabularies, search, profiles and curation. Reads return JSON text
  * built by Postgres (see therapist-search.ts for why); writes go through one normalizing path.
  */
-export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Database, 'query' | 'prisma'>; facetCacheMs?: number }) {
+export interface DirectoryServiceOptions {
+  db: Pick<Database, 'query' | 'prisma'>
+  /** How long facet counts are reused (FACET_CACHE_SECONDS); 0 turns the cache off. */
+  facetCacheMs?: number
+  /** sort=distance: how many nearest offices the first try visits (tests make it small to exercise the widening). */
+  distanceCandidates?: number
+}
+
+export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidates = DISTANCE_CANDIDATES }: DirectoryServiceOptions) {
   let vocabularyLoad: Promise<Vocabulary> | undefined
   const facetCache = new FacetCache(facetCacheMs)
 
@@ -137,9 +147,7 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
      */
     async search(query: TherapistSearchQuery): Promise<string> {
       const search = await resolveSearch(query, await vocabulary())
-      let candidates = DISTANCE_CANDIDATES
-      let statements = searchStatements(search, candidates)
-      const facetSql = statements.facets
+      const facetSql = facetStatement(search)
       const facetQuery = facetSql
         ? facetCache.get(facetKey(search), async () => {
             const [counts] = await db.query<Record<string, number>>(facetSql.sql, facetSql.params)
@@ -148,22 +156,26 @@ export function createDirectoryService({ db, facetCacheMs = 0 }: { db: Pick<Data
         : Promise.resolve(null)
       // Awaited below; until then a failure must not count as unhandled if the page query fails first.
       facetQuery.catch(() => undefined)
-      let rows = await db.query<PageRow>(statements.page.sql, statements.page.params)
-      // sort=distance visits a bounded number of nearest offices; a short page may mean the bound, not the radius, ran out.
-      for (;;) {
+      // sort=distance visits a bounded number of nearest offices; a short page may mean the bound, not the
+      // radius, ran out: then the bound widens 8x. The next page starts from the bound this one needed.
+      const cursor = search.cursor
+      let candidates = cursor?.s === 'distance' && cursor.b === 0 ? (cursor.k ?? distanceCandidates) : distanceCandidates
+      let page = pageStatement(search, candidates)
+      let rows = await db.query<PageRow>(page.sql, page.params)
+      while (candidates < MAX_DISTANCE_CANDIDATES && !(cursor?.s === 'distance' && cursor.b === 1)) {
         const nearby = rows.filter((row) => row.bucket === 0).length
         const check = nearby <= search.limit ? moreOfficesWithinRadius(search, candidates) : null
-        if (check === null || search.cursor?.s === 'distance' && search.cursor.b === 1) break
+        if (check === null) break
         const [beyond] = await db.query<{ more: boolean }>(check.sql, check.params)
         if (!beyond?.more) break
-        candidates *= 8
-        statements = searchStatements(search, candidates)
-        rows = await db.query<PageRow>(statements.page.sql, statements.page.params)
+        candidates = Math.min(candidates * 8, MAX_DISTANCE_CANDIDATES)
+        page = pageStatement(search, candidates)
+        rows = await db.query<PageRow>(page.sql, page.params)
       }
       const facetRows = await facetQuery
-      const { data, page } = toPage(rows, search.limit, (row) => row.json, (row) => cursorKey(search, row))
+      const { data, page: next } = toPage(rows, search.limit, (row) => row.json, (row) => cursorKey(search, row, candidates))
       const facets = facetRows === null ? null : facetCounts(search, facetRows)
-      return `{"data":[${data.join(',')}],"page":${JSON.stringify(page)},"facets":${JSON.stringify(facets)},"applied":${JSON.stringify(applied(search))}}`
+      return `{"data":[${data.join(',')}],"page":${JSON.stringify(next)},"facets":${JSON.stringify(facets)},"applied":${JSON.stringify(applied(search))}}`
     },
 
     profileJson,

@@ -27,6 +27,8 @@ import { unknownTermError, type Vocabulary, type VocabularyKind } from './vocabu
 export const DEFAULT_RADIUS_KM = 40
 /** sort=distance visits at most this many nearest offices at first, then 8x more while the radius holds more. */
 export const DISTANCE_CANDIDATES = 2048
+/** The widest bound: four widenings of the default, far beyond any directory's offices in one radius. */
+export const MAX_DISTANCE_CANDIDATES = DISTANCE_CANDIDATES * 8 ** 4
 /** Sort key of therapists with no fee listed: after every real fee. */
 const NO_FEE = 2147483647
 
@@ -59,7 +61,8 @@ const CursorSchema = z.union([
   z.strictObject({ s: z.literal('name'), n: z.string(), id: z.uuid() }),
   z.strictObject({ s: z.literal('fee'), f: z.number().int(), id: z.uuid() }),
   z.strictObject({ s: z.literal('relevance'), b: z.union([z.literal(1), z.literal(2)]), n: z.string(), id: z.uuid() }),
-  z.strictObject({ s: z.literal('distance'), b: z.literal(0), c: z.number(), id: z.uuid() }),
+  // k: the candidate bound the page was found with, so the next page starts there instead of widening again.
+  z.strictObject({ s: z.literal('distance'), b: z.literal(0), c: z.number(), id: z.uuid(), k: z.number().int().min(1).max(MAX_DISTANCE_CANDIDATES).optional() }),
   z.strictObject({ s: z.literal('distance'), b: z.literal(1), n: z.string(), id: z.uuid() }),
 ])
 type Cursor = z.infer<typeof CursorSchema>
@@ -579,16 +582,24 @@ export interface SearchStatements {
   facets: (SqlStatement & { columns: { facet: FacetName; value: string }[] }) | null
 }
 
-export function searchStatements(search: ResolvedSearch, candidates = DISTANCE_CANDIDATES): SearchStatements {
+/** The page statement; `candidates` bounds the offices sort=distance visits. */
+export function pageStatement(search: ResolvedSearch, candidates = DISTANCE_CANDIDATES): SqlStatement {
   const page = new SearchSql(search, candidates)
-  const pageSql = page.pageSql()
-  let facets: SearchStatements['facets'] = null
-  if (search.facets.length > 0) {
-    const facetSql = new SearchSql(search)
-    const { sql, columns } = facetSql.facetSql()
-    facets = { sql, params: facetSql.params.values, columns }
-  }
-  return { page: { sql: pageSql, params: page.params.values }, facets }
+  const sql = page.pageSql()
+  return { sql, params: page.params.values }
+}
+
+/** The facet counts' statement, or null when no facet is asked for. */
+export function facetStatement(search: ResolvedSearch): SearchStatements['facets'] {
+  if (search.facets.length === 0) return null
+  const facetSql = new SearchSql(search)
+  const { sql, columns } = facetSql.facetSql()
+  return { sql, params: facetSql.params.values, columns }
+}
+
+/** Both statements of a first search request, as the API runs them (for the benchmark and explain.ts). */
+export function searchStatements(search: ResolvedSearch, candidates = DISTANCE_CANDIDATES): SearchStatements {
+  return { page: pageStatement(search, candidates), facets: facetStatement(search) }
 }
 
 /**
@@ -620,8 +631,11 @@ export interface FacetRow {
   count: number
 }
 
-/** The key of the next-page cursor from the last hit kept, for the sort in use (see CursorSchema). */
-export function cursorKey(search: ResolvedSearch, row: PageRow): Cursor {
+/**
+ * The key of the next-page cursor from the last hit kept, for the sort in use (see CursorSchema).
+ * @param candidates sort=distance: the candidate bound this page was found with
+ */
+export function cursorKey(search: ResolvedSearch, row: PageRow, candidates: number): Cursor {
   switch (search.sort) {
     case 'name':
       return { s: 'name', n: String(row.key), id: row.id }
@@ -630,7 +644,7 @@ export function cursorKey(search: ResolvedSearch, row: PageRow): Cursor {
     case 'relevance':
       return { s: 'relevance', b: row.bucket === 2 ? 2 : 1, n: String(row.name), id: row.id }
     case 'distance':
-      return row.bucket === 1 ? { s: 'distance', b: 1, n: String(row.name), id: row.id } : { s: 'distance', b: 0, c: Number(row.chord), id: row.id }
+      return row.bucket === 1 ? { s: 'distance', b: 1, n: String(row.name), id: row.id } : { s: 'distance', b: 0, c: Number(row.chord), id: row.id, k: candidates }
   }
 }
 
