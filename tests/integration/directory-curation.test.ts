@@ -91,10 +91,39 @@ describe('directory curation', () => {
   })
 
   it('refuses a taken externalId with 409', async () => {
-    await createTherapist(ctx.app(), minimal({ externalId: 'dup-1' }))
+    const owner = await createTherapist(ctx.app(), minimal({ externalId: 'dup-1' }))
     const res = await ctx.app().inject({ method: 'POST', url: '/v1/therapists', payload: minimal({ externalId: 'dup-1' }) })
     expect(res.statusCode).toBe(409)
-    expect(res.json().code).toBe('external_id_taken')
+    expect(res.json()).toMatchObject({ code: 'external_id_taken', therapistId: owner })
+  })
+
+  it('says when the externalId belongs to a removed therapist, and how to restore it', async () => {
+    const removed = await createTherapist(ctx.app(), minimal({ externalId: 'gone-1', name: 'Old Name' }))
+    expect((await ctx.app().inject({ method: 'DELETE', url: `/v1/therapists/${removed}` })).statusCode).toBe(204)
+    const res = await ctx.app().inject({ method: 'POST', url: '/v1/therapists', payload: minimal({ externalId: 'gone-1', name: 'New Name' }) })
+    expect(res.statusCode).toBe(409)
+    const problem: { code: string; detail: string; therapistId: string } = res.json()
+    expect(problem).toMatchObject({ code: 'external_id_removed', therapistId: removed })
+    expect(problem.detail).toMatch(/removed/)
+    expect(problem.detail).toMatch(/\/v1\/therapists\/import/)
+    // Doing what it says brings the therapist back, with the new content.
+    const report = await importLines([minimal({ externalId: 'gone-1', name: 'New Name' })])
+    expect(report.results[0]).toMatchObject({ status: 'updated', id: removed })
+    expect((await ctx.app().inject({ method: 'GET', url: `/v1/therapists/${removed}` })).json()).toMatchObject({ name: 'New Name' })
+  })
+
+  it('clears the availability verification date with null', async () => {
+    const id = await createTherapist(ctx.app(), minimal({ acceptingNewClientsVerifiedAt: '2026-01-01T00:00:00Z' }))
+    const cleared = await ctx.app().inject({ method: 'PATCH', url: `/v1/therapists/${id}`, payload: { acceptingNewClientsVerifiedAt: null } })
+    expect(cleared.statusCode).toBe(200)
+    expect(cleared.json().acceptingNewClientsVerifiedAt).toBeNull()
+    // Other changes leave it cleared; changing availability records a new verification.
+    expect((await ctx.app().inject({ method: 'PATCH', url: `/v1/therapists/${id}`, payload: { pronouns: 'he/him' } })).json().acceptingNewClientsVerifiedAt).toBeNull()
+    const changed = await ctx.app().inject({ method: 'PATCH', url: `/v1/therapists/${id}`, payload: { acceptingNewClients: false } })
+    expect(Date.parse(changed.json().acceptingNewClientsVerifiedAt)).toBeGreaterThan(Date.now() - 60_000)
+    // Leaving it out or giving a date still work as before.
+    const dated = await ctx.app().inject({ method: 'PATCH', url: `/v1/therapists/${id}`, payload: { acceptingNewClientsVerifiedAt: '2026-02-02T00:00:00Z' } })
+    expect(dated.json().acceptingNewClientsVerifiedAt).toBe('2026-02-02T00:00:00.000Z')
   })
 
   it('patches fields, re-verifying availability when it changes, and validates the merged whole', async () => {

@@ -141,7 +141,10 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
         tags: ['directory'],
         operationId: 'createTherapist',
         summary: 'Add a therapist',
-        description: 'Creates a listing. Vocabulary values accept slugs, names and aliases; offices without coordinates are placed at their ZIP code’s centroid.',
+        description:
+          'Creates a listing. Vocabulary values accept slugs, names and aliases; offices without coordinates are placed at their ZIP code’s centroid. ' +
+          'An `externalId` another therapist has is a 409 naming it in `therapistId`: `external_id_taken`, or `external_id_removed` when that therapist was removed ' +
+          '(an import of the externalId restores it).',
         body: TherapistInputSchema,
         response: { 201: TherapistSchema, ...problemResponses(400, 409) },
       },

@@ -226,7 +226,7 @@ const therapistFields = {
     .datetime({ offset: true })
     .nullable()
     .optional()
-    .describe('When availability was last confirmed; defaults to the time of the write whenever `acceptingNewClients` is new or changes.'),
+    .describe('When availability was last confirmed; defaults to the time of the write whenever `acceptingNewClients` is new or changes (`null` counts as not given).'),
 }
 
 const feeOrder = (value: { feeMin?: number | null; feeMax?: number | null }) =>
@@ -267,6 +267,9 @@ export const TherapistPatchSchema = z
     license: LicenseInputSchema.optional(),
     formats: therapistFields.formats.optional(),
     acceptingNewClients: therapistFields.acceptingNewClients.optional(),
+    acceptingNewClientsVerifiedAt: therapistFields.acceptingNewClientsVerifiedAt.describe(
+      'When availability was last confirmed. Left out, it stays, or becomes the time of the write if `acceptingNewClients` changes; `null` clears it (availability not verified).',
+    ),
   })
   .refine((patch) => Object.keys(patch).length > 0, { error: 'give at least one field to change' })
   .meta({ id: 'TherapistPatch', description: 'Fields to change; the rest stay. `null` clears an optional field.' })

@@ -42,7 +42,7 @@ export async function seedTherapists(db: Pick<Database, 'query' | 'prisma' | 'ki
     next = end
     const rows: TherapistRow[] = []
     for (let index = start; index < end; index += 1) {
-      const result = await normalizeTherapist(generateTherapist(pool, seed, index), vocabulary, index)
+      const result = await normalizeTherapist(generateTherapist(pool, seed, index), vocabulary, { ord: index })
       if (!result.ok) throw new Error(`generated therapist ${index} is invalid: ${JSON.stringify(result.errors)}`)
       rows.push(result.row)
     }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { Database } from '../../db/database.js'
-import { BadRequestError, ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { AppError, BadRequestError, ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { toPage } from '../../lib/pagination.js'
 import {
   type ImportReport,
@@ -25,7 +25,7 @@ import {
   pageStatement,
 } from './therapist-search.js'
 import { readLines } from './import-lines.js'
-import { INSERT_NEW, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
+import { INSERT_NEW, type NormalizeOptions, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
 import { loadVocabulary, type Vocabulary, type VocabularyKind, type VocabularyTerm } from './vocabulary.js'
 
 /** Import limits: lines per upload, rows per write statement, bytes per upload, bytes per line. */
@@ -98,8 +98,8 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
 
   const profile = async (id: string): Promise<Therapist> => TherapistSchema.parse(JSON.parse(await profileJson(id)))
 
-  async function normalizeOrThrow(input: TherapistInput, id?: string): Promise<TherapistRow> {
-    const result = await normalizeTherapist(input, await vocabulary(), 0, id)
+  async function normalizeOrThrow(input: TherapistInput, options: NormalizeOptions = {}): Promise<TherapistRow> {
+    const result = await normalizeTherapist(input, await vocabulary(), options)
     if (result.ok) return result.row
     const { errors, validValues } = result
     // Unknown vocabulary values come with every valid slug, as in a search's 400.
@@ -124,14 +124,37 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
     }
   }
 
-  /** Runs a write statement; a taken externalId (or another unique value) is a 409. */
-  async function write(sql: string, rows: TherapistRow[], params: unknown[] = []): Promise<{ ord: number; status: string; id: string }[]> {
+  /** Runs a write statement of one therapist (create, patch); a taken externalId is a 409 that says whose it is. */
+  async function write(sql: string, row: TherapistRow, params: unknown[] = []): Promise<{ ord: number; status: string; id: string }[]> {
     try {
-      return await commit<{ ord: number; status: string; id: string }>(sql, [JSON.stringify(rows), ...params])
+      return await commit<{ ord: number; status: string; id: string }>(sql, [JSON.stringify([row]), ...params])
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError('Another therapist already has this externalId.', 'external_id_taken')
+      if (isUniqueViolation(error)) throw await externalIdConflict(row)
       throw error
     }
+  }
+
+  /**
+   * The 409 for an externalId another therapist holds. A removed (soft-deleted) one still holds it,
+   * although its profile is a 404: the problem says so, and that an import of the externalId restores it.
+   */
+  async function externalIdConflict(row: TherapistRow): Promise<AppError> {
+    const [owner] = await db.query<{ id: string; removed: boolean }>(
+      `SELECT id, deleted_at IS NOT NULL AS removed FROM therapist WHERE external_id = $1 AND id <> $2::uuid`,
+      [row.external_id, row.id],
+    )
+    if (owner?.removed) {
+      return new AppError(
+        409,
+        'external_id_removed',
+        'Conflict',
+        `The externalId ${JSON.stringify(row.external_id)} belongs to therapist ${owner.id}, which was removed. To bring it back with this content, ` +
+          'send it as a line of POST /v1/therapists/import (an import restores a removed therapist with the same externalId); otherwise use another externalId.',
+        { therapistId: owner.id },
+      )
+    }
+    if (!owner) return new ConflictError('Another therapist already has this externalId.', 'external_id_taken')
+    return new AppError(409, 'external_id_taken', 'Conflict', `Therapist ${owner.id} already has the externalId ${JSON.stringify(row.external_id)}.`, { therapistId: owner.id })
   }
 
   return {
@@ -183,7 +206,7 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
 
     async create(input: TherapistInput): Promise<Therapist> {
       const row = await normalizeOrThrow(input)
-      await write(INSERT_NEW, [row])
+      await write(INSERT_NEW, row)
       return profile(row.id)
     },
 
@@ -209,10 +232,10 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
             parsed.error.issues.map((issue) => ({ in: 'body', field: issue.path.join('.'), message: issue.message, code: issue.code })),
           )
         }
-        const row = await normalizeOrThrow(parsed.data, id)
+        const row = await normalizeOrThrow(parsed.data, { id, clearVerifiedAt: patch.acceptingNewClientsVerifiedAt === null })
         // Nothing changes: nothing to write.
         if (row.content_hash === read.hash) return stored
-        if ((await write(UPDATE_BY_ID, [row], [read.hash])).length > 0) return profile(id)
+        if ((await write(UPDATE_BY_ID, row, [read.hash])).length > 0) return profile(id)
         // Changed or removed since it was read: read again (a removal is a 404 then).
         if (attempt >= PATCH_ATTEMPTS) {
           throw new ConflictError('Other requests kept changing this therapist while the change was being applied; nothing was written. Read it again and retry.', 'concurrent_update')
@@ -380,7 +403,7 @@ async function parseLine(
   if (!parsed.data.externalId) {
     return { ok: false, externalId, errors: [{ field: 'externalId', message: 'Imports upsert by externalId: every line needs one.', code: 'required' }] }
   }
-  const normalized = await normalizeTherapist(parsed.data, vocabulary, line)
+  const normalized = await normalizeTherapist(parsed.data, vocabulary, { ord: line })
   if (!normalized.ok) {
     return { ok: false, externalId, errors: normalized.errors.map(({ field, message, code }: FieldError) => ({ field, message, code })), validValues: normalized.validValues }
   }

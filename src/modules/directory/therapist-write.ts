@@ -48,6 +48,8 @@ export interface TherapistRow {
   sliding_scale: boolean
   accepting_new_clients: boolean
   accepting_verified_at: string | null
+  /** A patch's `acceptingNewClientsVerifiedAt: null`: store no date, whatever `accepting_verified_at` and the stored row say. */
+  clear_verified_at: boolean
   office_states: string[]
   primary_city: string | null
   primary_state: string | null
@@ -62,12 +64,21 @@ export type NormalizeResult =
   /** `validValues`: for each field with unknown vocabulary values, every valid slug (as a search's 400 gives them). */
   | { ok: false; errors: FieldError[]; validValues: Record<string, string[]> }
 
+export interface NormalizeOptions {
+  /** Position in the batch, to map result rows back (import line number). */
+  ord?: number
+  /** The row's id: the existing one for a patch, else a new one. */
+  id?: string
+  /** A patch that clears the verification date (`acceptingNewClientsVerifiedAt: null`). */
+  clearVerifiedAt?: boolean
+}
+
 /**
  * Validates what the schema cannot (vocabulary values, ZIP codes without coordinates, formats
  * that need an office) and derives the stored columns.
  * @param input - already shape-checked by TherapistInputSchema
  */
-export async function normalizeTherapist(input: TherapistInput, vocabulary: Vocabulary, ord = 0, id: string = randomUUID()): Promise<NormalizeResult> {
+export async function normalizeTherapist(input: TherapistInput, vocabulary: Vocabulary, { ord = 0, id = randomUUID(), clearVerifiedAt = false }: NormalizeOptions = {}): Promise<NormalizeResult> {
   const errors: FieldError[] = []
   const validValues: Record<string, string[]> = {}
   /** Slugs of a list field; `at` names where an unknown value sat (`modalities.1`). */
@@ -138,8 +149,13 @@ export async function normalizeTherapist(input: TherapistInput, vocabulary: Voca
     primary_city: offices[0]?.city ?? null,
     primary_state: offices[0]?.state ?? null,
     primary_postal_code: offices[0]?.postal_code ?? null,
+    clear_verified_at: clearVerifiedAt,
     search_keywords: keywordText([...vocabulary.keywords('modality', modalities), ...vocabulary.keywords('specialty', specialties)]),
-    content_hash: createHash('sha256').update(JSON.stringify(content)).digest('base64url'),
+    // Clearing the date must differ from leaving it alone (both have no date in `content`), or the write would be skipped
+    // as unchanged; other hashes stay as they were, so re-imports of unchanged lines stay `unchanged`.
+    content_hash: createHash('sha256')
+      .update(JSON.stringify(clearVerifiedAt ? { ...content, accepting_verified_at: 'cleared' } : content))
+      .digest('base64url'),
   }
   return { ok: true, row }
 }
@@ -195,14 +211,14 @@ const INPUT = `input AS (
     ord int, id uuid, external_id text, name text, pronouns text, credentials text[], license_type text, license_number text,
     license_state text, licensed_states text[], npi text, bio text, years_in_practice int, modalities text[], specialties text[],
     client_focus text[], formats text[], languages text[], insurance text[], fee_min int, fee_max int, sliding_scale bool,
-    accepting_new_clients bool, accepting_verified_at timestamptz, office_states text[], primary_city text, primary_state text,
+    accepting_new_clients bool, accepting_verified_at timestamptz, clear_verified_at bool, office_states text[], primary_city text, primary_state text,
     primary_postal_code text, search_keywords text, content_hash text,
     offices jsonb)
 )`
 
 const SET_FROM_INPUT = `${COLUMNS.map((column) => `${column} = i.${column}`).join(', ')},
-    accepting_verified_at = COALESCE(i.accepting_verified_at,
-      CASE WHEN t.accepting_new_clients = i.accepting_new_clients THEN t.accepting_verified_at ELSE now() END),
+    accepting_verified_at = CASE WHEN i.clear_verified_at THEN NULL ELSE COALESCE(i.accepting_verified_at,
+      CASE WHEN t.accepting_new_clients = i.accepting_new_clients THEN t.accepting_verified_at ELSE now() END) END,
     updated_at = now(), deleted_at = NULL`
 
 /** New rows take the id chosen in Node (`row.id`), so each inserted row maps back to its line. */
