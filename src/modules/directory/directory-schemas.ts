@@ -300,7 +300,7 @@ export const ImportReportSchema = z
         .boolean()
         .describe(
           'false when reading stopped early, at the line limit or the byte limit: the last result (code `line_limit` or `body_too_large`) is the line where it stopped. ' +
-            'Every line before it was read and is reported (those created or updated are written); it and the lines after it were not read: send them as another import.',
+            'Every line before it was read and is reported (those created or updated are written); it and the lines after it were not imported: send them as another import.',
         ),
     }),
     results: z.array(ImportLineResultSchema),

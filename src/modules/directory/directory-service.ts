@@ -84,9 +84,9 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
   /** The vocabularies change only with a migration, so one load per process is enough. */
   function vocabulary(): Promise<Vocabulary> {
     vocabularyLoad ??= loadVocabulary(db).catch((error: unknown) => {
-        vocabularyLoad = undefined
-        throw error
-      })
+      vocabularyLoad = undefined
+      throw error
+    })
     return vocabularyLoad
   }
 
@@ -301,7 +301,7 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
       }
       const stop = (line: number, code: string, message: string) => {
         complete = false
-        results.push(rejected(line, null, [{ field: '', code, message: `${message} Reading stopped here: neither this line nor any after it was read or written; send them as another import.` }]))
+        results.push(rejected(line, null, [{ field: '', code, message: `${message} Reading stopped here: neither this line nor any after it was imported; send them as another import.` }]))
       }
 
       for await (const item of readLines(body, { maxBytes: IMPORT_MAX_BYTES, maxLineBytes: IMPORT_MAX_LINE_BYTES })) {
