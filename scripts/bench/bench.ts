@@ -127,26 +127,32 @@ async function measureApi(base: string, paths: () => string, seconds: number): P
   return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx }
 }
 
-/** The floor: `statement()` through a pg pool from CONNECTIONS concurrent callers, no HTTP. */
-async function measureFloor(statement: () => SqlStatement, seconds: number): Promise<Result> {
+/**
+ * The floor: each request's statements through a pg pool from CONNECTIONS concurrent callers, no
+ * HTTP, after a WARMUP-second warm-up on the same pool. A request's statements are issued together,
+ * as the API issues the page and the facet counts.
+ */
+async function measureFloor(statements: () => SqlStatement[], seconds: number): Promise<Result> {
   const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE })
   const latencies: number[] = []
   let errors = 0
-  const deadline = performance.now() + seconds * 1000
-  const caller = async () => {
-    while (performance.now() < deadline) {
-      const { sql, params } = statement()
+  const run = async (until: number, record: boolean) => {
+    while (performance.now() < until) {
+      const request = statements()
       const started = performance.now()
       try {
-        await pool.query(sql, params)
-        latencies.push(performance.now() - started)
+        await Promise.all(request.map(({ sql, params }) => pool.query(sql, params)))
+        if (record) latencies.push(performance.now() - started)
       } catch {
-        errors += 1
+        if (record) errors += 1
       }
     }
   }
+  const warm = performance.now() + WARMUP * 1000
+  await Promise.all(Array.from({ length: CONNECTIONS }, () => run(warm, false)))
   const started = performance.now()
-  await Promise.all(Array.from({ length: CONNECTIONS }, caller))
+  const deadline = started + seconds * 1000
+  await Promise.all(Array.from({ length: CONNECTIONS }, () => run(deadline, true)))
   const elapsed = (performance.now() - started) / 1000
   await pool.end()
   latencies.sort((a, b) => a - b)
@@ -180,53 +186,19 @@ try {
     if (!check.ok) throw new Error(`${shape.name}: ${check.status} ${await check.text()}`)
     await measureApi(base, () => path, WARMUP)
     const api = await measureApi(base, () => path, SECONDS)
-    let floor: Result
-    if (statements.facets) {
-      // Two statements per request, issued together as the API does: the floor measures the pair.
-      floor = await measureFloorPair(statements.page, statements.facets, SECONDS)
-    } else {
-      await measureFloor(() => statements.page, WARMUP)
-      floor = await measureFloor(() => statements.page, SECONDS)
-    }
+    const request = statements.facets ? [statements.facets, statements.page] : [statements.page]
+    const floor = await measureFloor(() => request, SECONDS)
     rows.push({ shape: shape.name, api, floor })
     print(rows.at(-1))
   }
   const profilePath = () => `/v1/therapists/${pick(ids)}`
   await measureApi(base, profilePath, WARMUP)
   const api = await measureApi(base, profilePath, SECONDS)
-  await measureFloor(() => ({ sql: PROFILE_SQL, params: [pick(ids)] }), WARMUP)
-  const floor = await measureFloor(() => ({ sql: PROFILE_SQL, params: [pick(ids)] }), SECONDS)
+  const floor = await measureFloor(() => [{ sql: PROFILE_SQL, params: [pick(ids)] }], SECONDS)
   rows.push({ shape: 'profile by id', api, floor })
   print(rows.at(-1))
 } finally {
   child.kill('SIGTERM')
-}
-
-async function measureFloorPair(page: SqlStatement, facets: SqlStatement, seconds: number): Promise<Result> {
-  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE })
-  const latencies: number[] = []
-  let errors = 0
-  const run = async (until: number, record: boolean) => {
-    while (performance.now() < until) {
-      const started = performance.now()
-      try {
-        await Promise.all([pool.query(facets.sql, facets.params), pool.query(page.sql, page.params)])
-        if (record) latencies.push(performance.now() - started)
-      } catch {
-        errors += 1
-      }
-    }
-  }
-  const warm = performance.now() + WARMUP * 1000
-  await Promise.all(Array.from({ length: CONNECTIONS }, () => run(warm, false)))
-  const started = performance.now()
-  const deadline = started + seconds * 1000
-  await Promise.all(Array.from({ length: CONNECTIONS }, () => run(deadline, true)))
-  const elapsed = (performance.now() - started) / 1000
-  await pool.end()
-  latencies.sort((a, b) => a - b)
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN
-  return { reqPerSec: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors }
 }
 
 function print(row: Row | undefined) {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { TherapistSearchResultSchema } from '../../src/modules/directory/directory-schemas.js'
+import { TherapistSearchQuerySchema, TherapistSearchResultSchema, VocabulariesSchema } from '../../src/modules/directory/directory-schemas.js'
+import { createDirectoryService } from '../../src/modules/directory/directory-service.js'
 import { CENTER, parseProfile, createTherapist, distanceKm, isolatedDirectory, pointAt, type TherapistInput } from '../helpers/directory.js'
 
 /**
@@ -402,13 +403,24 @@ describe('directory search', () => {
       clientFocus: (row) => row.clientFocus,
       licenseType: (row) => [row.licenseType],
     }
+    // As documented: every term of each facet's vocabulary, zeros included, biggest count first, then by value.
+    const vocabularies = VocabulariesSchema.parse((await ctx.app().inject({ method: 'GET', url: '/v1/vocabularies' })).json())
+    const terms: Record<Facet, string[]> = {
+      modality: vocabularies.modalities.map((term) => term.slug),
+      specialty: vocabularies.specialties.map((term) => term.slug),
+      format: vocabularies.formats.map((term) => term.slug),
+      clientFocus: vocabularies.clientFocus.map((term) => term.slug),
+      licenseType: vocabularies.licenseTypes.map((term) => term.slug),
+    }
     for (const params of queries) {
       const { body } = await search(params)
       for (const facet of Object.keys(fields) as Facet[]) {
-        const counts = new Map<string, number>()
+        const counts = new Map<string, number>(terms[facet].map((term) => [term, 0]))
         for (const row of bruteForce(params, facet)) for (const value of fields[facet](row)) counts.set(value, (counts.get(value) ?? 0) + 1)
-        const got = Object.fromEntries((body.facets?.[facet] ?? []).filter((entry) => entry.count > 0).map((entry) => [entry.value, entry.count]))
-        expect(got, `${facet} for ${JSON.stringify(params)}`).toEqual(Object.fromEntries(counts))
+        const expected = [...counts]
+          .map(([value, count]) => ({ value, count }))
+          .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+        expect(body.facets?.[facet], `${facet} for ${JSON.stringify(params)}`).toEqual(expected)
       }
     }
     expect((await search({ facets: 'none' })).body.facets).toBeNull()
@@ -442,5 +454,49 @@ describe('directory search', () => {
     expect(profile.acceptingNewClientsVerifiedAt).not.toBeNull()
     expect((await ctx.app().inject({ method: 'GET', url: '/v1/therapists/7a1e2b47-5e0c-4a53-9a6f-3f2f0c3e1b11' })).statusCode).toBe(404)
     expect((await ctx.app().inject({ method: 'GET', url: '/v1/therapists/not-a-uuid' })).statusCode).toBe(400)
+  })
+})
+
+describe('sort=distance with a small candidate bound', () => {
+  const ctx = isolatedDirectory()
+
+  it('widens the bound when a page comes back short, and the next page starts from the wider bound', async () => {
+    // Ten therapists 2, 4, … 20 km out, in every direction.
+    const ids: string[] = []
+    for (let i = 1; i <= 10; i += 1) {
+      ids.push(await createTherapist(ctx.app(), { ...base, name: `Ring ${i}`, formats: ['in_person'], offices: [{ street: `${i} Ring Rd`, city: 'San Francisco', state: 'CA', postalCode: '94110', ...pointAt(2 * i, i * 36) }] }))
+    }
+    const db = ctx.scratch().db
+    let pageStatements = 0
+    const query = async <Row>(sql: string, params?: unknown[]): Promise<Row[]> => {
+      if (sql.includes('AS chord')) pageStatements += 1
+      return db.query<Row>(sql, params)
+    }
+    // Two nearest offices per try, where the API visits 2,048: three hits need a wider try.
+    const directory = createDirectoryService({ db: { prisma: db.prisma, query }, distanceCandidates: 2 })
+    const seen: string[] = []
+    const perPage: number[] = []
+    let cursor: string | undefined
+    do {
+      pageStatements = 0
+      const params = { near: `${CENTER.latitude},${CENTER.longitude}`, radiusKm: '50', limit: '3', facets: 'none', ...(cursor ? { cursor } : {}) }
+      const body = TherapistSearchResultSchema.parse(JSON.parse(await directory.search(TherapistSearchQuerySchema.parse(params))))
+      seen.push(...body.data.map((hit) => hit.id))
+      perPage.push(pageStatements)
+      cursor = body.page.nextCursor ?? undefined
+    } while (cursor !== undefined && perPage.length < 10)
+    expect(seen).toEqual(ids)
+    // The first page ran at 2, then at 16; every later page ran once, at 16 (it used to start again at 2).
+    expect(perPage).toEqual([2, 1, 1, 1])
+  })
+
+  it('refuses a cursor whose bound is out of range', async () => {
+    const forged = Buffer.from(JSON.stringify({ s: 'distance', b: 0, c: 0.1, id: '7a1e2b47-5e0c-4a53-9a6f-3f2f0c3e1b11', k: 1e9 })).toString('base64url')
+    const res = await ctx.app().inject({ method: 'GET', url: `/v1/therapists?near=${CENTER.latitude},${CENTER.longitude}&cursor=${forged}` })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().code).toBe('invalid_cursor')
+    // Cursors issued before the bound was carried still work.
+    const old = Buffer.from(JSON.stringify({ s: 'distance', b: 0, c: 0, id: '00000000-0000-4000-8000-000000000000' })).toString('base64url')
+    expect((await ctx.app().inject({ method: 'GET', url: `/v1/therapists?near=${CENTER.latitude},${CENTER.longitude}&cursor=${old}` })).statusCode).toBe(200)
   })
 })

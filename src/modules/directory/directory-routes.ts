@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -17,7 +17,7 @@ import {
   TherapistSearchResultSchema,
   VocabulariesSchema,
 } from './directory-schemas.js'
-import { createDirectoryService, type DirectoryService, IMPORT_MAX_BYTES, IMPORT_MAX_LINES } from './directory-service.js'
+import { createDirectoryService, type DirectoryService, IMPORT_MAX_BYTES, IMPORT_MAX_LINE_BYTES, IMPORT_MAX_LINES } from './directory-service.js'
 import type { VocabularyTerm } from './vocabulary.js'
 
 /**
@@ -50,7 +50,7 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
         description:
           'The controlled vocabulary of therapy approaches (CBT, psychodynamic, attachment-based, …) with aliases and a plain-language description. ' +
           'Slugs, names and aliases are accepted in any case wherever a modality is given. The whole list is one page.',
-        response: { 200: TermListSchema.extend({ page: z.object({ nextCursor: z.null() }) }), ...problemResponses() },
+        response: { 200: TermListSchema, ...problemResponses() },
       },
     },
     async () => ({ data: (await directory.terms('modality')).map(termOut), page: { nextCursor: null } }),
@@ -65,7 +65,7 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
         operationId: 'listSpecialties',
         summary: 'List specialties',
         description: 'The issues therapists work with (relationship issues, codependency, boundaries, anxiety, trauma, …), with aliases and descriptions. The whole list is one page.',
-        response: { 200: TermListSchema.extend({ page: z.object({ nextCursor: z.null() }) }), ...problemResponses() },
+        response: { 200: TermListSchema, ...problemResponses() },
       },
     },
     async () => ({ data: (await directory.terms('specialty')).map(termOut), page: { nextCursor: null } }),
@@ -133,9 +133,6 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
 
 /** Curation routes: `directory:write`, which only integrator apps (curators) can hold. Kept apart from the reads on purpose. */
 const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async (app, { directory }) => {
-  // NDJSON only here: the body reaches the handler as a stream, read line by line, never buffered whole.
-  app.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload))
-
   app.post(
     '/v1/therapists',
     {
@@ -144,7 +141,10 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
         tags: ['directory'],
         operationId: 'createTherapist',
         summary: 'Add a therapist',
-        description: 'Creates a listing. Vocabulary values accept slugs, names and aliases; offices without coordinates are placed at their ZIP code’s centroid.',
+        description:
+          'Creates a listing. Vocabulary values accept slugs, names and aliases; offices without coordinates are placed at their ZIP code’s centroid. ' +
+          'An `externalId` another therapist has is a 409 naming it in `therapistId`: `external_id_taken`, or `external_id_removed` when that therapist was removed ' +
+          '(an import of the externalId restores it).',
         body: TherapistInputSchema,
         response: { 201: TherapistSchema, ...problemResponses(400, 409) },
       },
@@ -163,7 +163,9 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
         tags: ['directory'],
         operationId: 'updateTherapist',
         summary: 'Change a therapist',
-        description: 'Changes the given fields (arrays and `offices` are replaced whole; `null` clears). Changing `acceptingNewClients` records the time as its last verification unless `acceptingNewClientsVerifiedAt` is given.',
+        description:
+          'Changes the given fields (arrays and `offices` are replaced whole; `null` clears). Changing `acceptingNewClients` records the time as its last verification unless `acceptingNewClientsVerifiedAt` is given. ' +
+          'Concurrent changes to other fields are kept: the change is merged into the therapist as it is when written (409 `concurrent_update` if other writes keep winning; retry).',
         params: TherapistIdParamsSchema,
         body: TherapistPatchSchema,
         response: { 200: TherapistSchema, ...problemResponses(400, 404, 409) },
@@ -191,32 +193,56 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
     },
   )
 
+  await app.register(importRoute, { directory })
+}
+
+/**
+ * The NDJSON import, in a context of its own whose only body parser is NDJSON: any other media type
+ * (JSON included) is answered 415 by Fastify before a byte of the body is read, and the body reaches
+ * the handler as a stream, read line by line (import-lines.ts), never buffered whole.
+ */
+const importRoute: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async (app, { directory }) => {
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/x-ndjson', (request, payload, done) => {
+    // A declared length over the limit is refused before reading (Fastify then closes the connection);
+    // a body without one (chunked) is counted as it streams.
+    const declared = Number(request.headers['content-length'])
+    if (declared > IMPORT_MAX_BYTES) {
+      done(new AppError(413, 'body_too_large', 'Content Too Large', `An import is at most ${IMPORT_MAX_BYTES} bytes; this one declares ${declared}. Nothing was read or written: split it into several imports.`))
+      return
+    }
+    done(null, payload)
+  })
+
   app.post(
     '/v1/therapists/import',
     {
       config: { auth: WRITE },
-      bodyLimit: IMPORT_MAX_BYTES,
       schema: {
         consumes: ['application/x-ndjson'],
         tags: ['directory'],
         operationId: 'importTherapists',
         summary: 'Import therapists (NDJSON)',
         description:
-          `One TherapistCreate JSON object per line (\`application/x-ndjson\`), up to ${IMPORT_MAX_LINES} lines, upserted by \`externalId\`. ` +
+          `One TherapistCreate JSON object per line (\`application/x-ndjson\`), up to ${IMPORT_MAX_LINES} lines and 64 MiB (${IMPORT_MAX_BYTES} bytes), upserted by \`externalId\`. ` +
+          `A line over ${IMPORT_MAX_LINE_BYTES / 1024} KiB is skipped unread (\`line_too_long\`). ` +
           'The report lists every line as created, updated, unchanged or rejected (with the reasons). Each line is written whole or not at all; ' +
-          'lines are written in batches, so a large upload streams through in constant memory.',
+          'lines are written in batches as they stream in, so a large upload runs in constant memory. ' +
+          `A declared \`Content-Length\` over the limit is a 413 and nothing is written. Otherwise reading stops at line ${IMPORT_MAX_LINES + 1} or at the byte limit: ` +
+          'the answer is still the report, of every line before that point (written as reported), with `summary.complete` false and a last entry ' +
+          '(`line_limit` or `body_too_large`) naming the line where reading stopped.',
         body: z.unknown().meta({
           description: 'NDJSON: one TherapistCreate object per line.',
         }),
         response: { 200: ImportReportSchema, ...problemResponses(400, 413, 415) },
       },
     },
-    async (request) => {
-      // Any other parser (JSON) would hand over a parsed object instead of the stream.
-      if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-ndjson')) {
-        throw new AppError(415, 'unsupported_media_type', 'Unsupported Media Type', 'Send the import as application/x-ndjson: one JSON object per line.')
-      }
-      return directory.importNdjson(request.body as Readable)
+    async (request, reply) => {
+      // No body at all (no content type either) is an empty import.
+      const report = await directory.importNdjson(request.body instanceof Readable ? request.body : Readable.from([]))
+      // Reading stopped early: the rest of the body is not read, so this connection cannot carry another request.
+      if (!report.summary.complete) void reply.header('connection', 'close')
+      return report
     },
   )
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { PageQuerySchema } from '../../lib/pagination.js'
+import { PageQuerySchema, pageOf } from '../../lib/pagination.js'
 import { US_STATES } from './postal-codes.js'
 
 /*
@@ -16,18 +16,23 @@ const StateCode = z
   .transform((value) => value.toUpperCase())
   .refine((value) => (US_STATES as readonly string[]).includes(value), { error: 'must be a US state, DC or territory code' })
 
-/** A BCP 47 language tag, stored in canonical form ("en-us" → "en-US"). */
+/** A BCP 47 language tag in canonical form ("en-us" → "en-US"), or undefined when it is not one. Profiles and searches use the same form. */
+export function canonicalLanguageTag(value: string): string | undefined {
+  try {
+    return Intl.getCanonicalLocales(value.trim())[0]
+  } catch {
+    return undefined
+  }
+}
+
+/** A BCP 47 language tag, stored in canonical form. */
 const LanguageTag = z
   .string()
   .min(2)
   .max(35)
   .transform((value, ctx) => {
-    try {
-      const [canonical] = Intl.getCanonicalLocales(value.trim())
-      if (canonical !== undefined) return canonical
-    } catch {
-      // fall through to the issue below
-    }
+    const canonical = canonicalLanguageTag(value)
+    if (canonical !== undefined) return canonical
     ctx.addIssue({ code: 'custom', message: 'must be a BCP 47 language tag, e.g. en, es-MX, zh-Hant' })
     return z.NEVER
   })
@@ -76,7 +81,8 @@ export const LicenseTypeTermSchema = VocabularyTermSchema.extend({
   nuccCode: z.string().describe('NUCC Health Care Provider Taxonomy code.'),
 }).meta({ id: 'LicenseTypeTerm' })
 
-export const TermListSchema = z.object({ data: z.array(VocabularyTermSchema) })
+/** A vocabulary list: the whole list is one page (`nextCursor` is always null). */
+export const TermListSchema = pageOf(VocabularyTermSchema)
 
 export const VocabulariesSchema = z
   .object({
@@ -220,7 +226,7 @@ const therapistFields = {
     .datetime({ offset: true })
     .nullable()
     .optional()
-    .describe('When availability was last confirmed; defaults to the time of the write whenever `acceptingNewClients` is new or changes.'),
+    .describe('When availability was last confirmed; defaults to the time of the write whenever `acceptingNewClients` is new or changes (`null` counts as not given).'),
 }
 
 const feeOrder = (value: { feeMin?: number | null; feeMax?: number | null }) =>
@@ -261,6 +267,9 @@ export const TherapistPatchSchema = z
     license: LicenseInputSchema.optional(),
     formats: therapistFields.formats.optional(),
     acceptingNewClients: therapistFields.acceptingNewClients.optional(),
+    acceptingNewClientsVerifiedAt: therapistFields.acceptingNewClientsVerifiedAt.describe(
+      'When availability was last confirmed. Left out, it stays, or becomes the time of the write if `acceptingNewClients` changes; `null` clears it (availability not verified).',
+    ),
   })
   .refine((patch) => Object.keys(patch).length > 0, { error: 'give at least one field to change' })
   .meta({ id: 'TherapistPatch', description: 'Fields to change; the rest stay. `null` clears an optional field.' })
@@ -287,13 +296,23 @@ export const ImportReportSchema = z
       updated: z.number().int(),
       unchanged: z.number().int(),
       rejected: z.number().int(),
+      complete: z
+        .boolean()
+        .describe(
+          'false when reading stopped early, at the line limit or the byte limit: the last result (code `line_limit` or `body_too_large`) is the line where it stopped. ' +
+            'Every line before it was read and is reported (those created or updated are written); it and the lines after it were not imported: send them as another import.',
+        ),
     }),
     results: z.array(ImportLineResultSchema),
+    validValues: z
+      .record(z.string(), z.array(z.string()))
+      .optional()
+      .describe('When some line had an unknown vocabulary value (`unknown_term`): for each such field, every valid slug (names and aliases also work).'),
   })
   .meta({
     id: 'ImportReport',
     example: {
-      summary: { lines: 3, created: 1, updated: 1, unchanged: 0, rejected: 1 },
+      summary: { lines: 3, created: 1, updated: 1, unchanged: 0, rejected: 1, complete: true },
       results: [
         { line: 1, externalId: 'ca-1', status: 'created', id: '3f0c9b7e-2a51-4c8e-9d7a-5b1e6f2c4a10' },
         { line: 2, externalId: 'ca-2', status: 'updated', id: '9a4e1d2c-7b3f-4e8a-a1c5-2d6f8b0e3c21' },
@@ -410,12 +429,13 @@ const FacetCountSchema = z.object({ value: z.string(), count: z.number().int() }
 
 export const FacetsSchema = z
   .object(Object.fromEntries(FACETS.map((name) => [name, z.array(FacetCountSchema).optional()])) as Record<FacetName, z.ZodOptional<z.ZodArray<typeof FacetCountSchema>>>)
-  .describe('Disjunctive counts: each facet applies every filter except its own. Values with a count, plus any selected.')
+  .describe(
+    'Disjunctive counts: each facet applies every filter except its own. Every term of the facet’s vocabulary is listed, zeros included, ' +
+      'biggest count first (ties by value).',
+  )
 
-export const TherapistSearchResultSchema = z
-  .object({
-    data: z.array(TherapistHitSchema),
-    page: z.object({ nextCursor: z.string().nullable() }),
+export const TherapistSearchResultSchema = pageOf(TherapistHitSchema)
+  .extend({
     facets: FacetsSchema.nullable().describe('Null on later pages and with `facets=none`.'),
     applied: z
       .object({

@@ -4,7 +4,7 @@ import type { DemoDataLoader } from '../../db/demo-data.js'
 import { postalCodes } from './postal-codes.js'
 import { generateTherapist, geoPool } from './therapist-generator.js'
 import { normalizeTherapist, type TherapistRow, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
-import { Vocabulary, type VocabularyKind } from './vocabulary.js'
+import { loadVocabulary } from './vocabulary.js'
 
 /** Therapists in the embedded demo: enough to feel real, few enough to load in a few seconds. */
 export const DEMO_THERAPISTS = 3000
@@ -28,8 +28,7 @@ export interface SeedOptions {
 export async function seedTherapists(db: Pick<Database, 'query' | 'prisma' | 'kind'>, options: SeedOptions): Promise<Record<string, number>> {
   const { count, seed = DEMO_SEED, batchSize = 1000 } = options
   const concurrency = db.kind === 'postgres' ? (options.concurrency ?? 2) : 1
-  const terms = await db.prisma.vocabularyTerm.findMany({ orderBy: [{ kind: 'asc' }, { sortOrder: 'asc' }] })
-  const vocabulary = new Vocabulary(terms.map((term) => ({ ...term, kind: term.kind as VocabularyKind })))
+  const vocabulary = await loadVocabulary(db)
   const pool = geoPool(await postalCodes())
   const totals: Record<string, number> = { created: 0, updated: 0, unchanged: 0 }
   const started = performance.now()
@@ -43,7 +42,7 @@ export async function seedTherapists(db: Pick<Database, 'query' | 'prisma' | 'ki
     next = end
     const rows: TherapistRow[] = []
     for (let index = start; index < end; index += 1) {
-      const result = await normalizeTherapist(generateTherapist(pool, seed, index), vocabulary, index)
+      const result = await normalizeTherapist(generateTherapist(pool, seed, index), vocabulary, { ord: index })
       if (!result.ok) throw new Error(`generated therapist ${index} is invalid: ${JSON.stringify(result.errors)}`)
       rows.push(result.row)
     }

@@ -21,26 +21,49 @@ export const US_STATES = [
 ] as const
 const STATE_SET = new Set<string>(US_STATES)
 
-let table: Promise<Map<string, PostalCode>> | undefined
+interface Table {
+  byZip: Map<string, PostalCode>
+  /** Every entry, in load order; `grid` holds positions in it. */
+  entries: PostalCode[]
+  /** Entries by 1° cell (see `cellKey`), so `nearestState` looks at a few cells, not all 42,000 ZIPs. */
+  grid: Map<number, number[]>
+}
 
-async function load(): Promise<Map<string, PostalCode>> {
+let table: Promise<Table> | undefined
+
+/** The 1° cell of a point: latitude and longitude rounded down, as one number. */
+const cellKey = (latCell: number, lonCell: number) => (latCell + 90) * 1000 + (lonCell + 180)
+
+async function load(): Promise<Table> {
   const { default: data } = await import('zipcodes/lib/codes.js')
-  const map = new Map<string, PostalCode>()
+  const byZip = new Map<string, PostalCode>()
   for (const entry of Object.values(data.codes)) {
     const latitude = Number(entry.latitude)
     const longitude = Number(entry.longitude)
     // A few hundred entries (PO boxes, military APO/FPO) have no position or no state we serve.
     if (entry.latitude === null || entry.longitude === null || !Number.isFinite(latitude) || !Number.isFinite(longitude)) continue
     if (!STATE_SET.has(entry.state) || !/^\d{5}$/.test(entry.zip)) continue
-    map.set(entry.zip, { postalCode: entry.zip, latitude, longitude, city: entry.city, state: entry.state })
+    byZip.set(entry.zip, { postalCode: entry.zip, latitude, longitude, city: entry.city, state: entry.state })
   }
-  return map
+  const entries = [...byZip.values()]
+  const grid = new Map<number, number[]>()
+  entries.forEach((entry, index) => {
+    const key = cellKey(Math.floor(entry.latitude), Math.floor(entry.longitude))
+    const cell = grid.get(key)
+    if (cell) cell.push(index)
+    else grid.set(key, [index])
+  })
+  return { byZip, entries, grid }
+}
+
+function loaded(): Promise<Table> {
+  table ??= load()
+  return table
 }
 
 /** Every US ZIP code with a centroid. */
-export function postalCodes(): Promise<Map<string, PostalCode>> {
-  table ??= load()
-  return table
+export async function postalCodes(): Promise<Map<string, PostalCode>> {
+  return (await loaded()).byZip
 }
 
 /** The centroid of a 5-digit ZIP code (a ZIP+4 uses its first five digits), or undefined. */
@@ -49,20 +72,34 @@ export async function lookupPostalCode(code: string): Promise<PostalCode | undef
   return zip === undefined ? undefined : (await postalCodes()).get(zip)
 }
 
-/** The state of the ZIP centroid nearest to a point: which state a searcher is in, from coordinates. */
+/** Farther than this from every ZIP centroid (in degrees of latitude, longitude scaled by cos(latitude)) is not in the US. */
+const MAX_OFFSET_DEGREES = 1.5
+
+/**
+ * The state of the ZIP centroid nearest to a point: which state a searcher is in, from coordinates.
+ * Only the 1° cells within MAX_OFFSET_DEGREES are read (a few hundred ZIPs at most, not all of them);
+ * a centroid outside them is too far to count anyway. Ties go to the ZIP loaded first.
+ */
 export async function nearestState(latitude: number, longitude: number): Promise<string | undefined> {
-  let best: PostalCode | undefined
-  let bestScore = Infinity
+  const { entries, grid } = await loaded()
   const cosLat = Math.cos((latitude * Math.PI) / 180)
-  for (const entry of (await postalCodes()).values()) {
-    const dLat = entry.latitude - latitude
-    const dLon = (entry.longitude - longitude) * cosLat
-    const score = dLat * dLat + dLon * dLon
-    if (score < bestScore) {
-      bestScore = score
-      best = entry
+  const lonReach = cosLat > MAX_OFFSET_DEGREES / 180 ? MAX_OFFSET_DEGREES / cosLat : 180
+  let best = -1
+  let bestScore = MAX_OFFSET_DEGREES * MAX_OFFSET_DEGREES
+  for (let latCell = Math.floor(latitude - MAX_OFFSET_DEGREES); latCell <= Math.floor(latitude + MAX_OFFSET_DEGREES); latCell += 1) {
+    for (let lonCell = Math.max(-180, Math.floor(longitude - lonReach)); lonCell <= Math.min(180, Math.floor(longitude + lonReach)); lonCell += 1) {
+      for (const index of grid.get(cellKey(latCell, lonCell)) ?? []) {
+        const entry = entries[index]
+        if (entry === undefined) continue
+        const dLat = entry.latitude - latitude
+        const dLon = (entry.longitude - longitude) * cosLat
+        const score = dLat * dLat + dLon * dLon
+        if (score < bestScore || (score === bestScore && best !== -1 && index < best)) {
+          bestScore = score
+          best = index
+        }
+      }
     }
   }
-  // Farther than ~1.5° from any ZIP centroid is not in the US.
-  return best !== undefined && bestScore < 2.25 ? best.state : undefined
+  return entries[best]?.state
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { BadRequestError } from '../../lib/errors.js'
-import { decodeCursor, encodeCursor } from '../../lib/pagination.js'
-import { FACETS, type FacetName, type SortName, type TherapistSearchQuery } from './directory-schemas.js'
+import { decodeCursor } from '../../lib/pagination.js'
+import { canonicalLanguageTag, FACETS, type FacetName, type SortName, type TherapistSearchQuery } from './directory-schemas.js'
 import { lookupPostalCode, nearestState } from './postal-codes.js'
 import { unknownTermError, type Vocabulary, type VocabularyKind } from './vocabulary.js'
 
@@ -27,6 +27,8 @@ import { unknownTermError, type Vocabulary, type VocabularyKind } from './vocabu
 export const DEFAULT_RADIUS_KM = 40
 /** sort=distance visits at most this many nearest offices at first, then 8x more while the radius holds more. */
 export const DISTANCE_CANDIDATES = 2048
+/** The widest bound: four widenings of the default, far beyond any directory's offices in one radius. */
+export const MAX_DISTANCE_CANDIDATES = DISTANCE_CANDIDATES * 8 ** 4
 /** Sort key of therapists with no fee listed: after every real fee. */
 const NO_FEE = 2147483647
 
@@ -59,7 +61,8 @@ const CursorSchema = z.union([
   z.strictObject({ s: z.literal('name'), n: z.string(), id: z.uuid() }),
   z.strictObject({ s: z.literal('fee'), f: z.number().int(), id: z.uuid() }),
   z.strictObject({ s: z.literal('relevance'), b: z.union([z.literal(1), z.literal(2)]), n: z.string(), id: z.uuid() }),
-  z.strictObject({ s: z.literal('distance'), b: z.literal(0), c: z.number(), id: z.uuid() }),
+  // k: the candidate bound the page was found with, so the next page starts there instead of widening again.
+  z.strictObject({ s: z.literal('distance'), b: z.literal(0), c: z.number(), id: z.uuid(), k: z.number().int().min(1).max(MAX_DISTANCE_CANDIDATES).optional() }),
   z.strictObject({ s: z.literal('distance'), b: z.literal(1), n: z.string(), id: z.uuid() }),
 ])
 type Cursor = z.infer<typeof CursorSchema>
@@ -83,18 +86,15 @@ export async function resolveSearch(query: TherapistSearchQuery, vocabulary: Voc
   const terms = {} as Record<(typeof VOCAB_PARAMS)[number]['param'], string[]>
   for (const { param, kind } of VOCAB_PARAMS) {
     const { slugs, unknown } = vocabulary.resolveAll(kind, query[param] ?? [])
-    if (unknown.length > 0) throw unknownTermError(param, kind, unknown, vocabulary)
+    if (unknown.length > 0) throw unknownTermError(param, kind, unknown.map(({ value }) => value), vocabulary)
     terms[param] = slugs
   }
 
-  const languages: string[] = []
-  for (const tag of query.language ?? []) {
-    try {
-      languages.push(...Intl.getCanonicalLocales(tag))
-    } catch {
-      throw queryError('invalid_language', 'language', `language ${JSON.stringify(tag)} is not a BCP 47 tag (e.g. en, es, es-MX).`)
-    }
-  }
+  const languages = (query.language ?? []).map((tag) => {
+    const canonical = canonicalLanguageTag(tag)
+    if (canonical === undefined) throw queryError('invalid_language', 'language', `language ${JSON.stringify(tag)} is not a BCP 47 tag (e.g. en, es, es-MX).`)
+    return canonical
+  })
 
   if (query.near !== undefined && query.postalCode !== undefined) {
     throw queryError('conflicting_location', 'near', 'Give either near or postalCode, not both.')
@@ -242,24 +242,26 @@ class SearchSql {
     return `(t.formats @> ARRAY['telehealth'] AND t.licensed_states @> ARRAY[${this.params.add(state, 'text')}])`
   }
 
-  /** Every filter, except the facet being counted. */
-  filters(except?: FacetName, place: 'any' | 'none' = 'any'): string[] {
-    return this.conditions(place)
-      .filter((cond) => cond.facet === null || cond.facet !== except)
-      .map((cond) => cond.sql)
+  /** The full-text match on the whole search vector (null without `q`). */
+  textMatch(): string | null {
+    return this.tsquery === undefined ? null : `t.search_vector @@ ${this.tsquery}`
   }
 
-  /** Every filter as SQL, each tagged with the facet it filters on (null for the others). */
-  conditions(place: 'any' | 'none' = 'any', withFacetFilters = true): { facet: FacetName | null; sql: string }[] {
+  /**
+   * Every filter of the search as SQL conditions on `t`.
+   * @param place false leaves out the place filters, for queries that apply them their own way
+   * @param facets false leaves out the facet filters (modality, specialty, …), which facet counting applies as bit tests
+   * @param text false leaves out the full-text match, which relevance's first tier replaces
+   */
+  filters({ place = true, facets = true, text = true } = {}): string[] {
     const { search, params: p } = this
-    const conds: { facet: FacetName | null; sql: string }[] = [{ facet: null, sql: 't.deleted_at IS NULL' }]
-    const add = (facet: FacetName | null, sql: string) => conds.push({ facet, sql })
-    if (withFacetFilters) {
-      if (search.modality.length > 0) add('modality', `t.modalities ${search.modalityMatch === 'all' ? '@>' : '&&'} ${p.add(search.modality, 'text[]')}`)
-      if (search.specialty.length > 0) add('specialty', `t.specialties && ${p.add(search.specialty, 'text[]')}`)
-      if (search.clientFocus.length > 0) add('clientFocus', `t.client_focus && ${p.add(search.clientFocus, 'text[]')}`)
-      if (search.format.length > 0) add('format', `t.formats && ${p.add(search.format, 'text[]')}`)
-      if (search.licenseType.length > 0) add('licenseType', `t.license_type = ANY(${p.add(search.licenseType, 'text[]')})`)
+    const conds = ['t.deleted_at IS NULL']
+    if (facets) {
+      if (search.modality.length > 0) conds.push(`t.modalities ${search.modalityMatch === 'all' ? '@>' : '&&'} ${p.add(search.modality, 'text[]')}`)
+      if (search.specialty.length > 0) conds.push(`t.specialties && ${p.add(search.specialty, 'text[]')}`)
+      if (search.clientFocus.length > 0) conds.push(`t.client_focus && ${p.add(search.clientFocus, 'text[]')}`)
+      if (search.format.length > 0) conds.push(`t.formats && ${p.add(search.format, 'text[]')}`)
+      if (search.licenseType.length > 0) conds.push(`t.license_type = ANY(${p.add(search.licenseType, 'text[]')})`)
     }
     if (search.languages.length > 0) {
       const exact = search.languages.filter((tag) => tag.includes('-'))
@@ -267,18 +269,19 @@ class SearchSql {
       const alternatives: string[] = []
       if (exact.length > 0) alternatives.push(`t.languages && ${p.add(exact, 'text[]')}`)
       if (primary.length > 0) alternatives.push(`EXISTS (SELECT 1 FROM unnest(t.languages) l WHERE split_part(l, '-', 1) = ANY(${p.add(primary, 'text[]')}))`)
-      add(null, `(${alternatives.join(' OR ')})`)
+      conds.push(`(${alternatives.join(' OR ')})`)
     }
-    if (search.insurance.length > 0) add(null, `EXISTS (SELECT 1 FROM unnest(t.insurance) i WHERE lower(i) = ANY(${p.add(search.insurance, 'text[]')}))`)
-    if (search.maxFee !== undefined) add(null, `t.fee_min <= ${p.add(search.maxFee, 'int4')}`)
-    if (search.slidingScale !== undefined) add(null, `t.sliding_scale = ${p.add(search.slidingScale, 'bool')}`)
-    if (search.acceptingNewClients !== undefined) add(null, `t.accepting_new_clients = ${p.add(search.acceptingNewClients, 'bool')}`)
-    if (this.tsquery !== undefined) add(null, `t.search_vector @@ ${this.tsquery}`)
-    if (place === 'any') {
+    if (search.insurance.length > 0) conds.push(`EXISTS (SELECT 1 FROM unnest(t.insurance) i WHERE lower(i) = ANY(${p.add(search.insurance, 'text[]')}))`)
+    if (search.maxFee !== undefined) conds.push(`t.fee_min <= ${p.add(search.maxFee, 'int4')}`)
+    if (search.slidingScale !== undefined) conds.push(`t.sliding_scale = ${p.add(search.slidingScale, 'bool')}`)
+    if (search.acceptingNewClients !== undefined) conds.push(`t.accepting_new_clients = ${p.add(search.acceptingNewClients, 'bool')}`)
+    const textMatch = this.textMatch()
+    if (text && textMatch !== null) conds.push(textMatch)
+    if (place) {
       const office = this.officeMatch()
       const telehealth = this.telehealthMatch()
-      if (office !== null && telehealth !== null) add(null, `(${office} OR ${telehealth})`)
-      else if (office !== null) add(null, office)
+      if (office !== null && telehealth !== null) conds.push(`(${office} OR ${telehealth})`)
+      else if (office !== null) conds.push(office)
     }
     return conds
   }
@@ -387,9 +390,11 @@ class SearchSql {
         // Without a negation, a match in the tags is a match in the whole vector (a superset): tier 1 then
         // skips decompressing the 1 kB bio vector of every row it scans.
         const negates = /(^|\s)-\S/.test(search.q ?? '')
-        const tier1Filters = this.filters().filter((cond) => negates || cond !== `t.search_vector @@ ${this.tsquery ?? ''}`)
+        const others = this.filters({ text: false })
+        const text = this.textMatch() ?? 'true'
+        const tier1Filters = negates ? [...others, text] : others
         const tier2 = (gate: string[]) => `SELECT 2 AS bucket, t.id, t.name FROM therapist t
-          WHERE ${[...gate, ...this.filters(), `NOT (${tags})`, ...keyset(2, "(t.name || '')")].join(' AND ')}
+          WHERE ${[...gate, ...others, text, `NOT (${tags})`, ...keyset(2, "(t.name || '')")].join(' AND ')}
           ORDER BY t.name || '', t.id LIMIT ${limit}`
         const pageRows =
           cursor?.s === 'relevance' && cursor.b === 2
@@ -416,7 +421,7 @@ class SearchSql {
   private stateByNameSql(via: Part, limit: string): string {
     const { search, params: p } = this
     const state = p.add(search.state, 'text')
-    const conds = this.conditions('none').map((cond) => cond.sql)
+    const conds = this.filters({ place: false })
     const cursor = search.cursor?.s === 'name' ? search.cursor : undefined
     if (cursor !== undefined) conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
     const branch = (where: string) => `(SELECT t.id, t.name AS key FROM therapist t WHERE ${[...conds, where].join(' AND ')} ORDER BY t.name, t.id LIMIT ${limit})`
@@ -433,6 +438,8 @@ class SearchSql {
     const cursor = search.cursor?.s === 'distance' ? search.cursor : undefined
     const ll = (o: string) => `ll_to_earth(${o}.latitude, ${o}.longitude)`
     const parts: string[] = []
+    // The place filters are the office conditions (nearby) and the telehealth test (the second bucket).
+    const filters = this.filters({ place: false })
 
     if (cursor === undefined || cursor.b === 0) {
       // Offices nearest first: a KNN scan of the GiST index, bounded to the `candidates` nearest
@@ -441,7 +448,7 @@ class SearchSql {
       // sorts every office in it and joins each to its therapist (20 ms at 100k in San Francisco,
       // against 1 ms for the KNN scan that stops after limit+1 hits).
       // The therapist is listed at its nearest office that fits the place filters.
-      const conds = [...this.officeConds('o', false), ...this.filters(undefined, 'none')]
+      const conds = [...this.officeConds('o', false), ...filters]
       conds.push(`NOT EXISTS (SELECT 1 FROM therapist_office o2 WHERE o2.therapist_id = o.therapist_id AND o2.id <> o.id
         AND ${this.officeConds('o2').join(' AND ')}
         AND ((${ll('o2')} <-> ${point}) < o.chord OR ((${ll('o2')} <-> ${point}) = o.chord AND o2.id < o.id)))`)
@@ -459,7 +466,7 @@ class SearchSql {
     const telehealth = this.telehealthMatch()
     if (telehealth !== null) {
       // Then telehealth therapists licensed in the searcher's state with no office in the area, by name.
-      const conds = [...this.filters(undefined, 'none'), telehealth]
+      const conds = [...filters, telehealth]
       const office = this.officeMatch()
       if (office !== null) conds.push(`NOT (${office})`)
       if (cursor?.b === 1) conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
@@ -507,7 +514,7 @@ class SearchSql {
     }
     const active = FACETS.filter((facet) => flag(facet) !== null)
     // The facet filters are applied as the bit tests above, so the base leaves them (and their parameters) out.
-    const base = this.conditions('any', false).map((cond) => cond.sql)
+    const base = this.filters({ facets: false })
     const atMostOneMissing = active.length <= 1 ? [] : [`(${active.map((facet) => `(${flag(facet)})::int`).join(' + ')}) >= ${active.length - 1}`]
     const columns: { facet: FacetName; value: string }[] = []
     const counts: string[] = []
@@ -575,16 +582,24 @@ export interface SearchStatements {
   facets: (SqlStatement & { columns: { facet: FacetName; value: string }[] }) | null
 }
 
-export function searchStatements(search: ResolvedSearch, candidates = DISTANCE_CANDIDATES): SearchStatements {
+/** The page statement; `candidates` bounds the offices sort=distance visits. */
+export function pageStatement(search: ResolvedSearch, candidates = DISTANCE_CANDIDATES): SqlStatement {
   const page = new SearchSql(search, candidates)
-  const pageSql = page.pageSql()
-  let facets: SearchStatements['facets'] = null
-  if (search.facets.length > 0) {
-    const facetSql = new SearchSql(search)
-    const { sql, columns } = facetSql.facetSql()
-    facets = { sql, params: facetSql.params.values, columns }
-  }
-  return { page: { sql: pageSql, params: page.params.values }, facets }
+  const sql = page.pageSql()
+  return { sql, params: page.params.values }
+}
+
+/** The facet counts' statement, or null when no facet is asked for. */
+export function facetStatement(search: ResolvedSearch): SearchStatements['facets'] {
+  if (search.facets.length === 0) return null
+  const facetSql = new SearchSql(search)
+  const { sql, columns } = facetSql.facetSql()
+  return { sql, params: facetSql.params.values, columns }
+}
+
+/** Both statements of a first search request, as the API runs them (for the benchmark and explain.ts). */
+export function searchStatements(search: ResolvedSearch, candidates = DISTANCE_CANDIDATES): SearchStatements {
+  return { page: pageStatement(search, candidates), facets: facetStatement(search) }
 }
 
 /**
@@ -616,19 +631,20 @@ export interface FacetRow {
   count: number
 }
 
-/** The next-page cursor from the last hit kept, for the sort in use. */
-export function cursorAfter(search: ResolvedSearch, row: PageRow): string {
+/**
+ * The key of the next-page cursor from the last hit kept, for the sort in use (see CursorSchema).
+ * @param candidates sort=distance: the candidate bound this page was found with
+ */
+export function cursorKey(search: ResolvedSearch, row: PageRow, candidates: number): Cursor {
   switch (search.sort) {
     case 'name':
-      return encodeCursor({ s: 'name', n: String(row.key), id: row.id })
+      return { s: 'name', n: String(row.key), id: row.id }
     case 'fee':
-      return encodeCursor({ s: 'fee', f: Number(row.key), id: row.id })
+      return { s: 'fee', f: Number(row.key), id: row.id }
     case 'relevance':
-      return encodeCursor({ s: 'relevance', b: row.bucket === 2 ? 2 : 1, n: String(row.name), id: row.id })
+      return { s: 'relevance', b: row.bucket === 2 ? 2 : 1, n: String(row.name), id: row.id }
     case 'distance':
-      return row.bucket === 1
-        ? encodeCursor({ s: 'distance', b: 1, n: String(row.name), id: row.id })
-        : encodeCursor({ s: 'distance', b: 0, c: Number(row.chord), id: row.id })
+      return row.bucket === 1 ? { s: 'distance', b: 1, n: String(row.name), id: row.id } : { s: 'distance', b: 0, c: Number(row.chord), id: row.id, k: candidates }
   }
 }
 
@@ -643,15 +659,16 @@ function selectedFacetValues(search: ResolvedSearch): Record<FacetName, string[]
   }
 }
 
-/** Facet rows → `{ facet: [{value, count}] }`, biggest first, keeping selected values even at 0. */
+/**
+ * Facet rows → `{ facet: [{value, count}] }`, biggest first, then by value. The rows hold every
+ * term of each requested facet (facetSql counts them all), so zeros, selected values among them, are kept.
+ */
 export function facetCounts(search: ResolvedSearch, rows: FacetRow[]): Record<string, { value: string; count: number }[]> {
-  const selected = selectedFacetValues(search)
   const result: Record<string, { value: string; count: number }[]> = {}
   for (const facet of search.facets) {
-    const counts = new Map(rows.filter((row) => row.facet === facet).map((row) => [row.value, Number(row.count)]))
-    for (const value of selected[facet]) if (!counts.has(value)) counts.set(value, 0)
-    result[facet] = [...counts]
-      .map(([value, count]) => ({ value, count }))
+    result[facet] = rows
+      .filter((row) => row.facet === facet)
+      .map(({ value, count }) => ({ value, count: Number(count) }))
       .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
   }
   return result

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { FieldError } from '../../lib/errors.js'
 import type { Therapist, TherapistInput } from './directory-schemas.js'
 import { lookupPostalCode } from './postal-codes.js'
-import type { Vocabulary, VocabularyKind } from './vocabulary.js'
+import { unknownTermErrors, type Vocabulary, type VocabularyKind } from './vocabulary.js'
 
 /**
  * The one write path of the directory. Create, patch and import all turn their input into the
@@ -48,6 +48,8 @@ export interface TherapistRow {
   sliding_scale: boolean
   accepting_new_clients: boolean
   accepting_verified_at: string | null
+  /** A patch's `acceptingNewClientsVerifiedAt: null`: store no date, whatever `accepting_verified_at` and the stored row say. */
+  clear_verified_at: boolean
   office_states: string[]
   primary_city: string | null
   primary_state: string | null
@@ -57,30 +59,42 @@ export interface TherapistRow {
   offices: OfficeRow[]
 }
 
-export type NormalizeResult = { ok: true; row: TherapistRow } | { ok: false; errors: FieldError[] }
+export type NormalizeResult =
+  | { ok: true; row: TherapistRow }
+  /** `validValues`: for each field with unknown vocabulary values, every valid slug (as a search's 400 gives them). */
+  | { ok: false; errors: FieldError[]; validValues: Record<string, string[]> }
+
+export interface NormalizeOptions {
+  /** Position in the batch, to map result rows back (import line number). */
+  ord?: number
+  /** The row's id: the existing one for a patch, else a new one. */
+  id?: string
+  /** A patch that clears the verification date (`acceptingNewClientsVerifiedAt: null`). */
+  clearVerifiedAt?: boolean
+}
 
 /**
  * Validates what the schema cannot (vocabulary values, ZIP codes without coordinates, formats
  * that need an office) and derives the stored columns.
  * @param input - already shape-checked by TherapistInputSchema
  */
-export async function normalizeTherapist(input: TherapistInput, vocabulary: Vocabulary, ord = 0, id: string = randomUUID()): Promise<NormalizeResult> {
+export async function normalizeTherapist(input: TherapistInput, vocabulary: Vocabulary, { ord = 0, id = randomUUID(), clearVerifiedAt = false }: NormalizeOptions = {}): Promise<NormalizeResult> {
   const errors: FieldError[] = []
-  const terms = (field: string, kind: VocabularyKind, values: readonly string[] | undefined): string[] => {
-    const slugs: string[] = []
-    ;(values ?? []).forEach((value, index) => {
-      const slug = vocabulary.resolve(kind, value)
-      if (slug === undefined) {
-        errors.push({ in: 'body', field: field === 'license.type' ? field : `${field}.${index}`, message: `Unknown ${kind.replace('_', ' ')} ${JSON.stringify(value)}; valid: ${vocabulary.slugs(kind).join(', ')}`, code: 'unknown_term' })
-      } else if (!slugs.includes(slug)) slugs.push(slug)
-    })
+  const validValues: Record<string, string[]> = {}
+  /** Slugs of a list field; `at` names where an unknown value sat (`modalities.1`). */
+  const terms = (field: string, kind: VocabularyKind, values: readonly string[], at = (index: number) => `${field}.${index}`): string[] => {
+    const { slugs, unknown } = vocabulary.resolveAll(kind, values)
+    if (unknown.length > 0) {
+      errors.push(...unknownTermErrors(kind, unknown.map(({ index, value }) => ({ field: at(index), value })), 'body'))
+      validValues[field] = vocabulary.slugs(kind)
+    }
     return slugs
   }
-  const modalities = terms('modalities', 'modality', input.modalities)
-  const specialties = terms('specialties', 'specialty', input.specialties)
-  const clientFocus = terms('clientFocus', 'client_focus', input.clientFocus)
+  const modalities = terms('modalities', 'modality', input.modalities ?? [])
+  const specialties = terms('specialties', 'specialty', input.specialties ?? [])
+  const clientFocus = terms('clientFocus', 'client_focus', input.clientFocus ?? [])
   const formats = terms('formats', 'format', input.formats)
-  const [licenseType] = terms('license.type', 'license_type', [input.license.type])
+  const [licenseType] = terms('license.type', 'license_type', [input.license.type], () => 'license.type')
 
   const offices: OfficeRow[] = []
   for (const [index, office] of (input.offices ?? []).entries()) {
@@ -99,7 +113,7 @@ export async function normalizeTherapist(input: TherapistInput, vocabulary: Voca
   if (formats.includes('in_person') && (input.offices ?? []).length === 0) {
     errors.push({ in: 'body', field: 'offices', message: 'in_person needs at least one office', code: 'office_required' })
   }
-  if (errors.length > 0 || licenseType === undefined) return { ok: false, errors }
+  if (errors.length > 0 || licenseType === undefined) return { ok: false, errors, validValues }
 
   const licensedStates = [...new Set([input.license.state, ...(input.license.licensedStates ?? [])])].sort()
   const content = {
@@ -135,8 +149,13 @@ export async function normalizeTherapist(input: TherapistInput, vocabulary: Voca
     primary_city: offices[0]?.city ?? null,
     primary_state: offices[0]?.state ?? null,
     primary_postal_code: offices[0]?.postal_code ?? null,
+    clear_verified_at: clearVerifiedAt,
     search_keywords: keywordText([...vocabulary.keywords('modality', modalities), ...vocabulary.keywords('specialty', specialties)]),
-    content_hash: createHash('sha256').update(JSON.stringify(content)).digest('base64url'),
+    // Clearing the date must differ from leaving it alone (both have no date in `content`), or the write would be skipped
+    // as unchanged; other hashes stay as they were, so re-imports of unchanged lines stay `unchanged`.
+    content_hash: createHash('sha256')
+      .update(JSON.stringify(clearVerifiedAt ? { ...content, accepting_verified_at: 'cleared' } : content))
+      .digest('base64url'),
   }
   return { ok: true, row }
 }
@@ -192,14 +211,14 @@ const INPUT = `input AS (
     ord int, id uuid, external_id text, name text, pronouns text, credentials text[], license_type text, license_number text,
     license_state text, licensed_states text[], npi text, bio text, years_in_practice int, modalities text[], specialties text[],
     client_focus text[], formats text[], languages text[], insurance text[], fee_min int, fee_max int, sliding_scale bool,
-    accepting_new_clients bool, accepting_verified_at timestamptz, office_states text[], primary_city text, primary_state text,
+    accepting_new_clients bool, accepting_verified_at timestamptz, clear_verified_at bool, office_states text[], primary_city text, primary_state text,
     primary_postal_code text, search_keywords text, content_hash text,
     offices jsonb)
 )`
 
 const SET_FROM_INPUT = `${COLUMNS.map((column) => `${column} = i.${column}`).join(', ')},
-    accepting_verified_at = COALESCE(i.accepting_verified_at,
-      CASE WHEN t.accepting_new_clients = i.accepting_new_clients THEN t.accepting_verified_at ELSE now() END),
+    accepting_verified_at = CASE WHEN i.clear_verified_at THEN NULL ELSE COALESCE(i.accepting_verified_at,
+      CASE WHEN t.accepting_new_clients = i.accepting_new_clients THEN t.accepting_verified_at ELSE now() END) END,
     updated_at = now(), deleted_at = NULL`
 
 /** New rows take the id chosen in Node (`row.id`), so each inserted row maps back to its line. */
@@ -253,9 +272,9 @@ LEFT JOIN updated u ON u.ord = i.ord
 LEFT JOIN existing e ON e.external_id = i.external_id
 ORDER BY i.ord`
 
-/** Inserts new therapists (create, and the seed generator). A taken externalId fails the statement. */
+/** Inserts new therapists (create; imports and the seed upsert instead). A taken externalId fails the statement. */
 export const INSERT_NEW = `WITH ${INPUT},
-updated AS (SELECT NULL::uuid AS id WHERE false),
+updated AS (SELECT NULL::uuid AS id WHERE false), -- nothing to replace: OFFICES removes the offices of updated rows
 inserted AS (
   ${INSERT_FROM_INPUT}
   RETURNING id
@@ -264,12 +283,15 @@ written AS (SELECT n.id, i.ord FROM inserted n JOIN input i ON i.id = n.id),
 ${OFFICES}
 SELECT w.ord, 'created' AS status, w.id FROM written w ORDER BY w.ord`
 
-/** Replaces one live therapist by id (patch); no row back when it does not exist or was deleted. */
+/**
+ * Replaces one live therapist by id (patch), only if its content hash is still `$2`, the one the
+ * patch was merged into; no row back when it was changed meanwhile, deleted, or does not exist.
+ */
 export const UPDATE_BY_ID = `WITH ${INPUT},
 updated AS (
   UPDATE therapist t SET ${SET_FROM_INPUT}
   FROM input i
-  WHERE t.id = i.id AND t.deleted_at IS NULL AND t.content_hash <> i.content_hash
+  WHERE t.id = i.id AND t.deleted_at IS NULL AND t.content_hash = $2::text AND t.content_hash <> i.content_hash
   RETURNING t.id, i.ord
 ),
 written AS (SELECT id, ord FROM updated),

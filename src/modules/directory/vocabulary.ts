@@ -1,3 +1,4 @@
+import type { Database } from '../../db/database.js'
 import { BadRequestError, type FieldError } from '../../lib/errors.js'
 
 /**
@@ -34,10 +35,6 @@ export function normalizeTerm(value: string): string {
 
 /** "Narrative Therapy" and "narrative" are the same request. */
 const withoutTherapy = (key: string) => key.replace(/ (psycho)?therapy$/, '')
-
-export interface ResolveFailure {
-  value: string
-}
 
 /** Resolves typed values to slugs for each vocabulary; built once from the terms in the database. */
 export class Vocabulary {
@@ -87,16 +84,16 @@ export class Vocabulary {
 
   /**
    * Resolves every value, de-duplicated in first-seen order.
-   * @returns the slugs, and the values that matched nothing
+   * @returns the slugs, and the values that matched nothing with their positions in `values`
    */
-  resolveAll(kind: VocabularyKind, values: readonly string[]): { slugs: string[]; unknown: string[] } {
+  resolveAll(kind: VocabularyKind, values: readonly string[]): { slugs: string[]; unknown: { index: number; value: string }[] } {
     const slugs: string[] = []
-    const unknown: string[] = []
-    for (const value of values) {
+    const unknown: { index: number; value: string }[] = []
+    values.forEach((value, index) => {
       const slug = this.resolve(kind, value)
-      if (slug === undefined) unknown.push(value)
+      if (slug === undefined) unknown.push({ index, value })
       else if (!slugs.includes(slug)) slugs.push(slug)
-    }
+    })
     return { slugs, unknown }
   }
 
@@ -109,15 +106,37 @@ export class Vocabulary {
   }
 }
 
-/** What a rejected vocabulary value looks like in a 400: the field, the value, and every valid slug. */
+const KIND_LABELS: Record<VocabularyKind, string> = {
+  modality: 'modality',
+  specialty: 'specialty',
+  client_focus: 'client focus',
+  format: 'format',
+  license_type: 'license type',
+}
+
+/**
+ * How a 400 lists unknown vocabulary values, wherever they came from (a search's query, a
+ * therapist's body, an import line): one error per value, at the field that held it.
+ */
+export function unknownTermErrors(kind: VocabularyKind, unknown: readonly { field: string; value: string }[], place: FieldError['in']): FieldError[] {
+  return unknown.map(({ field, value }) => ({ in: place, field, message: `Unknown ${KIND_LABELS[kind]} ${JSON.stringify(value)}`, code: 'unknown_term' }))
+}
+
+/** A search parameter with unknown vocabulary values as a 400: the values, and in `validValues` every valid slug. */
 export function unknownTermError(field: string, kind: VocabularyKind, unknown: string[], vocabulary: Vocabulary, place: FieldError['in'] = 'query'): BadRequestError {
   const valid = vocabulary.slugs(kind)
   return new BadRequestError(
     'unknown_term',
     `Unknown ${field} ${unknown.map((value) => JSON.stringify(value)).join(', ')}. Valid values (slugs; names and aliases also work): ${valid.join(', ')}.`,
     {
-      errors: unknown.map((value) => ({ in: place, field, message: `Unknown ${field} ${JSON.stringify(value)}`, code: 'unknown_term' })),
+      errors: unknownTermErrors(kind, unknown.map((value) => ({ field, value })), place),
       validValues: { [field]: valid },
     },
   )
+}
+
+/** The vocabularies as the database holds them, in list order. */
+export async function loadVocabulary(db: Pick<Database, 'prisma'>): Promise<Vocabulary> {
+  const rows = await db.prisma.vocabularyTerm.findMany({ orderBy: [{ kind: 'asc' }, { sortOrder: 'asc' }] })
+  return new Vocabulary(rows.map((row) => ({ ...row, kind: row.kind as VocabularyKind })))
 }
