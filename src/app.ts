@@ -27,6 +27,7 @@ import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
+import { readinessPlugin } from './plugins/readiness.js'
 import { securityPlugin } from './plugins/security.js'
 import { swaggerPlugin } from './plugins/swagger.js'
 
@@ -82,6 +83,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(securityPlugin, { config })
   await app.register(metricsPlugin)
   await app.register(databasePlugin, { db: deps.db })
+  await app.register(readinessPlugin)
   // Before the routes and the OpenAPI plugin: these act on routes as they are added. The order is
   // the order their hooks run in: a request is counted (and perhaps refused) before the guard's
   // scope check and before it may claim an idempotency key; the guard identifies the caller first.

@@ -80,9 +80,19 @@ export const EnvSchema = z.object({
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   /**
-   * How long directory facet counts are reused for the same filters (seconds; 0 = never). Counting
-   * reads every matching therapist, up to a second for a country-wide search at 100k; writes through
-   * this instance clear the cache at once, other instances' writes show within this time.
+   * The directory index: `memory` keeps every therapist's searchable terms in this process (about
+   * 300 bytes a therapist) and answers searches and facet counts from it; `off` answers them with
+   * SQL alone (slower at scale: facet counts read every match).
+   */
+  DIRECTORY_INDEX: z.enum(['memory', 'off'], { error: 'must be memory or off' }).default('memory'),
+  /** The index is not kept past this size (megabytes); searches then use SQL alone. */
+  DIRECTORY_INDEX_MAX_MB: z.coerce.number().int().min(16).max(65_536).default(4096),
+  /** /readyz waits this long after start for the index to be built, then answers ready without it (SQL alone). */
+  DIRECTORY_INDEX_READY_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
+  /**
+   * Without the index (off, or while it is built): how long facet counts are reused for the same filters
+   * (seconds; 0 = never). Counting in SQL reads every matching therapist; writes through this instance
+   * clear the cache at once, other instances' writes show within this time.
    */
   FACET_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   /** Apply pending migrations at start (the default). Off: start only if the schema is current. */

@@ -23,7 +23,8 @@ import { generateSigningJwk } from '../../src/modules/auth/keys.js'
 import { generateJournalKey } from '../../src/modules/journal/journal-keys.js'
 import { seedTherapists } from '../../src/modules/directory/directory-seed.js'
 import { createDirectoryService, PROFILE_SQL } from '../../src/modules/directory/directory-service.js'
-import { resolveSearch, searchStatements, type SqlStatement } from '../../src/modules/directory/therapist-search.js'
+import { resolveSearch } from '../../src/modules/directory/search/search-request.js'
+import { searchStatements, type SqlStatement } from '../../src/modules/directory/search/search-sql.js'
 import { FACET_SHAPE, SEARCH_SHAPES } from './shapes.js'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)

@@ -6,7 +6,8 @@ import { loadConfig } from '../../src/config.js'
 import { openPostgres } from '../../src/db/database.js'
 import { TherapistSearchQuerySchema } from '../../src/modules/directory/directory-schemas.js'
 import { createDirectoryService } from '../../src/modules/directory/directory-service.js'
-import { resolveSearch, searchStatements, type SqlStatement } from '../../src/modules/directory/therapist-search.js'
+import { resolveSearch } from '../../src/modules/directory/search/search-request.js'
+import { searchStatements, type SqlStatement } from '../../src/modules/directory/search/search-sql.js'
 import { FACET_SHAPE, SEARCH_SHAPES } from './shapes.js'
 
 const url = loadConfig(process.env).DATABASE_URL

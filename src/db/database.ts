@@ -22,6 +22,16 @@ export interface Database {
   query<Row>(sql: string, params?: unknown[]): Promise<Row[]>
   /** Runs `work` on one connection, as advisory locks and explicit transactions need. */
   withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>
+  /**
+   * LISTENs on a channel on a connection of its own: `onMessage` gets each NOTIFY's payload once the
+   * notifying transaction commits; `onLost` (once) when the connection fails, after which nothing more
+   * is heard (notifications in between are lost: the caller re-reads what it needs).
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onLost: (error: unknown) => void): Promise<Listener>
+  close(): Promise<void>
+}
+
+export interface Listener {
   close(): Promise<void>
 }
 
@@ -67,6 +77,34 @@ export function openPostgres(connectionString: string, options: DatabaseOptions 
         client.release(broken)
       }
     },
+    async listen(channel, onMessage, onLost) {
+      const client = new pg.Client({ connectionString })
+      let done = false
+      const lose = (error: unknown) => {
+        if (done) return
+        done = true
+        onLost(error)
+      }
+      client.on('error', lose)
+      client.on('end', () => lose(new Error('the listening connection ended')))
+      client.on('notification', (message) => {
+        if (message.channel === channel) onMessage(message.payload ?? '')
+      })
+      try {
+        await client.connect()
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+      } catch (error) {
+        done = true
+        await client.end().catch(() => undefined)
+        throw error
+      }
+      return {
+        async close() {
+          done = true
+          await client.end()
+        },
+      }
+    },
     async close() {
       await prisma.$disconnect()
       await pool.end()
@@ -89,6 +127,11 @@ export function openEmbedded(pglite: PGlite): Database {
     prisma,
     query,
     withSession: (work) => work(session),
+    async listen(channel, onMessage) {
+      // In process: the connection cannot be lost while the database is open.
+      const unsubscribe = await pglite.listen(channel, onMessage)
+      return { close: () => unsubscribe() }
+    },
     async close() {
       await prisma.$disconnect()
       if (!pglite.closed) await pglite.close()

@@ -36,7 +36,7 @@ export const TEST_JOURNAL_KEY = `test-journal-1:${randomBytes(32).toString('base
 export function testConfig(overrides: Record<string, string> = {}): Config {
   const url = testDatabaseUrl()
   return loadConfig({
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: (process.env.TEST_LOG_LEVEL ?? 'silent'),
     DEMO_DATA: 'off',
     DATA_DIR: 'memory',
     AUTH_SIGNING_KEYS: TEST_SIGNING_KEY,

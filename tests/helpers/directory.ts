@@ -45,14 +45,15 @@ export interface CuratorClient {
  * A migrated database of its own and the app on it, so no other test's rows change the counts.
  * Requests go out with a curator app's token; the scope tests use `raw` to send others.
  */
-export function isolatedDirectory(): { app: () => CuratorClient; scratch: () => ScratchDatabase } {
+export function isolatedDirectory(config: Record<string, string> = {}): { app: () => CuratorClient; scratch: () => ScratchDatabase } {
   let app: CuratorClient | undefined
   let scratch: ScratchDatabase | undefined
   beforeAll(async () => {
     scratch = await scratchDatabase()
     await scratch.db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
-    const raw = await buildApp(testConfig(), { db: scratch.db })
+    const raw = await buildApp(testConfig(config), { db: scratch.db })
     await raw.ready()
+    await indexSettled(raw)
     const token = await clientToken(raw, ['directory:read', 'directory:write'])
     app = {
       raw,
@@ -91,4 +92,21 @@ export function parseProfile(body: unknown): Therapist {
   const profile = TherapistSchema.parse(body)
   expect(Object.keys(body as object).sort()).toEqual(Object.keys(TherapistSchema.shape).sort())
   return profile
+}
+
+/** Waits until the directory index (when on) has been built, so searches go through it. */
+export async function indexSettled(app: Pick<App, 'inject'>): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const body = (await app.inject({ method: 'GET', url: '/readyz' })).json<{ directoryIndex?: { state: string } }>()
+    if (body.directoryIndex === undefined || body.directoryIndex.state === 'ready' || body.directoryIndex.state === 'off') return
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  throw new Error('the directory index did not become ready')
+}
+
+/** How many searches each engine answered so far (from /metrics). */
+export async function searchesByEngine(app: Pick<App, 'inject'>): Promise<{ index: number; sql: number }> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const count = (engine: string) => Number(new RegExp(`therapath_directory_searches_total\\{engine="${engine}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
+  return { index: count('index'), sql: count('sql') }
 }

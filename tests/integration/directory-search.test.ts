@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { TherapistSearchQuerySchema, TherapistSearchResultSchema, VocabulariesSchema } from '../../src/modules/directory/directory-schemas.js'
 import { createDirectoryService } from '../../src/modules/directory/directory-service.js'
-import { CENTER, parseProfile, createTherapist, distanceKm, isolatedDirectory, pointAt, type TherapistInput } from '../helpers/directory.js'
+import { CENTER, parseProfile, createTherapist, distanceKm, isolatedDirectory, pointAt, searchesByEngine, type TherapistInput } from '../helpers/directory.js'
 
 /**
  * Search against a hand-built directory whose right answers are known: every filter alone and
@@ -156,8 +156,9 @@ function bruteForce(params: Params, except?: Facet): Row[] {
   })
 }
 
-describe('directory search', () => {
-  const ctx = isolatedDirectory()
+// Every search twice: answered by the in-process index, and by SQL alone (the index off); both must agree with the brute force.
+describe.each(['memory', 'off'] as const)('directory search (DIRECTORY_INDEX=%s)', (mode) => {
+  const ctx = isolatedDirectory({ DIRECTORY_INDEX: mode })
   const idOf: Record<string, string> = {}
   const keyOf = (id: string) => Object.entries(idOf).find(([, value]) => value === id)?.[0] ?? id
 
@@ -454,6 +455,13 @@ describe('directory search', () => {
     expect(profile.acceptingNewClientsVerifiedAt).not.toBeNull()
     expect((await ctx.app().inject({ method: 'GET', url: '/v1/therapists/7a1e2b47-5e0c-4a53-9a6f-3f2f0c3e1b11' })).statusCode).toBe(404)
     expect((await ctx.app().inject({ method: 'GET', url: '/v1/therapists/not-a-uuid' })).statusCode).toBe(400)
+  })
+
+  it('answered every search above the way the mode says', async () => {
+    const engines = await searchesByEngine(ctx.app().raw)
+    if (mode === 'memory') expect(engines).toMatchObject({ index: expect.any(Number), sql: 0 })
+    else expect(engines).toMatchObject({ index: 0 })
+    expect(engines.index + engines.sql).toBeGreaterThan(50)
   })
 })
 

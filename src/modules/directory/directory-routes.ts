@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { Counter, Gauge } from 'prom-client'
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -17,7 +18,10 @@ import {
   TherapistSearchResultSchema,
   VocabulariesSchema,
 } from './directory-schemas.js'
-import { createDirectoryService, type DirectoryService, IMPORT_MAX_BYTES, IMPORT_MAX_LINE_BYTES, IMPORT_MAX_LINES } from './directory-service.js'
+import { createDirectoryService, type DirectoryService } from './directory-service.js'
+import { IndexSync } from './index/index-sync.js'
+import { IMPORT_MAX_BYTES, IMPORT_MAX_LINE_BYTES, IMPORT_MAX_LINES } from './therapist-import.js'
+import { loadVocabulary } from './vocabulary.js'
 import type { VocabularyTerm } from './vocabulary.js'
 
 /**
@@ -247,9 +251,63 @@ const importRoute: FastifyPluginAsyncZod<{ directory: DirectoryService }> = asyn
   )
 }
 
-/** The directory module: one service shared by the read and the curation routes. */
-export const directoryRoutes: FastifyPluginAsyncZod<{ config: Pick<Config, 'FACET_CACHE_SECONDS'> }> = async (app, { config }) => {
-  const directory = createDirectoryService({ db: app.db, facetCacheMs: config.FACET_CACHE_SECONDS * 1000 })
+type DirectoryConfig = Pick<Config, 'FACET_CACHE_SECONDS' | 'DIRECTORY_INDEX' | 'DIRECTORY_INDEX_MAX_MB' | 'DIRECTORY_INDEX_READY_WAIT_SECONDS'>
+
+/**
+ * The directory module: one service shared by the read and the curation routes, and (DIRECTORY_INDEX=memory)
+ * the in-process index it searches with, built in the background once the app is ready.
+ */
+export const directoryRoutes: FastifyPluginAsyncZod<{ config: DirectoryConfig }> = async (app, { config }) => {
+  const index =
+    config.DIRECTORY_INDEX === 'memory'
+      ? new IndexSync({ db: app.db, vocabulary: () => loadVocabulary(app.db), log: app.log, maxBytes: config.DIRECTORY_INDEX_MAX_MB * 2 ** 20 })
+      : undefined
+  const searches = new Counter({
+    name: 'therapath_directory_searches_total',
+    help: 'Directory searches by how they were answered: the in-process index, or SQL alone (index off, being built or behind, or a phrase query)',
+    labelNames: ['engine'] as const,
+    registers: [app.metrics],
+  })
+  const directory = createDirectoryService({
+    db: app.db,
+    index,
+    log: app.log,
+    facetCacheMs: config.FACET_CACHE_SECONDS * 1000,
+    onSearch: (engine) => searches.inc({ engine }),
+  })
+  if (index) {
+    new Gauge({
+      name: 'therapath_directory_index_therapists',
+      help: 'Therapists in the directory index',
+      registers: [app.metrics],
+      collect() {
+        this.set(index.status().therapists)
+      },
+    })
+    new Gauge({
+      name: 'therapath_directory_index_bytes',
+      help: 'Memory the directory index holds',
+      registers: [app.metrics],
+      collect() {
+        this.set(index.status().bytes)
+      },
+    })
+    const startedAt = Date.now()
+    app.readinessParts.set('directoryIndex', {
+      check() {
+        const status = index.status()
+        const waited = Date.now() - startedAt >= config.DIRECTORY_INDEX_READY_WAIT_SECONDS * 1000
+        return {
+          // Until the first build ends (or the wait is over), searches would be SQL alone: slow facets at scale.
+          ready: status.state !== 'building' || waited,
+          detail: 'The directory index is being built.',
+          report: { state: status.state, therapists: status.therapists, megabytes: Math.round(status.bytes / 2 ** 10) / 2 ** 10, builtInMs: status.builtInMs, ...(status.reason ? { reason: status.reason } : {}) },
+        }
+      },
+    })
+    app.addHook('onReady', async () => index.start())
+    app.addHook('onClose', async () => index.close())
+  }
   await app.register(readRoutes, { directory })
   await app.register(curationRoutes, { directory })
 }

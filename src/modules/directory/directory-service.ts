@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream'
+import type { FastifyBaseLogger } from 'fastify'
+import { LRUCache } from 'lru-cache'
 import type { Database } from '../../db/database.js'
-import { AppError, BadRequestError, ConflictError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
-import { toPage } from '../../lib/pagination.js'
+import { AppError, BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { encodeCursor, toPage } from '../../lib/pagination.js'
 import {
   type ImportReport,
   type Therapist,
@@ -11,29 +13,16 @@ import {
   TherapistSchema,
   type TherapistSearchQuery,
 } from './directory-schemas.js'
-import {
-  cursorKey,
-  DISTANCE_CANDIDATES,
-  type FacetRow,
-  facetCounts,
-  facetStatement,
-  MAX_DISTANCE_CANDIDATES,
-  moreOfficesWithinRadius,
-  type PageRow,
-  type ResolvedSearch,
-  resolveSearch,
-  pageStatement,
-} from './therapist-search.js'
-import { readLines } from './import-lines.js'
-import { INSERT_NEW, type NormalizeOptions, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
+import type { DirectoryIndex } from './index/directory-index.js'
+import type { IndexSync } from './index/index-sync.js'
+import { type FacetRow, facetCounts, FacetCountCache } from './search/search-facets.js'
+import { applied, cursorKey, DISTANCE_CANDIDATES, MAX_DISTANCE_CANDIDATES, type ResolvedSearch, resolveSearch } from './search/search-request.js'
+import { facetStatement, hydrateStatement, moreOfficesWithinRadius, type PageRow, pageStatement, textQueryStatement } from './search/search-sql.js'
+import { makeSnippets } from './search/snippet.js'
+import { type ParsedTextQuery, parseTsQuery } from './search/text-query.js'
+import { importNdjson } from './therapist-import.js'
+import { INSERT_NEW, type NormalizeOptions, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID } from './therapist-write.js'
 import { loadVocabulary, type Vocabulary, type VocabularyKind, type VocabularyTerm } from './vocabulary.js'
-
-/** Import limits: lines per upload, rows per write statement, bytes per upload, bytes per line. */
-export const IMPORT_MAX_LINES = 50_000
-export const IMPORT_BATCH_SIZE = 500
-export const IMPORT_MAX_BYTES = 64 * 1024 * 1024
-/** Far above any valid therapist (a 5,000-character bio, ten offices, fifty insurers), so only garbage is skipped. */
-export const IMPORT_MAX_LINE_BYTES = 256 * 1024
 
 const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
@@ -63,23 +52,30 @@ ${LIVE_BY_ID}`
 /** A patch re-reads and re-merges at most this many times while other writes keep changing the therapist, then answers 409. */
 export const PATCH_ATTEMPTS = 5
 
-type LineResult = ImportReport['results'][number]
-
 /**
  * The therapist directory: vocabularies, search, profiles and curation. Reads return JSON text
  * built by Postgres (see therapist-search.ts for why); writes go through one normalizing path.
  */
 export interface DirectoryServiceOptions {
   db: Pick<Database, 'query' | 'prisma'>
-  /** How long facet counts are reused (FACET_CACHE_SECONDS); 0 turns the cache off. */
+  /** The in-process index (index/), when the directory keeps one; without it every search is SQL alone. */
+  index?: IndexSync
+  log?: FastifyBaseLogger
+  /** SQL alone: how long facet counts are reused (FACET_CACHE_SECONDS); 0 turns the cache off. */
   facetCacheMs?: number
-  /** sort=distance: how many nearest offices the first try visits (tests make it small to exercise the widening). */
+  /** sort=distance in SQL: how many nearest offices the first try visits (tests make it small to exercise the widening). */
   distanceCandidates?: number
+  /** Told which way each search was answered (a metric). */
+  onSearch?: (engine: 'index' | 'sql') => void
 }
 
-export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidates = DISTANCE_CANDIDATES }: DirectoryServiceOptions) {
+/** Parsed text queries and stemmed words kept for reuse: both depend on nothing but their text. */
+const TEXT_QUERIES_KEPT = 2_000
+const STEMS_KEPT = 100_000
+
+export function createDirectoryService({ db, index, log, facetCacheMs = 0, distanceCandidates = DISTANCE_CANDIDATES, onSearch }: DirectoryServiceOptions) {
   let vocabularyLoad: Promise<Vocabulary> | undefined
-  const facetCache = new FacetCache(facetCacheMs)
+  const facetCache = new FacetCountCache(facetCacheMs)
 
   /** The vocabularies change only with a migration, so one load per process is enough. */
   function vocabulary(): Promise<Vocabulary> {
@@ -122,6 +118,110 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
     } finally {
       facetCache.clear()
     }
+  }
+
+  /** After a request's writes, before it is answered: the index holds them (and any other instance's before them). */
+  async function settle(): Promise<void> {
+    await index?.barrier()
+  }
+
+  /** Postgres's reading of `q` (parsed, stemmed), kept: it depends on nothing but the text. */
+  const textQueries = new LRUCache<string, ParsedTextQuery>({
+    max: TEXT_QUERIES_KEPT,
+    fetchMethod: async (q) => {
+      const statement = textQueryStatement(q)
+      const [row] = await db.query<{ query: string }>(statement.sql, statement.params)
+      try {
+        return parseTsQuery(row?.query ?? '')
+      } catch (error) {
+        // Text Postgres printed that the reader does not know: answer with SQL alone, which needs no reading.
+        log?.warn({ err: error }, 'directory: could not read a text query back; searching it with SQL')
+        return { tree: { op: 'empty' }, supported: false, lexemes: [] }
+      }
+    },
+  })
+
+  /** Each word's stem as the english text search configuration makes it (null: a stop word), for snippets. */
+  const stems = new LRUCache<string, { lexeme: string | null }>({ max: STEMS_KEPT })
+  async function stem(words: string[]): Promise<Map<string, string | null>> {
+    const result = new Map<string, string | null>()
+    const missing: string[] = []
+    for (const word of words) {
+      const known = stems.get(word)
+      if (known === undefined) missing.push(word)
+      else result.set(word, known.lexeme)
+    }
+    if (missing.length > 0) {
+      const rows = await db.query<{ word: string; lexeme: string | null }>(
+        `SELECT w AS word, (ts_lexize('english_stem', w))[1] AS lexeme FROM unnest($1::text[]) AS w`,
+        [missing],
+      )
+      for (const { word, lexeme } of rows) {
+        stems.set(word, { lexeme })
+        result.set(word, lexeme)
+      }
+    }
+    return result
+  }
+
+  /** Hits as JSON: with `q`, each hit's snippet (from its bio) and rank are added to what SQL formatted. */
+  async function finishHits(rows: PageRow[], text: ParsedTextQuery | undefined): Promise<string[]> {
+    if (text === undefined) return rows.map((row) => row.json)
+    const snippets = await makeSnippets(
+      rows.map((row) => row.bio ?? ''),
+      text.lexemes,
+      stem,
+    )
+    return rows.map((row, i) => `${row.json},"snippet":${JSON.stringify(snippets[i] ?? '')},"rank":${row.rank ?? 'null'}}}`)
+  }
+
+  const searchResult = (search: ResolvedSearch, hits: string[], nextCursor: string | null, facets: FacetRow[] | null) =>
+    `{"data":[${hits.join(',')}],"page":${JSON.stringify({ nextCursor })},"facets":${JSON.stringify(facets === null ? null : facetCounts(search, facets))},"applied":${JSON.stringify(applied(search))}}`
+
+  /** The index chooses the page and counts the facets; Postgres formats the page's hits. */
+  async function searchWithIndex(search: ResolvedSearch, text: ParsedTextQuery | undefined, current: DirectoryIndex): Promise<string> {
+    const answer = current.answer(search, text)
+    const kept = answer.hits.slice(0, search.limit)
+    const last = kept.at(-1)
+    const nextCursor = answer.hits.length > search.limit && last !== undefined ? encodeCursor(cursorKey(search, last.cursor)) : null
+    let rows: PageRow[] = []
+    if (kept.length > 0) {
+      const statement = hydrateStatement(search, kept)
+      rows = await db.query<PageRow>(statement.sql, statement.params)
+    }
+    return searchResult(search, await finishHits(rows, text), nextCursor, answer.facets)
+  }
+
+  /** SQL alone: the page statement, and the facet counts' statement beside it. */
+  async function searchWithSql(search: ResolvedSearch, text: ParsedTextQuery | undefined): Promise<string> {
+    const facetSql = facetStatement(search)
+    const facetQuery = facetSql
+      ? facetCache.get(search, async () => {
+          const [counts] = await db.query<Record<string, number>>(facetSql.sql, facetSql.params)
+          return facetSql.columns.map(({ facet, value }, i): FacetRow => ({ facet, value, count: Number(counts?.[`c${i}`] ?? 0) }))
+        })
+      : Promise.resolve(null)
+    // Awaited below; until then a failure must not count as unhandled if the page query fails first.
+    facetQuery.catch(() => undefined)
+    // sort=distance visits a bounded number of nearest offices; a short page may mean the bound, not the
+    // radius, ran out: then the bound widens 8x. The next page starts from the bound this one needed.
+    const cursor = search.cursor
+    let candidates = cursor?.s === 'distance' && cursor.b === 0 ? (cursor.k ?? distanceCandidates) : distanceCandidates
+    let page = pageStatement(search, candidates)
+    let rows = await db.query<PageRow>(page.sql, page.params)
+    while (candidates < MAX_DISTANCE_CANDIDATES && !(cursor?.s === 'distance' && cursor.b === 1)) {
+      const nearby = rows.filter((row) => row.bucket === 0).length
+      const check = nearby <= search.limit ? moreOfficesWithinRadius(search, candidates) : null
+      if (check === null) break
+      const [beyond] = await db.query<{ more: boolean }>(check.sql, check.params)
+      if (!beyond?.more) break
+      candidates = Math.min(candidates * 8, MAX_DISTANCE_CANDIDATES)
+      page = pageStatement(search, candidates)
+      rows = await db.query<PageRow>(page.sql, page.params)
+    }
+    const facetRows = await facetQuery
+    const { data, page: next } = toPage(rows, search.limit, (row) => row, (row) => cursorKey(search, row, candidates))
+    return searchResult(search, await finishHits(data, text), next.nextCursor, facetRows)
   }
 
   /** Runs a write statement of one therapist (create, patch); a taken externalId is a 409 that says whose it is. */
@@ -170,35 +270,11 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
      */
     async search(query: TherapistSearchQuery): Promise<string> {
       const search = await resolveSearch(query, await vocabulary())
-      const facetSql = facetStatement(search)
-      const facetQuery = facetSql
-        ? facetCache.get(facetKey(search), async () => {
-            const [counts] = await db.query<Record<string, number>>(facetSql.sql, facetSql.params)
-            return facetSql.columns.map(({ facet, value }, index): FacetRow => ({ facet, value, count: Number(counts?.[`c${index}`] ?? 0) }))
-          })
-        : Promise.resolve(null)
-      // Awaited below; until then a failure must not count as unhandled if the page query fails first.
-      facetQuery.catch(() => undefined)
-      // sort=distance visits a bounded number of nearest offices; a short page may mean the bound, not the
-      // radius, ran out: then the bound widens 8x. The next page starts from the bound this one needed.
-      const cursor = search.cursor
-      let candidates = cursor?.s === 'distance' && cursor.b === 0 ? (cursor.k ?? distanceCandidates) : distanceCandidates
-      let page = pageStatement(search, candidates)
-      let rows = await db.query<PageRow>(page.sql, page.params)
-      while (candidates < MAX_DISTANCE_CANDIDATES && !(cursor?.s === 'distance' && cursor.b === 1)) {
-        const nearby = rows.filter((row) => row.bucket === 0).length
-        const check = nearby <= search.limit ? moreOfficesWithinRadius(search, candidates) : null
-        if (check === null) break
-        const [beyond] = await db.query<{ more: boolean }>(check.sql, check.params)
-        if (!beyond?.more) break
-        candidates = Math.min(candidates * 8, MAX_DISTANCE_CANDIDATES)
-        page = pageStatement(search, candidates)
-        rows = await db.query<PageRow>(page.sql, page.params)
-      }
-      const facetRows = await facetQuery
-      const { data, page: next } = toPage(rows, search.limit, (row) => row.json, (row) => cursorKey(search, row, candidates))
-      const facets = facetRows === null ? null : facetCounts(search, facetRows)
-      return `{"data":[${data.join(',')}],"page":${JSON.stringify(next)},"facets":${JSON.stringify(facets)},"applied":${JSON.stringify(applied(search))}}`
+      const text = search.q === undefined ? undefined : await textQueries.fetch(search.q)
+      const current = index?.index
+      const engine = current && (text === undefined || text.supported) ? 'index' : 'sql'
+      onSearch?.(engine)
+      return current && engine === 'index' ? searchWithIndex(search, text, current) : searchWithSql(search, text)
     },
 
     profileJson,
@@ -207,6 +283,7 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
     async create(input: TherapistInput): Promise<Therapist> {
       const row = await normalizeOrThrow(input)
       await write(INSERT_NEW, row)
+      await settle()
       return profile(row.id)
     },
 
@@ -235,7 +312,10 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
         const row = await normalizeOrThrow(parsed.data, { id, clearVerifiedAt: patch.acceptingNewClientsVerifiedAt === null })
         // Nothing changes: nothing to write.
         if (row.content_hash === read.hash) return stored
-        if ((await write(UPDATE_BY_ID, row, [read.hash])).length > 0) return profile(id)
+        if ((await write(UPDATE_BY_ID, row, [read.hash])).length > 0) {
+          await settle()
+          return profile(id)
+        }
         // Changed or removed since it was read: read again (a removal is a 404 then).
         if (attempt >= PATCH_ATTEMPTS) {
           throw new ConflictError('Other requests kept changing this therapist while the change was being applied; nothing was written. Read it again and retry.', 'concurrent_update')
@@ -250,186 +330,20 @@ export function createDirectoryService({ db, facetCacheMs = 0, distanceCandidate
         [id],
       )
       if (rows.length === 0) throw new NotFoundError('therapist', id)
+      await settle()
     },
 
-    /**
-     * Imports NDJSON, one therapist per line, upserted by externalId. Lines are validated one by
-     * one and written in batches of IMPORT_BATCH_SIZE, each batch one statement; if a batch fails,
-     * its lines are retried one by one, so every line is either fully written or rejected.
-     * Memory holds one line, one batch and the report.
-     *
-     * Reading stops at the first line past IMPORT_MAX_LINES or the first byte past IMPORT_MAX_BYTES:
-     * the lines before it are written and reported as usual, one last entry (code `line_limit` or
-     * `body_too_large`) says where reading stopped, and `summary.complete` is false.
-     */
+    /** NDJSON import (therapist-import.ts), answered once the index holds every line written. */
     async importNdjson(body: Readable): Promise<ImportReport> {
-      const vocab = await vocabulary()
-      const results: LineResult[] = []
-      let batch: { row: TherapistRow; line: number }[] = []
-      let complete = true
-      // Once per report, not per line: every valid slug of each field that had an unknown value.
-      const validValues: Record<string, string[]> = {}
-
-      const flush = async () => {
-        if (batch.length === 0) return
-        const pending = batch
-        batch = []
-        try {
-          const written = await commit<{ ord: number; status: string; id: string }>(UPSERT_BY_EXTERNAL_ID, [JSON.stringify(pending.map((item) => item.row))])
-          record(pending, written)
-        } catch {
-          // One bad line must not sink the others: retry each alone, so only the culprit is rejected.
-          for (const item of pending) {
-            try {
-              record([item], await commit<{ ord: number; status: string; id: string }>(UPSERT_BY_EXTERNAL_ID, [JSON.stringify([item.row])]))
-            } catch (error) {
-              results.push(rejected(item.line, item.row.external_id, [{ field: '', message: `The database refused this line (${databaseReason(error)}).`, code: 'write_failed' }]))
-            }
-          }
-        }
-      }
-      const record = (items: { row: TherapistRow; line: number }[], written: { ord: number; status: string; id: string }[]) => {
-        const byOrd = new Map(written.map((row) => [Number(row.ord), row]))
-        for (const item of items) {
-          const outcome = byOrd.get(item.row.ord)
-          if (!outcome || outcome.status === 'conflict') {
-            results.push(rejected(item.line, item.row.external_id, [{ field: 'externalId', message: 'Written by another request at the same moment; retry this line.', code: 'concurrent_write' }]))
-          } else {
-            results.push({ line: item.line, externalId: item.row.external_id, status: outcome.status as LineResult['status'], id: outcome.id })
-          }
-        }
-      }
-      const stop = (line: number, code: string, message: string) => {
-        complete = false
-        results.push(rejected(line, null, [{ field: '', code, message: `${message} Reading stopped here: neither this line nor any after it was imported; send them as another import.` }]))
-      }
-
-      for await (const item of readLines(body, { maxBytes: IMPORT_MAX_BYTES, maxLineBytes: IMPORT_MAX_LINE_BYTES })) {
-        if ('overLimit' in item) {
-          stop(item.line, 'body_too_large', `An import is at most ${IMPORT_MAX_BYTES} bytes.`)
-          break
-        }
-        if ('text' in item && item.text.trim() === '') continue
-        if (item.line > IMPORT_MAX_LINES) {
-          stop(item.line, 'line_limit', `An import reads at most ${IMPORT_MAX_LINES} lines.`)
-          break
-        }
-        if ('tooLong' in item) {
-          results.push(rejected(item.line, null, [{ field: '', code: 'line_too_long', message: `A line is at most ${IMPORT_MAX_LINE_BYTES} bytes; this one was skipped unread.` }]))
-          continue
-        }
-        const outcome = await parseLine(item.text, vocab, item.line)
-        if (!outcome.ok) {
-          results.push(rejected(item.line, outcome.externalId, outcome.errors))
-          Object.assign(validValues, outcome.validValues)
-          continue
-        }
-        // The same externalId twice in a batch: write the earlier first, so the later line wins.
-        if (batch.some((pending) => pending.row.external_id === outcome.row.external_id)) await flush()
-        batch.push({ row: outcome.row, line: item.line })
-        if (batch.length >= IMPORT_BATCH_SIZE) await flush()
-      }
-      await flush()
-
-      results.sort((a, b) => a.line - b.line)
-      const count = (status: LineResult['status']) => results.filter((result) => result.status === status).length
-      return {
-        summary: { lines: results.length, created: count('created'), updated: count('updated'), unchanged: count('unchanged'), rejected: count('rejected'), complete },
-        results,
-        ...(Object.keys(validValues).length > 0 ? { validValues } : {}),
-      }
+      const report = await importNdjson(body, await vocabulary(), (sql, params) => commit(sql, params))
+      await settle()
+      return report
     },
   }
 }
 
 export type DirectoryService = ReturnType<typeof createDirectoryService>
 
-/**
- * Facet counts by filter set, for a short time. Counting is the costly part of a search (it reads
- * every match, not one page), and integrators ask for the same filters again as users page, sort or
- * come back. Concurrent identical requests share one count. An entry is stored when its count starts,
- * and every write through this service clears the cache after it commits (see `commit`).
- */
-class FacetCache {
-  private readonly entries = new Map<string, { until: number; rows: Promise<FacetRow[]> }>()
-  constructor(private readonly ttlMs: number, private readonly maxEntries = 1000) {}
-
-  get(key: string, count: () => Promise<FacetRow[]>): Promise<FacetRow[]> {
-    if (this.ttlMs <= 0) return count()
-    const now = Date.now()
-    const hit = this.entries.get(key)
-    if (hit && hit.until > now) return hit.rows
-    const rows = count()
-    this.entries.delete(key)
-    this.entries.set(key, { until: now + this.ttlMs, rows })
-    // A failed count must not be served to the next caller (nor remove a newer entry for the key).
-    rows.catch(() => {
-      if (this.entries.get(key)?.rows === rows) this.entries.delete(key)
-    })
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value
-      if (oldest !== undefined) this.entries.delete(oldest)
-    }
-    return rows
-  }
-
-  clear(): void {
-    this.entries.clear()
-  }
-}
-
-/** What facet counts depend on: the filters, not the sort, page or limit. */
-function facetKey(search: ResolvedSearch): string {
-  const { sort: _sort, limit: _limit, cursor: _cursor, facetTerms: _terms, ...filters } = search
-  return JSON.stringify(filters)
-}
-
-async function parseLine(
-  text: string,
-  vocabulary: Vocabulary,
-  line: number,
-): Promise<{ ok: true; row: TherapistRow } | { ok: false; externalId: string | null; errors: NonNullable<LineResult['errors']>; validValues?: Record<string, string[]> }> {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    return { ok: false, externalId: null, errors: [{ field: '', message: 'Not a JSON object.', code: 'invalid_json' }] }
-  }
-  const externalId = typeof json === 'object' && json !== null && 'externalId' in json && typeof json.externalId === 'string' ? json.externalId : null
-  const parsed = TherapistInputSchema.safeParse(json)
-  if (!parsed.success) {
-    return { ok: false, externalId, errors: parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message, code: issue.code })) }
-  }
-  if (!parsed.data.externalId) {
-    return { ok: false, externalId, errors: [{ field: 'externalId', message: 'Imports upsert by externalId: every line needs one.', code: 'required' }] }
-  }
-  const normalized = await normalizeTherapist(parsed.data, vocabulary, { ord: line })
-  if (!normalized.ok) {
-    return { ok: false, externalId, errors: normalized.errors.map(({ field, message, code }: FieldError) => ({ field, message, code })), validValues: normalized.validValues }
-  }
-  return normalized
-}
-
-const rejected = (line: number, externalId: string | null, errors: NonNullable<LineResult['errors']>): LineResult => ({ line, externalId, status: 'rejected', id: null, errors })
-
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && (error).code === '23505'
-}
-
-/** A short reason from a database error, without SQL or data. */
-function databaseReason(error: unknown): string {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error).code) : 'unknown'
-  return `SQLSTATE ${code}`
-}
-
-function applied(search: ResolvedSearch) {
-  return {
-    sort: search.sort,
-    modality: search.modality,
-    specialty: search.specialty,
-    clientFocus: search.clientFocus,
-    format: search.format,
-    licenseType: search.licenseType,
-    location: search.location ?? null,
-  }
 }

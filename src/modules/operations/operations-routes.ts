@@ -9,7 +9,7 @@ import { HealthSchema, ReadinessSchema } from './operations-schemas.js'
 import { createOperationsService } from './operations-service.js'
 
 export const operationsRoutes: FastifyPluginAsyncZod<{ config: Config; migrations: Migration[] }> = async (app, opts) => {
-  const operations = createOperationsService({ db: app.db, migrations: opts.migrations })
+  const operations = createOperationsService({ db: app.db, migrations: opts.migrations, parts: app.readinessParts })
 
   app.get(
     '/healthz',
@@ -32,7 +32,8 @@ export const operationsRoutes: FastifyPluginAsyncZod<{ config: Config; migration
         tags: ['operations'],
         operationId: 'getReadiness',
         summary: 'Readiness: the database is reachable and migrated',
-        description: 'Answers 503 problem+json while the database is unreachable or migrations are pending. For readiness probes and load balancers.',
+        description:
+          'Answers 503 problem+json while the database is unreachable, migrations are pending, or (for at most DIRECTORY_INDEX_READY_WAIT_SECONDS after start) the directory index is being built. For readiness probes and load balancers.',
         response: { 200: ReadinessSchema, ...problemResponses(503) },
       },
     },

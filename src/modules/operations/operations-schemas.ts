@@ -12,5 +12,17 @@ export const ReadinessSchema = z
     status: z.literal('ready'),
     database: z.enum(['postgres', 'embedded']).describe('Which storage backend this instance uses.'),
     migrations: z.object({ applied: z.number().int().describe('Migrations applied, all of those this version ships.') }),
+    directoryIndex: z
+      .object({
+        state: z
+          .enum(['building', 'ready', 'stale', 'off'])
+          .describe('`ready`: searches use it; `building` (first build) and `stale` (catching up with missed changes): searches use SQL alone meanwhile; `off`: turned off or too big.'),
+        therapists: z.number().int().describe('Therapists it holds.'),
+        megabytes: z.number().describe('Memory it holds.'),
+        builtInMs: z.number().int().nullable().describe('How long its last build took.'),
+        reason: z.string().optional().describe('Why it is off.'),
+      })
+      .optional()
+      .describe('The in-process directory index (DIRECTORY_INDEX=memory).'),
   })
   .meta({ id: 'Readiness' })

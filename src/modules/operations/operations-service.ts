@@ -1,6 +1,7 @@
 import type { Database } from '../../db/database.js'
 import { type Migration, migrationStatus } from '../../db/migrations.js'
 import { ServiceUnavailableError } from '../../lib/errors.js'
+import type { ReadinessPart } from '../../plugins/readiness.js'
 
 const READINESS_TIMEOUT_MS = 2000
 
@@ -9,7 +10,7 @@ const READINESS_TIMEOUT_MS = 2000
  * Once the migrations have been seen applied, that is remembered (they are not un-applied under a
  * running service), and each probe after that is one `select 1`.
  */
-export function createOperationsService({ db, migrations }: { db: Database; migrations: Migration[] }) {
+export function createOperationsService({ db, migrations, parts }: { db: Database; migrations: Migration[]; parts: Map<string, ReadinessPart> }) {
   let migrated = false
 
   async function probe(): Promise<void> {
@@ -32,13 +33,19 @@ export function createOperationsService({ db, migrations }: { db: Database; migr
       })
       try {
         await Promise.race([probe(), deadline])
-        return { status: 'ready' as const, database: db.kind, migrations: { applied: migrations.length } }
       } catch (error) {
         if (error instanceof ServiceUnavailableError) throw error
         throw new ServiceUnavailableError('The database is not reachable.', 'database_unreachable')
       } finally {
         clearTimeout(timer)
       }
+      const reports: Record<string, unknown> = {}
+      for (const [name, part] of parts) {
+        const { ready, detail, report } = part.check()
+        if (!ready) throw new ServiceUnavailableError(detail, 'not_ready')
+        reports[name] = report
+      }
+      return { status: 'ready' as const, database: db.kind, migrations: { applied: migrations.length }, ...reports }
     },
   }
 }

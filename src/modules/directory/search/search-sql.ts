@@ -1,9 +1,5 @@
-import { z } from 'zod'
-import { BadRequestError } from '../../lib/errors.js'
-import { decodeCursor } from '../../lib/pagination.js'
-import { canonicalLanguageTag, FACETS, type FacetName, type SortName, type TherapistSearchQuery } from './directory-schemas.js'
-import { lookupPostalCode, nearestState } from './postal-codes.js'
-import { unknownTermError, type Vocabulary, type VocabularyKind } from './vocabulary.js'
+import { type CursorFields, DISTANCE_CANDIDATES, NO_FEE, type ResolvedSearch, selectedFacetValues } from './search-request.js'
+import { FACETS, type FacetName } from '../directory-schemas.js'
 
 /**
  * Directory search as SQL. Everything a page needs — filtering, ordering, the keyset for the next
@@ -24,153 +20,6 @@ import { unknownTermError, type Vocabulary, type VocabularyKind } from './vocabu
  * whose sort key did not change between requests, whatever was inserted or edited meanwhile.
  */
 
-export const DEFAULT_RADIUS_KM = 40
-/** sort=distance visits at most this many nearest offices at first, then 8x more while the radius holds more. */
-export const DISTANCE_CANDIDATES = 2048
-/** The widest bound: four widenings of the default, far beyond any directory's offices in one radius. */
-export const MAX_DISTANCE_CANDIDATES = DISTANCE_CANDIDATES * 8 ** 4
-/** Sort key of therapists with no fee listed: after every real fee. */
-const NO_FEE = 2147483647
-
-export interface ResolvedSearch {
-  q: string | undefined
-  modality: string[]
-  modalityMatch: 'any' | 'all'
-  specialty: string[]
-  clientFocus: string[]
-  format: string[]
-  licenseType: string[]
-  languages: string[]
-  insurance: string[]
-  state: string | undefined
-  city: string | undefined
-  location: { latitude: number; longitude: number; radiusKm: number; state: string | null } | undefined
-  includeTelehealth: boolean
-  maxFee: number | undefined
-  slidingScale: boolean | undefined
-  acceptingNewClients: boolean | undefined
-  sort: SortName
-  facets: FacetName[]
-  /** Every term of each facet with its bit, for counting (not part of the request). */
-  facetTerms: Record<FacetName, { slug: string; bit: number }[]>
-  limit: number
-  cursor: Cursor | undefined
-}
-
-const CursorSchema = z.union([
-  z.strictObject({ s: z.literal('name'), n: z.string(), id: z.uuid() }),
-  z.strictObject({ s: z.literal('fee'), f: z.number().int(), id: z.uuid() }),
-  z.strictObject({ s: z.literal('relevance'), b: z.union([z.literal(1), z.literal(2)]), n: z.string(), id: z.uuid() }),
-  // k: the candidate bound the page was found with, so the next page starts there instead of widening again.
-  z.strictObject({ s: z.literal('distance'), b: z.literal(0), c: z.number(), id: z.uuid(), k: z.number().int().min(1).max(MAX_DISTANCE_CANDIDATES).optional() }),
-  z.strictObject({ s: z.literal('distance'), b: z.literal(1), n: z.string(), id: z.uuid() }),
-])
-type Cursor = z.infer<typeof CursorSchema>
-
-const VOCAB_PARAMS: { param: 'modality' | 'specialty' | 'clientFocus' | 'format' | 'licenseType'; kind: VocabularyKind }[] = [
-  { param: 'modality', kind: 'modality' },
-  { param: 'specialty', kind: 'specialty' },
-  { param: 'clientFocus', kind: 'client_focus' },
-  { param: 'format', kind: 'format' },
-  { param: 'licenseType', kind: 'license_type' },
-]
-
-const queryError = (code: string, field: string, detail: string) =>
-  new BadRequestError(code, detail, { errors: [{ in: 'query', field, message: detail, code }] })
-
-/**
- * Reads a validated query into what the SQL needs: vocabulary values as slugs, the search point,
- * the sort. Everything refused here is a 400 that names the parameter.
- */
-export async function resolveSearch(query: TherapistSearchQuery, vocabulary: Vocabulary): Promise<ResolvedSearch> {
-  const terms = {} as Record<(typeof VOCAB_PARAMS)[number]['param'], string[]>
-  for (const { param, kind } of VOCAB_PARAMS) {
-    const { slugs, unknown } = vocabulary.resolveAll(kind, query[param] ?? [])
-    if (unknown.length > 0) throw unknownTermError(param, kind, unknown.map(({ value }) => value), vocabulary)
-    terms[param] = slugs
-  }
-
-  const languages = (query.language ?? []).map((tag) => {
-    const canonical = canonicalLanguageTag(tag)
-    if (canonical === undefined) throw queryError('invalid_language', 'language', `language ${JSON.stringify(tag)} is not a BCP 47 tag (e.g. en, es, es-MX).`)
-    return canonical
-  })
-
-  if (query.near !== undefined && query.postalCode !== undefined) {
-    throw queryError('conflicting_location', 'near', 'Give either near or postalCode, not both.')
-  }
-  let location: ResolvedSearch['location']
-  const radiusKm = query.radiusKm ?? DEFAULT_RADIUS_KM
-  if (query.near !== undefined) {
-    const [latitude = NaN, longitude = NaN] = query.near.split(',').map((part) => Number(part.trim()))
-    if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180)) {
-      throw queryError('invalid_near', 'near', 'near must be "latitude,longitude" with latitude in [-90, 90] and longitude in [-180, 180].')
-    }
-    const state = query.state ?? (query.includeTelehealth ? ((await nearestState(latitude, longitude)) ?? null) : null)
-    location = { latitude, longitude, radiusKm, state }
-  } else if (query.postalCode !== undefined) {
-    const place = await lookupPostalCode(query.postalCode)
-    if (!place) throw queryError('unknown_postal_code', 'postalCode', `No US ZIP code ${query.postalCode} is known.`)
-    location = { latitude: place.latitude, longitude: place.longitude, radiusKm, state: query.state ?? place.state }
-  } else if (query.radiusKm !== undefined) {
-    throw queryError('radius_without_location', 'radiusKm', 'radiusKm needs near or postalCode.')
-  }
-  if (query.includeTelehealth && location === undefined && query.state === undefined) {
-    throw queryError('telehealth_needs_state', 'includeTelehealth', 'includeTelehealth needs the searcher’s state: give state, postalCode or near.')
-  }
-
-  const sort: SortName = query.sort ?? (query.q !== undefined ? 'relevance' : location !== undefined ? 'distance' : 'name')
-  if (sort === 'relevance' && query.q === undefined) throw queryError('sort_needs_q', 'sort', 'sort=relevance needs q.')
-  if (sort === 'distance' && location === undefined) throw queryError('sort_needs_location', 'sort', 'sort=distance needs near or postalCode.')
-
-  let facets: FacetName[] = [...FACETS]
-  if (query.facets !== undefined) {
-    if (query.facets.length === 1 && query.facets[0] === 'none') facets = []
-    else {
-      const unknown = query.facets.filter((name) => !(FACETS as readonly string[]).includes(name))
-      if (unknown.length > 0) throw queryError('unknown_facet', 'facets', `Unknown facets ${unknown.join(', ')}; valid: ${FACETS.join(', ')} or none.`)
-      facets = FACETS.filter((name) => query.facets?.includes(name))
-    }
-  }
-
-  let cursor: Cursor | undefined
-  if (query.cursor !== undefined) {
-    cursor = decodeCursor(query.cursor, CursorSchema)
-    // A cursor belongs to the order it was issued for; another sort would skip or repeat hits.
-    if (cursor.s !== sort) {
-      throw new BadRequestError('invalid_cursor', `This cursor belongs to sort=${cursor.s}; start again without a cursor.`, {
-        errors: [{ in: 'query', field: 'cursor', message: 'Cursor issued for another sort', code: 'invalid_cursor' }],
-      })
-    }
-  }
-
-  return {
-    q: query.q,
-    ...terms,
-    modalityMatch: query.modalityMatch,
-    languages,
-    insurance: (query.insurance ?? []).map((name) => name.toLowerCase()),
-    state: query.state,
-    city: query.city,
-    location,
-    includeTelehealth: query.includeTelehealth ?? false,
-    maxFee: query.maxFee,
-    slidingScale: query.slidingScale,
-    acceptingNewClients: query.acceptingNewClients,
-    sort,
-    facets: cursor === undefined ? facets : [],
-    facetTerms: {
-      modality: vocabulary.bits('modality'),
-      specialty: vocabulary.bits('specialty'),
-      format: vocabulary.bits('format'),
-      clientFocus: vocabulary.bits('client_focus'),
-      licenseType: vocabulary.bits('license_type'),
-    },
-    limit: query.limit,
-    cursor,
-  }
-}
-
 /** Positional parameters, each with an explicit cast so both backends type them alike. */
 class Params {
   readonly values: unknown[] = []
@@ -184,7 +33,7 @@ class Params {
 class SearchSql {
   readonly params = new Params()
   private readonly point: string | undefined
-  private readonly radiusM: string | undefined
+  private radiusParam: string | undefined
   private readonly tsquery: string | undefined
 
   constructor(
@@ -195,9 +44,15 @@ class SearchSql {
     const p = this.params
     if (search.location) {
       this.point = `ll_to_earth(${p.add(search.location.latitude, 'float8')}, ${p.add(search.location.longitude, 'float8')})`
-      this.radiusM = p.add(search.location.radiusKm * 1000, 'float8')
     }
     if (search.q !== undefined) this.tsquery = buildTsQuery(search.q, p)
+  }
+
+  /** The radius in metres as a parameter, added when first used (an unused parameter has no type to infer). */
+  private get radiusM(): string | undefined {
+    if (this.search.location === undefined) return undefined
+    this.radiusParam ??= this.params.add(this.search.location.radiusKm * 1000, 'float8')
+    return this.radiusParam
   }
 
   /** Conditions on one office row: in the state and city asked for, and within the radius (with the box, for index use). */
@@ -293,22 +148,14 @@ class SearchSql {
   }
 
   /**
-   * One hit as JSON text: the card the trigger keeps ready (static members, without its closing
-   * brace), then where the therapist is and why they matched. Only the dynamic parts are formatted
-   * per request, and with no filter asking for them they are constants the planner folds.
+   * One hit's columns: `json`, the hit as JSON text: the card the trigger keeps ready (static members,
+   * without its closing brace), then where the therapist is and why they matched. Only the dynamic parts
+   * are formatted per request, and with no filter asking for them they are constants the planner folds.
+   * With `q` the text stops before the snippet, which Node makes from `bio` (see snippet.ts: ts_headline
+   * re-parsed every hit's bio and was two thirds of a full-text page's statement), and `rank` follows it.
    */
-  hitJson(via: Part): string {
+  hitColumns(via: Part): string {
     const { search } = this
-    const snippet: Part =
-      this.tsquery === undefined
-        ? { text: 'null' }
-        : // Highlights come back between \x01 and \x02, so the bio can be HTML-escaped before <mark> goes in.
-          {
-            sql:
-              `to_json(replace(replace(replace(replace(replace(ts_headline('english', t.bio, ${this.tsquery}, ` +
-              `'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxWords=35, MinWords=15'), ` +
-              `'&', '&amp;'), '<', '&lt;'), '>', '&gt;'), chr(1), '<mark>'), chr(2), '</mark>'))::text`,
-          }
     const location: Part =
       this.point === undefined
         ? { sql: 't.location_json' }
@@ -316,8 +163,7 @@ class SearchSql {
             sql: `CASE WHEN loc.city IS NULL THEN 'null' ELSE '{"city":' || to_json(loc.city)::text || ',"state":' || to_json(loc.state)::text || ',"postalCode":' || to_json(loc.postal_code)::text || '}' END`,
           }
     const distance: Part = this.point === undefined ? { text: 'null' } : { sql: `COALESCE(round((loc.dist_m / 1000)::numeric, 2)::text, 'null')` }
-    const rank: Part = this.tsquery === undefined ? { text: 'null' } : { sql: `round(${this.rank()}::numeric, 6)::text` }
-    return concat([
+    const json = concat([
       { sql: 't.card_json' },
       { text: ',"location":' },
       location,
@@ -329,12 +175,10 @@ class SearchSql {
       distance,
       { text: ',"via":' },
       via,
-      { text: ',"snippet":' },
-      snippet,
-      { text: ',"rank":' },
-      rank,
-      { text: '}}' },
+      ...(this.tsquery === undefined ? [{ text: ',"snippet":null,"rank":null}}' }] : []),
     ])
+    if (this.tsquery === undefined) return `${json} AS json`
+    return `${json} AS json, t.bio, round(${this.rank()}::numeric, 6)::text AS rank`
   }
 
   /** With a location: the nearest office and its distance, for display (else the card's first office is used). */
@@ -345,17 +189,37 @@ class SearchSql {
       WHERE o.therapist_id = t.id ORDER BY ${ll} <-> ${this.point}, o.id LIMIT 1) loc ON true`
   }
 
+  /** `match.via`: null without a location; with one, `office` within the radius, else `telehealth`. */
+  via(): Part {
+    if (this.search.location === undefined) return { text: 'null' }
+    if (!this.wantsTelehealth()) return { text: '"office"' }
+    return { sql: `CASE WHEN loc.dist_m <= ${this.radiusM} THEN '"office"' ELSE '"telehealth"' END` }
+  }
+
+  /**
+   * The hits of a page the directory index chose, formatted as pageSql formats its own: the same
+   * columns, in the given order. With a location, each hit is shown at the office the index found it
+   * by (`officePositions`), or at its nearest office when that is null.
+   */
+  hydrateSql(ids: string[], officePositions: (number | null)[]): string {
+    const p = this.params
+    const rows = `unnest(${p.add(ids, 'uuid[]')}, ${p.add(officePositions, 'int4[]')}) WITH ORDINALITY AS s(id, office_position, n)`
+    const ll = 'll_to_earth(o.latitude, o.longitude)'
+    const location =
+      this.point === undefined
+        ? ''
+        : `LEFT JOIN LATERAL (SELECT o.city, o.state, o.postal_code, earth_distance(${ll}, ${this.point}) AS dist_m FROM therapist_office o
+            WHERE o.therapist_id = s.id AND (s.office_position IS NULL OR o.position = s.office_position)
+            ORDER BY ${ll} <-> ${this.point}, o.id LIMIT 1) loc ON true`
+    return `SELECT ${this.hitColumns(this.via())}, t.id FROM ${rows} JOIN therapist t ON t.id = s.id AND t.deleted_at IS NULL ${location} ORDER BY s.n`
+  }
+
   /** Rows of (json, key columns) for one page plus one, in order. */
   pageSql(): string {
     const { search, params: p } = this
     const limit = p.add(search.limit + 1, 'int4')
     const cursor = search.cursor
-    const via: Part =
-      search.location === undefined
-        ? { text: 'null' }
-        : !this.wantsTelehealth()
-          ? { text: '"office"' }
-          : { sql: `CASE WHEN loc.dist_m <= ${this.radiusM} THEN '"office"' ELSE '"telehealth"' END` }
+    const via = this.via()
 
     switch (search.sort) {
       case 'name':
@@ -369,11 +233,11 @@ class SearchSql {
         if (cursor?.s === 'fee') conds.push(`(COALESCE(t.fee_min, ${NO_FEE}), t.id) > (${p.add(cursor.f, 'int4')}, ${p.add(cursor.id, 'uuid')})`)
         if (this.point === undefined) {
           // One level: the ordered index scan stops after limit+1 rows, and only those are formatted.
-          return `SELECT ${this.hitJson(via)} AS json, ${key} AS key, t.id FROM therapist t
+          return `SELECT ${this.hitColumns(via)}, ${key} AS key, t.id FROM therapist t
             WHERE ${conds.join(' AND ')} ORDER BY ${key}, t.id LIMIT ${limit}`
         }
         // With a location, pick the page first, then look up each hit's nearest office (not every candidate's).
-        return `SELECT ${this.hitJson(via)} AS json, s.key, s.id FROM (
+        return `SELECT ${this.hitColumns(via)}, s.key, s.id FROM (
           SELECT t.id, ${key} AS key FROM therapist t WHERE ${conds.join(' AND ')} ORDER BY ${key}, t.id LIMIT ${limit}
         ) s JOIN therapist t ON t.id = s.id ${this.locationLateral()} ORDER BY s.key, s.id`
       }
@@ -404,7 +268,7 @@ class SearchSql {
                 WHERE ${[...tier1Filters, tags, ...keyset(1, 't.name')].join(' AND ')} ORDER BY t.name, t.id LIMIT ${limit}
               )
               SELECT * FROM tier1 UNION ALL (${tier2([`(SELECT count(*) FROM tier1) < ${limit}`])})`
-        return `SELECT ${this.hitJson(via)} AS json, s.bucket, s.name, s.id FROM (
+        return `SELECT ${this.hitColumns(via)}, s.bucket, s.name, s.id FROM (
           SELECT * FROM (${pageRows}) u ORDER BY bucket, name, id LIMIT ${limit}
         ) s JOIN therapist t ON t.id = s.id ${this.locationLateral()} ORDER BY s.bucket, s.name, s.id`
       }
@@ -425,7 +289,7 @@ class SearchSql {
     const cursor = search.cursor?.s === 'name' ? search.cursor : undefined
     if (cursor !== undefined) conds.push(`(t.name, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`)
     const branch = (where: string) => `(SELECT t.id, t.name AS key FROM therapist t WHERE ${[...conds, where].join(' AND ')} ORDER BY t.name, t.id LIMIT ${limit})`
-    return `SELECT ${this.hitJson(via)} AS json, s.key, s.id FROM (
+    return `SELECT ${this.hitColumns(via)}, s.key, s.id FROM (
         SELECT * FROM (${branch(`t.primary_state = ${state}`)} UNION ALL
           ${branch(`(CASE WHEN cardinality(t.office_states) > 1 THEN t.office_states END) @> ARRAY[${state}] AND t.primary_state IS DISTINCT FROM ${state}`)}) u
         ORDER BY key, id LIMIT ${limit}
@@ -475,7 +339,7 @@ class SearchSql {
     }
     if (parts.length === 0) parts.push(`(SELECT 0 AS bucket, NULL::uuid AS id, NULL::uuid AS office_id, NULL::float8 AS chord, NULL::text AS name WHERE false)`)
 
-    return `SELECT ${this.hitJson(via)} AS json, s.bucket, s.chord, s.name, s.id FROM (
+    return `SELECT ${this.hitColumns(via)}, s.bucket, s.chord, s.name, s.id FROM (
         SELECT * FROM (${parts.join(' UNION ALL ')}) u ORDER BY bucket, chord, name, id LIMIT ${limit}
       ) s JOIN therapist t ON t.id = s.id
       LEFT JOIN LATERAL (
@@ -589,6 +453,22 @@ export function pageStatement(search: ResolvedSearch, candidates = DISTANCE_CAND
   return { sql, params: page.params.values }
 }
 
+/** The tsquery a `q` becomes, printed by Postgres (read back by text-query.ts). */
+export function textQueryStatement(q: string): SqlStatement {
+  const params = new Params()
+  return { sql: `SELECT (${buildTsQuery(q, params)})::text AS query`, params: params.values }
+}
+
+/** Formats the hits the directory index chose (see SearchSql.hydrateSql). */
+export function hydrateStatement(search: ResolvedSearch, hits: { id: string; officePosition: number | null }[]): SqlStatement {
+  const hydrate = new SearchSql(search)
+  const sql = hydrate.hydrateSql(
+    hits.map((hit) => hit.id),
+    hits.map((hit) => hit.officePosition),
+  )
+  return { sql, params: hydrate.params.values }
+}
+
 /** The facet counts' statement, or null when no facet is asked for. */
 export function facetStatement(search: ResolvedSearch): SearchStatements['facets'] {
   if (search.facets.length === 0) return null
@@ -616,60 +496,11 @@ export function moreOfficesWithinRadius(search: ResolvedSearch, candidates: numb
   }
 }
 
-export interface PageRow {
+/** A hit as SQL formats it: its JSON (with `q`, up to the snippet, see `finishHit`), and what its cursor needs. */
+export interface PageRow extends CursorFields {
   json: string
-  key?: string | number | null
-  id: string
-  bucket?: number
-  chord?: number | null
-  name?: string | null
+  /** With `q`: the bio, for the snippet made in Node, and the rank as JSON text. */
+  bio?: string
+  rank?: string
 }
 
-export interface FacetRow {
-  facet: FacetName
-  value: string
-  count: number
-}
-
-/**
- * The key of the next-page cursor from the last hit kept, for the sort in use (see CursorSchema).
- * @param candidates sort=distance: the candidate bound this page was found with
- */
-export function cursorKey(search: ResolvedSearch, row: PageRow, candidates: number): Cursor {
-  switch (search.sort) {
-    case 'name':
-      return { s: 'name', n: String(row.key), id: row.id }
-    case 'fee':
-      return { s: 'fee', f: Number(row.key), id: row.id }
-    case 'relevance':
-      return { s: 'relevance', b: row.bucket === 2 ? 2 : 1, n: String(row.name), id: row.id }
-    case 'distance':
-      return row.bucket === 1 ? { s: 'distance', b: 1, n: String(row.name), id: row.id } : { s: 'distance', b: 0, c: Number(row.chord), id: row.id, k: candidates }
-  }
-}
-
-/** The values the search filters on, per facet. */
-function selectedFacetValues(search: ResolvedSearch): Record<FacetName, string[]> {
-  return {
-    modality: search.modality,
-    specialty: search.specialty,
-    format: search.format,
-    clientFocus: search.clientFocus,
-    licenseType: search.licenseType,
-  }
-}
-
-/**
- * Facet rows → `{ facet: [{value, count}] }`, biggest first, then by value. The rows hold every
- * term of each requested facet (facetSql counts them all), so zeros, selected values among them, are kept.
- */
-export function facetCounts(search: ResolvedSearch, rows: FacetRow[]): Record<string, { value: string; count: number }[]> {
-  const result: Record<string, { value: string; count: number }[]> = {}
-  for (const facet of search.facets) {
-    result[facet] = rows
-      .filter((row) => row.facet === facet)
-      .map(({ value, count }) => ({ value, count: Number(count) }))
-      .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
-  }
-  return result
-}

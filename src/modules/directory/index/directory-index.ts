@@ -1,0 +1,858 @@
+import { FACETS, type FacetName } from '../directory-schemas.js'
+import type { FacetRow } from '../search/search-facets.js'
+import { type CursorFields, NO_FEE, type ResolvedSearch } from '../search/search-request.js'
+import type { ParsedTextQuery, TextQuery } from '../search/text-query.js'
+import type { Vocabulary, VocabularyKind } from '../vocabulary.js'
+import { BitsetStore } from './bitsets.js'
+import { OfficeTable, type OfficeInput } from './offices.js'
+import { TermIndex } from './term-index.js'
+
+/**
+ * The directory index: every live therapist as a slot, and for each thing a search filters or counts
+ * on, the slots that have it (see bitsets.ts). A search is answered here in two steps: which slots
+ * match (bitset AND/OR over the filters), then which of them make the page (walking a name or fee
+ * order, or the offices near a point) and how many of each facet term they hold (an AND-count per
+ * term). Postgres then formats the page's hits (search-sql.ts `hydrateSql`).
+ *
+ * It answers exactly what the SQL of search-sql.ts answers (the tests compare both on the same data),
+ * and keeps what it needs from each row, not the rows: ids, names and fee keys for ordering and
+ * cursors, the terms, and the offices' points. It is built from Postgres and kept current by
+ * index-sync.ts.
+ */
+
+/** A therapist as the index reads it from Postgres (index-sync.ts). */
+export interface IndexRow {
+  rowNo: number
+  id: string
+  /** therapist.change_seq: increases with every write of the row, so an older read never undoes a newer one. */
+  seq: number
+  /** Not soft-deleted. */
+  live: boolean
+  name: string
+  feeMin: number | null
+  accepting: boolean
+  sliding: boolean
+  modalities: string[]
+  specialties: string[]
+  clientFocus: string[]
+  formats: string[]
+  licenseType: string
+  officeStates: string[]
+  licensedStates: string[]
+  languages: string[]
+  /** lower(insurer), as Postgres lowers it. */
+  insurance: string[]
+  /** Lexemes of name and modality/specialty keywords (tags_vector). */
+  tags: string[]
+  /** Lexemes of everything searchable (search_vector). */
+  words: string[]
+  offices: OfficeInput[]
+}
+
+/** One hit of a page: the therapist, where it was found, and what its cursor needs. */
+export interface IndexHit {
+  id: string
+  /** sort=distance, nearby hits: the office it was found at (therapist_office.position). */
+  officePosition: number | null
+  cursor: CursorFields
+}
+
+export interface IndexAnswer {
+  /** Up to limit + 1 hits, in page order (the extra one only says there is a next page). */
+  hits: IndexHit[]
+  facets: FacetRow[] | null
+}
+
+const FACET_KINDS: Record<FacetName, VocabularyKind> = {
+  modality: 'modality',
+  specialty: 'specialty',
+  format: 'format',
+  clientFocus: 'client_focus',
+  licenseType: 'license_type',
+}
+
+/**
+ * maxFee: the slots whose lowest fee is at most each of these are kept as bitsets; a search takes the
+ * highest at or below its maxFee and adds the few slots between it and maxFee from the fee order.
+ */
+const FEE_THRESHOLDS = [
+  ...Array.from({ length: 41 }, (_, i) => i * 10), // 0–400 by 10
+  ...Array.from({ length: 12 }, (_, i) => 450 + i * 50), // 450–1000 by 50
+  ...Array.from({ length: 16 }, (_, i) => 1250 + i * 250), // 1250–5000 by 250
+]
+
+export class DirectoryIndex {
+  private readonly store: BitsetStore
+  private readonly live: number
+  private readonly accepting: number
+  private readonly sliding: number
+  private readonly feeAtMostSets: number[]
+  private readonly facets: Record<FacetName, TermIndex>
+  private readonly officeState: TermIndex
+  private readonly licensedState: TermIndex
+  private readonly languageExact: TermIndex
+  private readonly languagePrimary: TermIndex
+  private readonly insurance: TermIndex
+  private readonly city: TermIndex
+  private readonly cityState: TermIndex
+  private readonly words: TermIndex
+  private readonly tags: TermIndex
+  private readonly offices = new OfficeTable()
+
+  private slotOfRow = new Int32Array(0).fill(-1)
+  private rowOfSlot: Int32Array
+  private seq: Float64Array
+  private idWords: Uint32Array
+  private names: string[] = []
+  private feeKey: Int32Array
+  private nextSlot = 0
+  private byName = new Int32Array(0)
+  private nameRank: Int32Array
+  private byFee = new Int32Array(0)
+  private feeRank: Int32Array
+  /** sort=distance: each candidate therapist's nearest qualifying office (reset after each search). */
+  private bestChord: Float64Array
+  private bestPosition: Int32Array
+  private readonly scratchFree: number[] = []
+
+  constructor(
+    private readonly vocabulary: Vocabulary,
+    capacity: number,
+  ) {
+    this.store = new BitsetStore(capacity)
+    const slots = this.store.capacity
+    this.rowOfSlot = new Int32Array(slots)
+    this.seq = new Float64Array(slots)
+    this.idWords = new Uint32Array(slots * 4)
+    this.feeKey = new Int32Array(slots)
+    this.nameRank = new Int32Array(slots).fill(-1)
+    this.feeRank = new Int32Array(slots).fill(-1)
+    this.bestChord = new Float64Array(slots).fill(Infinity)
+    this.bestPosition = new Int32Array(slots)
+    this.live = this.store.alloc()
+    this.accepting = this.store.alloc()
+    this.sliding = this.store.alloc()
+    this.feeAtMostSets = FEE_THRESHOLDS.map(() => this.store.alloc())
+    this.facets = {
+      modality: new TermIndex(this.store, false),
+      specialty: new TermIndex(this.store, false),
+      format: new TermIndex(this.store, false),
+      clientFocus: new TermIndex(this.store, false),
+      licenseType: new TermIndex(this.store, false),
+    }
+    this.officeState = new TermIndex(this.store, false)
+    this.licensedState = new TermIndex(this.store, false)
+    this.languageExact = new TermIndex(this.store, false)
+    this.languagePrimary = new TermIndex(this.store, false)
+    this.insurance = new TermIndex(this.store, true)
+    this.city = new TermIndex(this.store, true)
+    this.cityState = new TermIndex(this.store, true)
+    this.words = new TermIndex(this.store, true)
+    this.tags = new TermIndex(this.store, true)
+  }
+
+  /** Live therapists. */
+  get size(): number {
+    return this.byName.length
+  }
+
+  /** Bytes held: bitsets, per-slot arrays, term arrays, offices (names' strings estimated). */
+  get bytes(): number {
+    let bytes = this.store.bytes + this.offices.bytes
+    bytes += this.slotOfRow.byteLength + this.rowOfSlot.byteLength + this.seq.byteLength + this.idWords.byteLength + this.feeKey.byteLength
+    bytes += this.byName.byteLength + this.nameRank.byteLength + this.byFee.byteLength + this.feeRank.byteLength
+    bytes += this.bestChord.byteLength + this.bestPosition.byteLength
+    for (const terms of this.termIndexes()) bytes += terms.arrayBytes
+    bytes += this.nextSlot * 40 // a name: string header and about 20 one-byte characters
+    return bytes
+  }
+
+  // ---------- loading ----------
+
+  /** Bulk load, step 1: slots in this order of row numbers (neighbours in the order share words of the bitsets). */
+  assignSlots(rowNos: readonly number[]): void {
+    for (const rowNo of rowNos) this.slotFor(rowNo)
+  }
+
+  /** Bulk load, step 2: rows in any order, each once. */
+  load(rows: readonly IndexRow[]): void {
+    for (const row of rows) {
+      if (!row.live) continue
+      this.add(this.slotFor(row.rowNo), row, false)
+    }
+  }
+
+  /**
+   * Bulk load, step 3: the name and fee orders as Postgres sorted them (row numbers), which also
+   * seals the term sets. Rows Postgres listed that the index lacks are skipped; live slots it did not
+   * list (written meanwhile) are merged in.
+   */
+  finishLoad(nameOrder: readonly number[], feeOrder: readonly number[]): void {
+    for (const terms of this.termIndexes()) terms.seal()
+    const toSlots = (rowNos: readonly number[]) => {
+      const slots: number[] = []
+      for (const rowNo of rowNos) {
+        const slot = this.slotOfRow[rowNo] ?? -1
+        if (slot >= 0 && this.store.has(this.live, slot)) slots.push(slot)
+      }
+      return slots
+    }
+    this.byName = Int32Array.from(new Set(toSlots(nameOrder)))
+    this.byFee = Int32Array.from(new Set(toSlots(feeOrder)))
+    rank(this.byName, this.nameRank)
+    rank(this.byFee, this.feeRank)
+    const missing: number[] = []
+    for (let slot = 0; slot < this.nextSlot; slot += 1) {
+      if (this.store.has(this.live, slot) && ((this.nameRank[slot] ?? -1) < 0 || (this.feeRank[slot] ?? -1) < 0)) missing.push(slot)
+    }
+    if (missing.length > 0) this.reorder(missing)
+  }
+
+  /**
+   * A live change: rows as they are now (re-read after a write), and row numbers no longer in the
+   * table. A row older than what the index holds (by change_seq) is ignored.
+   * @returns how many slots changed
+   */
+  apply(rows: readonly IndexRow[], gone: readonly number[] = []): number {
+    const changed: number[] = []
+    for (const rowNo of gone) {
+      const slot = this.slotOfRow[rowNo] ?? -1
+      if (slot >= 0 && this.store.has(this.live, slot)) {
+        this.remove(slot)
+        changed.push(slot)
+      }
+    }
+    for (const row of rows) {
+      let slot = this.slotOfRow[row.rowNo] ?? -1
+      if (slot >= 0 && (this.seq[slot] ?? 0) >= row.seq) continue
+      if (!row.live) {
+        if (slot < 0) continue
+        if (this.store.has(this.live, slot)) this.remove(slot)
+        this.seq[slot] = row.seq
+        changed.push(slot)
+        continue
+      }
+      if (slot < 0) slot = this.slotFor(row.rowNo)
+      else if (this.store.has(this.live, slot)) this.remove(slot)
+      this.add(slot, row, true)
+      changed.push(slot)
+    }
+    if (changed.length > 0) this.reorder(changed)
+    return changed.length
+  }
+
+  // ---------- searching ----------
+
+  /** Answers a search whose text query (if any) the index supports (see text-query.ts). */
+  answer(search: ResolvedSearch, text: ParsedTextQuery | undefined): IndexAnswer {
+    const taken: number[] = []
+    const take = () => {
+      const handle = this.scratchFree.pop() ?? this.store.alloc()
+      taken.push(handle)
+      return handle
+    }
+    try {
+      return this.answerWith(search, text, take)
+    } finally {
+      this.scratchFree.push(...taken)
+    }
+  }
+
+  private answerWith(search: ResolvedSearch, text: ParsedTextQuery | undefined, take: () => number): IndexAnswer {
+    const store = this.store
+    const words = store.words
+    // Every filter but the facets' and the place's, over all slots.
+    const base = take()
+    store.copy(base, this.live)
+    if (text !== undefined && search.q !== undefined) {
+      const matches = take()
+      this.evaluate(text.tree, this.words, matches, take)
+      store.and(base, base, matches)
+    }
+    if (search.languages.length > 0) {
+      const speaks = take()
+      store.zero(speaks)
+      for (const tag of search.languages) (tag.includes('-') ? this.languageExact : this.languagePrimary).get(tag)?.orInto(speaks)
+      store.and(base, base, speaks)
+    }
+    if (search.insurance.length > 0) {
+      const takes = take()
+      store.zero(takes)
+      for (const name of search.insurance) this.insurance.get(name)?.orInto(takes)
+      store.and(base, base, takes)
+    }
+    if (search.maxFee !== undefined) store.and(base, base, this.feeAtMost(search.maxFee, take()))
+    if (search.slidingScale === true) store.and(base, base, this.sliding)
+    if (search.slidingScale === false) store.andNot(base, base, this.sliding)
+    if (search.acceptingNewClients === true) store.and(base, base, this.accepting)
+    if (search.acceptingNewClients === false) store.andNot(base, base, this.accepting)
+
+    // The facet filters, each as one set.
+    const active = FACETS.filter((facet) => facetValues(search, facet).length > 0)
+    const facetSet = new Map<FacetName, number>()
+    for (const facet of active) facetSet.set(facet, this.facetFilter(search, facet, take))
+
+    // The place: an office that fits (state, city, radius), or telehealth in the searcher's state.
+    const office = this.officeMatch(search, take)
+    const telehealth = this.telehealthMatch(search, take)
+    let place: number | null = null
+    if (office !== null && telehealth !== null) {
+      place = take()
+      store.or(place, office, telehealth)
+    } else if (office !== null) place = office
+
+    // sort=distance filters by place its own way (nearest office first, then telehealth), so its page
+    // starts from everything else; every other sort and the facets start from `base` with the place.
+    let pageSet: number
+    if (search.sort === 'distance') {
+      pageSet = take()
+      store.copy(pageSet, base)
+      for (const set of facetSet.values()) store.and(pageSet, pageSet, set)
+    } else pageSet = -1
+    if (place !== null) store.and(base, base, place)
+    const [lo, hi] = store.span(base, 0, words)
+
+    const facets = search.facets.length === 0 ? null : this.countFacets(search, base, active, facetSet, lo, hi, take)
+
+    let hits: IndexHit[]
+    if (search.sort === 'distance') hits = this.distancePage(search, pageSet, office, telehealth, take)
+    else {
+      const all = take()
+      store.copy(all, base, lo, hi)
+      for (const set of facetSet.values()) store.and(all, all, set, lo, hi)
+      hits = search.sort === 'relevance' && text !== undefined ? this.relevancePage(search, text, all, lo, hi, take) : this.orderedPage(search, all, lo, hi)
+    }
+    return { hits, facets }
+  }
+
+  /** Disjunctive counts: each facet over the slots that pass every filter but its own. */
+  private countFacets(
+    search: ResolvedSearch,
+    base: number,
+    active: FacetName[],
+    facetSet: Map<FacetName, number>,
+    lo: number,
+    hi: number,
+    take: () => number,
+  ): FacetRow[] {
+    const rows: FacetRow[] = []
+    const mask = take()
+    for (const facet of search.facets) {
+      this.store.copy(mask, base, lo, hi)
+      for (const other of active) if (other !== facet) this.store.and(mask, mask, facetSet.get(other) ?? mask, lo, hi)
+      const terms = this.vocabulary.slugs(FACET_KINDS[facet])
+      const sets = terms.map((slug) => this.facets[facet].get(slug))
+      const dense = sets.flatMap((set) => (set !== undefined && set.dense >= 0 ? [set.dense] : []))
+      const denseCounts = this.store.countMany(mask, dense, lo, hi)
+      let next = 0
+      terms.forEach((slug, i) => {
+        const set = sets[i]
+        const count = set === undefined ? 0 : set.dense >= 0 ? (denseCounts[next++] ?? 0) : set.countWith(mask, lo, hi)
+        rows.push({ facet, value: slug, count })
+      })
+    }
+    return rows
+  }
+
+  private facetFilter(search: ResolvedSearch, facet: FacetName, take: () => number): number {
+    const values = facetValues(search, facet)
+    const set = take()
+    const terms = this.facets[facet]
+    if (facet === 'modality' && search.modalityMatch === 'all') {
+      this.store.copy(set, this.live)
+      const one = take()
+      for (const value of values) {
+        const term = terms.get(value)
+        if (term === undefined) {
+          this.store.zero(set)
+          break
+        }
+        term.copyInto(one)
+        this.store.and(set, set, one)
+      }
+      return set
+    }
+    this.store.zero(set)
+    for (const value of values) terms.get(value)?.orInto(set)
+    return set
+  }
+
+  /** The slots with an office that fits the place filters (null when there are none). */
+  private officeMatch(search: ResolvedSearch, take: () => number): number | null {
+    const { location, state, city } = search
+    if (location === undefined && city === undefined) {
+      if (state === undefined) return null
+      const set = take()
+      const inState = this.officeState.get(state)
+      if (inState) inState.copyInto(set)
+      else this.store.zero(set)
+      return set
+    }
+    const set = take()
+    if (location === undefined) {
+      const lowered = (city ?? '').toLowerCase()
+      const offices = state === undefined ? this.city.get(lowered) : this.cityState.get(`${state}\u0000${lowered}`)
+      if (offices) offices.copyInto(set)
+      else this.store.zero(set)
+      return set
+    }
+    this.store.zero(set)
+    this.officesWithin(search, (slot) => this.store.set(set, slot))
+    return set
+  }
+
+  /** Offices within the search's radius that are in its state and city, if given. */
+  private officesWithin(search: ResolvedSearch, visit: (slot: number, chord: number, position: number) => void): void {
+    const { location, state, city } = search
+    if (location === undefined) return
+    const stateId = state === undefined ? -1 : this.offices.stateId(state)
+    const cityId = city === undefined ? -1 : this.offices.cityId(city.toLowerCase())
+    if ((state !== undefined && stateId < 0) || (city !== undefined && cityId < 0)) return
+    this.offices.within(location.latitude, location.longitude, location.radiusKm * 1000, stateId, cityId, (match) => visit(match.slot, match.chord, match.position))
+  }
+
+  /** Offers telehealth and is licensed in the searcher's state (null when not asked for). */
+  private telehealthMatch(search: ResolvedSearch, take: () => number): number | null {
+    const state = search.includeTelehealth ? (search.location?.state ?? search.state ?? undefined) : undefined
+    if (state === undefined) return null
+    const set = take()
+    const online = this.facets.format.get('telehealth')
+    const licensed = this.licensedState.get(state)
+    if (online === undefined || licensed === undefined) {
+      this.store.zero(set)
+      return set
+    }
+    online.copyInto(set)
+    const other = take()
+    licensed.copyInto(other)
+    this.store.and(set, set, other)
+    return set
+  }
+
+  /** Slots whose lowest fee is at most `maxFee`. */
+  private feeAtMost(maxFee: number, set: number): number {
+    let at = FEE_THRESHOLDS.length - 1
+    while (at > 0 && (FEE_THRESHOLDS[at] ?? 0) > maxFee) at -= 1
+    const threshold = FEE_THRESHOLDS[at] ?? 0
+    this.store.copy(set, this.feeAtMostSets[at] ?? set)
+    // The few between the threshold and maxFee, from the fee order.
+    for (let rank = lowerBound(this.byFee.length, (i) => (this.feeKey[this.byFee[i] ?? 0] ?? 0) <= threshold); rank < this.byFee.length; rank += 1) {
+      const slot = this.byFee[rank] ?? 0
+      if ((this.feeKey[slot] ?? 0) > maxFee) break
+      this.store.set(set, slot)
+    }
+    return set
+  }
+
+  /** The text query over one of the lexeme indexes (all words, or name and tags). */
+  private evaluate(node: TextQuery, lexemes: TermIndex, dst: number, take: () => number): void {
+    const store = this.store
+    switch (node.op) {
+      case 'word': {
+        store.zero(dst)
+        if (node.prefix) for (const set of lexemes.withPrefix(node.lexeme)) set.orInto(dst)
+        else lexemes.get(node.lexeme)?.orInto(dst)
+        return
+      }
+      case 'not': {
+        const inner = take()
+        this.evaluate(node.arg, lexemes, inner, take)
+        store.andNot(dst, this.live, inner)
+        return
+      }
+      case 'and':
+      case 'or': {
+        this.evaluate(node.args[0], lexemes, dst, take)
+        const right = take()
+        this.evaluate(node.args[1], lexemes, right, take)
+        if (node.op === 'and') store.and(dst, dst, right)
+        else store.or(dst, dst, right)
+        return
+      }
+      case 'empty':
+        store.zero(dst)
+        return
+      case 'phrase':
+      case 'weighted':
+        throw new Error('the index does not evaluate phrases or weights; search-service sends such queries to SQL')
+    }
+  }
+
+  // ---------- pages ----------
+
+  /** sort=name or fee: the first hits of `set` after the cursor, in that order. */
+  private orderedPage(search: ResolvedSearch, set: number, lo: number, hi: number): IndexHit[] {
+    const cursor = search.cursor
+    if (search.sort === 'fee') {
+      const start = cursor?.s === 'fee' ? this.feeStart(cursor.f, cursor.id) : 0
+      return this.firstOf(this.byFee, this.feeRank, set, start, search.limit + 1, lo, hi).map((slot) => this.hit(slot, { key: this.feeKey[slot] ?? NO_FEE }))
+    }
+    const start = cursor?.s === 'name' ? this.nameStart(cursor.n, cursor.id) : 0
+    return this.firstOf(this.byName, this.nameRank, set, start, search.limit + 1, lo, hi).map((slot) => this.hit(slot, { key: this.names[slot] ?? '' }))
+  }
+
+  /** sort=relevance: matches in the name or own modalities and specialties (tier 1), then bio-only ones (tier 2), each by name. */
+  private relevancePage(search: ResolvedSearch, text: ParsedTextQuery, set: number, lo: number, hi: number, take: () => number): IndexHit[] {
+    const tagged = take()
+    this.evaluate(text.tree, this.tags, tagged, take)
+    const tier1 = take()
+    const tier2 = take()
+    this.store.and(tier1, set, tagged, lo, hi)
+    this.store.andNot(tier2, set, tagged, lo, hi)
+    const cursor = search.cursor?.s === 'relevance' ? search.cursor : undefined
+    const need = search.limit + 1
+    const hits: IndexHit[] = []
+    if (cursor === undefined || cursor.b === 1) {
+      const start = cursor ? this.nameStart(cursor.n, cursor.id) : 0
+      for (const slot of this.firstOf(this.byName, this.nameRank, tier1, start, need, lo, hi)) hits.push(this.hit(slot, { bucket: 1, name: this.names[slot] ?? '' }))
+    }
+    if (hits.length < need) {
+      const start = cursor?.b === 2 ? this.nameStart(cursor.n, cursor.id) : 0
+      for (const slot of this.firstOf(this.byName, this.nameRank, tier2, start, need - hits.length, lo, hi)) hits.push(this.hit(slot, { bucket: 2, name: this.names[slot] ?? '' }))
+    }
+    return hits
+  }
+
+  /**
+   * sort=distance: therapists with an office in the radius (and state and city), each at its nearest
+   * such office, nearest first (ties by id); then, with includeTelehealth, telehealth therapists
+   * licensed in the searcher's state with no such office, by name.
+   */
+  private distancePage(search: ResolvedSearch, set: number, office: number | null, telehealth: number | null, take: () => number): IndexHit[] {
+    const cursor = search.cursor?.s === 'distance' ? search.cursor : undefined
+    const need = search.limit + 1
+    const hits: IndexHit[] = []
+    if (cursor === undefined || cursor.b === 0) {
+      const touched: number[] = []
+      this.officesWithin(search, (slot, chord, position) => {
+        if (!this.store.has(set, slot)) return
+        const best = this.bestChord[slot] ?? Infinity
+        if (best === Infinity) touched.push(slot)
+        if (chord < best || (chord === best && position < (this.bestPosition[slot] ?? 0))) {
+          this.bestChord[slot] = chord
+          this.bestPosition[slot] = position
+        }
+      })
+      const after = cursor === undefined ? null : { chord: cursor.c, id: parseUuid(cursor.id) }
+      const candidates = after === null ? touched : touched.filter((slot) => this.compareDistance(slot, after.chord, after.id) > 0)
+      for (const slot of smallest(candidates, need, (a, b) => this.compareDistance(a, this.bestChord[b] ?? 0, this.idOf(b)))) {
+        hits.push({ id: this.uuidOf(slot), officePosition: this.bestPosition[slot] ?? null, cursor: { id: this.uuidOf(slot), bucket: 0, chord: this.bestChord[slot] ?? 0 } })
+      }
+      for (const slot of touched) this.bestChord[slot] = Infinity
+    }
+    if (hits.length < need && telehealth !== null) {
+      const remote = take()
+      this.store.and(remote, set, telehealth)
+      if (office !== null) this.store.andNot(remote, remote, office)
+      const start = cursor?.b === 1 ? this.nameStart(cursor.n, cursor.id) : 0
+      for (const slot of this.firstOf(this.byName, this.nameRank, remote, start, need - hits.length, 0, this.store.words)) {
+        hits.push(this.hit(slot, { bucket: 1, name: this.names[slot] ?? '' }))
+      }
+    }
+    return hits
+  }
+
+  /**
+   * The first `need` slots of `set` (within words [lo, hi)) from position `start` of `order`: walking
+   * the order when the set is common, sorting the set's own slots by rank when it is rare.
+   */
+  private firstOf(order: Int32Array, ranks: Int32Array, set: number, start: number, need: number, lo: number, hi: number): number[] {
+    const total = this.store.count(set, lo, hi)
+    if (total === 0 || need <= 0) return []
+    const found: number[] = []
+    // Walking visits about need × order / total slots; listing the set costs about 8 steps per slot.
+    if ((need * order.length) / total > 8 * total) {
+      const candidates: number[] = []
+      this.store.forEach(set, (slot) => {
+        const rank = ranks[slot] ?? -1
+        if (rank >= start) candidates.push(rank)
+      }, lo, hi)
+      for (const rank of smallest(candidates, need, (a, b) => a - b)) found.push(order[rank] ?? 0)
+      return found
+    }
+    for (let rank = start; rank < order.length && found.length < need; rank += 1) {
+      const slot = order[rank] ?? 0
+      const word = slot >>> 6
+      if (word >= lo && word < hi && this.store.has(set, slot)) found.push(slot)
+    }
+    return found
+  }
+
+  private hit(slot: number, cursor: Omit<CursorFields, 'id'>): IndexHit {
+    const id = this.uuidOf(slot)
+    return { id, officePosition: null, cursor: { id, ...cursor } }
+  }
+
+  /** The first position of the name order after (name, id). */
+  private nameStart(name: string, id: string): number {
+    const words = parseUuid(id)
+    return lowerBound(this.byName.length, (i) => {
+      const slot = this.byName[i] ?? 0
+      return (compareCodePoints(this.names[slot] ?? '', name) || compareWords(this.idWords, slot, words)) <= 0
+    })
+  }
+
+  /** The first position of the fee order after (fee key, id). */
+  private feeStart(fee: number, id: string): number {
+    const words = parseUuid(id)
+    return lowerBound(this.byFee.length, (i) => {
+      const slot = this.byFee[i] ?? 0
+      return ((this.feeKey[slot] ?? 0) - fee || compareWords(this.idWords, slot, words)) <= 0
+    })
+  }
+
+  /** The slot's (nearest chord, id) against another's. */
+  private compareDistance(slot: number, chord: number, id: Uint32Array): number {
+    const mine = this.bestChord[slot] ?? 0
+    return mine < chord ? -1 : mine > chord ? 1 : compareWords(this.idWords, slot, id)
+  }
+
+  // ---------- slots ----------
+
+  private slotFor(rowNo: number): number {
+    const existing = this.slotOfRow[rowNo] ?? -1
+    if (existing >= 0) return existing
+    if (rowNo >= this.slotOfRow.length) {
+      const grown = new Int32Array(Math.max(rowNo + 1, Math.ceil(this.slotOfRow.length * 1.5), 1024)).fill(-1)
+      grown.set(this.slotOfRow)
+      this.slotOfRow = grown
+    }
+    if (this.nextSlot >= this.store.capacity) this.grow(Math.ceil(this.store.capacity * 1.5))
+    const slot = this.nextSlot++
+    this.slotOfRow[rowNo] = slot
+    this.rowOfSlot[slot] = rowNo
+    return slot
+  }
+
+  private grow(capacity: number): void {
+    this.store.grow(capacity)
+    const slots = this.store.capacity
+    const grown = <T extends Int32Array | Float64Array | Uint32Array>(array: T, make: (n: number) => T, fill?: number): T => {
+      const next = make(array === this.idWords ? slots * 4 : slots)
+      if (fill !== undefined) next.fill(fill)
+      next.set(array)
+      return next
+    }
+    this.rowOfSlot = grown(this.rowOfSlot, (n) => new Int32Array(n))
+    this.seq = grown(this.seq, (n) => new Float64Array(n))
+    this.idWords = grown(this.idWords, (n) => new Uint32Array(n))
+    this.feeKey = grown(this.feeKey, (n) => new Int32Array(n))
+    this.nameRank = grown(this.nameRank, (n) => new Int32Array(n), -1)
+    this.feeRank = grown(this.feeRank, (n) => new Int32Array(n), -1)
+    this.bestChord = grown(this.bestChord, (n) => new Float64Array(n), Infinity)
+    this.bestPosition = grown(this.bestPosition, (n) => new Int32Array(n))
+  }
+
+  private add(slot: number, row: IndexRow, incremental: boolean): void {
+    const store = this.store
+    this.idWords.set(parseUuid(row.id), slot * 4)
+    this.names[slot] = row.name
+    const fee = row.feeMin ?? NO_FEE
+    this.feeKey[slot] = fee
+    this.seq[slot] = row.seq
+    store.set(this.live, slot)
+    if (row.accepting) store.set(this.accepting, slot)
+    if (row.sliding) store.set(this.sliding, slot)
+    FEE_THRESHOLDS.forEach((threshold, i) => {
+      if (fee <= threshold) store.set(this.feeAtMostSets[i] ?? 0, slot)
+    })
+    const put = (terms: TermIndex, keys: readonly string[]) => (incremental ? terms.replace(slot, keys) : terms.append(slot, keys))
+    put(this.facets.modality, row.modalities)
+    put(this.facets.specialty, row.specialties)
+    put(this.facets.clientFocus, row.clientFocus)
+    put(this.facets.format, row.formats)
+    put(this.facets.licenseType, [row.licenseType])
+    put(this.officeState, row.officeStates)
+    put(this.licensedState, row.licensedStates)
+    put(this.languageExact, row.languages)
+    put(this.languagePrimary, [...new Set(row.languages.map((tag) => tag.split('-')[0] ?? tag))])
+    put(this.insurance, row.insurance)
+    put(this.city, [...new Set(row.offices.map((office) => office.city))])
+    put(this.cityState, [...new Set(row.offices.map((office) => `${office.state}\u0000${office.city}`))])
+    put(this.words, row.words)
+    put(this.tags, row.tags)
+    this.offices.replace(slot, row.offices)
+  }
+
+  private remove(slot: number): void {
+    const store = this.store
+    store.clear(this.live, slot)
+    store.clear(this.accepting, slot)
+    store.clear(this.sliding, slot)
+    for (const set of this.feeAtMostSets) store.clear(set, slot)
+    for (const terms of this.termIndexes()) terms.remove(slot)
+    this.offices.remove(slot)
+  }
+
+  /** Merges changed slots into the name and fee orders (a sort of the changed ones and one pass over the rest). */
+  private reorder(changed: readonly number[]): void {
+    const byName = (a: number, b: number) => compareCodePoints(this.names[a] ?? '', this.names[b] ?? '') || compareSlots(this.idWords, a, b)
+    const byFee = (a: number, b: number) => (this.feeKey[a] ?? 0) - (this.feeKey[b] ?? 0) || compareSlots(this.idWords, a, b)
+    this.byName = merge(this.byName, this.nameRank, changed, (slot) => this.store.has(this.live, slot), byName)
+    this.byFee = merge(this.byFee, this.feeRank, changed, (slot) => this.store.has(this.live, slot), byFee)
+  }
+
+  private termIndexes(): TermIndex[] {
+    return [
+      ...Object.values(this.facets),
+      this.officeState,
+      this.licensedState,
+      this.languageExact,
+      this.languagePrimary,
+      this.insurance,
+      this.city,
+      this.cityState,
+      this.words,
+      this.tags,
+    ]
+  }
+
+  private idOf(slot: number): Uint32Array {
+    return this.idWords.subarray(slot * 4, slot * 4 + 4)
+  }
+
+  private uuidOf(slot: number): string {
+    let hex = ''
+    for (let i = 0; i < 4; i += 1) hex += (this.idWords[slot * 4 + i] ?? 0).toString(16).padStart(8, '0')
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  }
+}
+
+function facetValues(search: ResolvedSearch, facet: FacetName): string[] {
+  switch (facet) {
+    case 'modality':
+      return search.modality
+    case 'specialty':
+      return search.specialty
+    case 'format':
+      return search.format
+    case 'clientFocus':
+      return search.clientFocus
+    case 'licenseType':
+      return search.licenseType
+  }
+}
+
+/** A uuid as four big-endian 32-bit words: compared word by word they sort as Postgres sorts uuids. */
+export function parseUuid(id: string): Uint32Array {
+  const hex = id.replaceAll('-', '')
+  const words = new Uint32Array(4)
+  for (let i = 0; i < 4; i += 1) words[i] = Number.parseInt(hex.slice(i * 8, i * 8 + 8), 16)
+  return words
+}
+
+function compareWords(ids: Uint32Array, slot: number, words: Uint32Array): number {
+  for (let i = 0; i < 4; i += 1) {
+    const a = ids[slot * 4 + i] ?? 0
+    const b = words[i] ?? 0
+    if (a !== b) return a < b ? -1 : 1
+  }
+  return 0
+}
+
+function compareSlots(ids: Uint32Array, a: number, b: number): number {
+  for (let i = 0; i < 4; i += 1) {
+    const x = ids[a * 4 + i] ?? 0
+    const y = ids[b * 4 + i] ?? 0
+    if (x !== y) return x < y ? -1 : 1
+  }
+  return 0
+}
+
+/**
+ * Compares by Unicode code point, as Postgres compares text under the "C" collation (UTF-8 bytes):
+ * JavaScript's `<` compares UTF-16 units, which puts characters beyond U+FFFF before U+E000–U+FFFF.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i += 1) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x >= 0xd800 && y >= 0xd800) {
+      const fix = (unit: number) => (unit >= 0xe000 ? unit - 0x800 : unit + 0x2000)
+      return fix(x) - fix(y)
+    }
+    return x - y
+  }
+  return a.length - b.length
+}
+
+/** The first i in [0, length) for which `before(i)` is false (`before` is true, then false). */
+function lowerBound(length: number, before: (i: number) => boolean): number {
+  let lo = 0
+  let hi = length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (before(mid)) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** rank[order[i]] = i. */
+function rank(order: Int32Array, ranks: Int32Array): void {
+  ranks.fill(-1)
+  for (let i = 0; i < order.length; i += 1) ranks[order[i] ?? 0] = i
+}
+
+/** The order without the changed slots, merged with those of them still live, sorted; ranks updated. */
+function merge(
+  order: Int32Array<ArrayBuffer>,
+  ranks: Int32Array,
+  changed: readonly number[],
+  live: (slot: number) => boolean,
+  compare: (a: number, b: number) => number,
+): Int32Array<ArrayBuffer> {
+  const isChanged = new Set(changed)
+  const added = [...isChanged].filter(live).sort(compare)
+  const next = new Int32Array(order.length - [...isChanged].filter((slot) => (ranks[slot] ?? -1) >= 0).length + added.length)
+  let i = 0
+  let j = 0
+  let k = 0
+  while (i < order.length || j < added.length) {
+    const kept = order[i]
+    if (kept !== undefined && isChanged.has(kept)) {
+      i += 1
+      continue
+    }
+    const fresh = added[j]
+    if (kept === undefined || (fresh !== undefined && compare(fresh, kept) < 0)) {
+      next[k++] = fresh ?? 0
+      j += 1
+    } else {
+      next[k++] = kept
+      i += 1
+    }
+  }
+  for (const slot of isChanged) ranks[slot] = -1
+  rank(next.subarray(0, k), ranks)
+  return k === next.length ? next : next.slice(0, k)
+}
+
+/** The `count` smallest items by `compare`, in order (a bounded heap: O(n log count)). */
+function smallest<T>(items: readonly T[], count: number, compare: (a: T, b: T) => number): T[] {
+  if (items.length <= count) return [...items].sort(compare)
+  // A max-heap of the best `count` so far: its top is the first to drop.
+  const heap: T[] = []
+  const above = (i: number, j: number) => compare(heap[i] as T, heap[j] as T) > 0
+  for (const item of items) {
+    if (heap.length < count) {
+      heap.push(item)
+      for (let i = heap.length - 1; i > 0 && above(i, (i - 1) >> 1); i = (i - 1) >> 1) [heap[i], heap[(i - 1) >> 1]] = [heap[(i - 1) >> 1] as T, heap[i] as T]
+    } else if (compare(item, heap[0] as T) < 0) {
+      heap[0] = item
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let top = i
+        if (l < heap.length && above(l, top)) top = l
+        if (r < heap.length && above(r, top)) top = r
+        if (top === i) break
+        ;[heap[i], heap[top]] = [heap[top] as T, heap[i] as T]
+        i = top
+      }
+    }
+  }
+  return heap.sort(compare)
+}
