@@ -324,6 +324,11 @@ export class TermSet {
     return this.slots.byteLength
   }
 
+  /** Each slot of a sparse set (a dense one visits nothing: its slots are in the store). */
+  forEach(visit: (slot: number) => void): void {
+    for (let i = 0; i < this.length; i += 1) visit(this.slots[i] ?? 0)
+  }
+
   private densifyIfLarge(): void {
     // An array of 4-byte slots is bigger than the bitset from capacity/32 slots on.
     if (this.length * 32 < this.store.capacity) return

@@ -183,6 +183,20 @@ export class DirectoryIndex {
   }
 
   /**
+   * Bulk load, step 2 for text: the live rows that have a lexeme, in all their text (`words`) or in
+   * their name and tags (`tags`), as Postgres groups them (a row's words come in many calls).
+   */
+  loadPostings(kind: 'words' | 'tags', lexeme: string, rowNos: ArrayLike<number>): void {
+    const slots = new Int32Array(rowNos.length)
+    let count = 0
+    for (let i = 0; i < rowNos.length; i += 1) {
+      const slot = this.slotOfRow[rowNos[i] ?? 0] ?? -1
+      if (slot >= 0 && this.store.has(this.live, slot)) slots[count++] = slot
+    }
+    ;(kind === 'words' ? this.words : this.tags).appendSlots(lexeme, slots.subarray(0, count))
+  }
+
+  /**
    * Bulk load, step 3: the name and fee orders as Postgres sorted them (row numbers), which also
    * seals the term sets. Rows Postgres listed that the index lacks are skipped; live slots it did not
    * list (written meanwhile) are merged in.

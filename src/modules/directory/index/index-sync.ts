@@ -48,6 +48,26 @@ const ROW_JSON = `json_build_array(t.row_no, t.id, t.change_seq, t.deleted_at IS
   (SELECT json_agg(json_build_array(o.position, o.state, lower(o.city), o.latitude, o.longitude) ORDER BY o.position)
      FROM therapist_office o WHERE o.therapist_id = t.id))::text AS row`
 
+/** The same without the lexemes, which a build reads grouped by lexeme instead (see `postingsSql`). */
+const ROW_JSON_WITHOUT_TEXT = ROW_JSON.replace("tsvector_to_array(ts_filter(t.search_vector, '{a,b}')), tsvector_to_array(t.search_vector)", 'NULL, NULL')
+
+/**
+ * A chunk's lexemes with the rows that have each (int4 row numbers, big-endian, as one bytea): Postgres
+ * groups about 70 lexemes a row into a few hundred lists, so Node looks up a few hundred lexemes per
+ * chunk instead of 70 per row (3x faster build at a million rows).
+ */
+const postingsSql = (vector: 'search_vector' | 'tags_vector') =>
+  `SELECT lexeme, string_agg(int4send(t.row_no), ''::bytea) AS rows FROM therapist t, unnest(tsvector_to_array(t.${vector})) lexeme
+   WHERE t.row_no >= $1 AND t.row_no < $2 AND t.deleted_at IS NULL GROUP BY lexeme`
+
+/** A bytea of big-endian int4 row numbers (from `postingsSql`). */
+function rowNumbers(bytes: Uint8Array): Int32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const numbers = new Int32Array(bytes.byteLength / 4)
+  for (let i = 0; i < numbers.length; i += 1) numbers[i] = view.getInt32(i * 4)
+  return numbers
+}
+
 type RowJson = [
   number, string, number, boolean, string, number | null, boolean, boolean,
   string[] | null, string[] | null, string[] | null, string[] | null, string, string[] | null, string[] | null, string[] | null,
@@ -303,14 +323,23 @@ export class IndexSync {
     index.assignSlots(rowNoList(order?.rows))
     const low = range?.low ?? 0
     const high = range?.high ?? -1
-    const chunk = (from: number) =>
-      db.query<{ row: string }>(`SELECT ${ROW_JSON} FROM therapist t WHERE t.row_no >= $1 AND t.row_no < $2 AND t.deleted_at IS NULL`, [from, from + BUILD_CHUNK_ROWS])
-    // The next chunk is read while this one is loaded.
-    let next = low <= high ? chunk(low) : null
+    // One chunk of row numbers: its rows (without text), and its lexemes grouped by Postgres, three
+    // statements at once; the next chunk is read while this one is loaded.
+    const read = (from: number) => {
+      const range = [from, from + BUILD_CHUNK_ROWS]
+      return Promise.all([
+        db.query<{ row: string }>(`SELECT ${ROW_JSON_WITHOUT_TEXT} FROM therapist t WHERE t.row_no >= $1 AND t.row_no < $2 AND t.deleted_at IS NULL`, range),
+        db.query<{ lexeme: string; rows: Uint8Array }>(postingsSql('search_vector'), range),
+        db.query<{ lexeme: string; rows: Uint8Array }>(postingsSql('tags_vector'), range),
+      ])
+    }
+    let next = low <= high ? read(low) : null
     for (let from = low; next !== null; from += BUILD_CHUNK_ROWS) {
-      const rows = await next
-      next = from + BUILD_CHUNK_ROWS <= high ? chunk(from + BUILD_CHUNK_ROWS) : null
+      const [rows, words, tags] = await next
+      next = from + BUILD_CHUNK_ROWS <= high ? read(from + BUILD_CHUNK_ROWS) : null
       index.load(rows.map((row) => parseRow(row.row)))
+      for (const { lexeme, rows: postings } of words) index.loadPostings('words', lexeme, rowNumbers(postings))
+      for (const { lexeme, rows: postings } of tags) index.loadPostings('tags', lexeme, rowNumbers(postings))
       if (index.bytes > maxBytes) {
         await next?.catch(() => undefined)
         this.reason = `it would pass DIRECTORY_INDEX_MAX_MB (${Math.round(maxBytes / 2 ** 20)} MB) at ${index.size} therapists`

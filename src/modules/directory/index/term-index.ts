@@ -20,6 +20,8 @@ export class TermIndex {
   private pool = new Int32Array(1024)
   private poolLength = 0
   private garbage = 0
+  /** Postings were loaded by term (`appendSlots`): the per-slot lists are made at `seal`. */
+  private bulkPostings = false
 
   constructor(
     private readonly store: BitsetStore,
@@ -63,6 +65,16 @@ export class TermIndex {
     this.add(slot, keys, false)
   }
 
+  /** Bulk load: slots not seen before that have `key` (a term's postings, as Postgres groups them). Call `seal` at the end. */
+  appendSlots(key: string, slots: ArrayLike<number>): void {
+    const id = this.idFor(key)
+    const set = this.sets[id] as TermSet
+    const wasDense = set.dense >= 0
+    for (let i = 0; i < slots.length; i += 1) set.append(slots[i] ?? 0)
+    if (!wasDense && set.dense >= 0) this.denseIds.push(id)
+    this.bulkPostings = true
+  }
+
   /** A live change: the slot's terms become `keys` (none: it leaves the index). */
   replace(slot: number, keys: readonly string[]): void {
     this.remove(slot)
@@ -83,9 +95,11 @@ export class TermIndex {
     this.garbage += length
   }
 
-  /** Sorts what bulk loading appended out of order. */
+  /** Sorts what bulk loading appended out of order, and notes for each slot the sparse sets it is in. */
   seal(): void {
     for (const set of this.sets) set.seal()
+    if (this.trackSlots && this.bulkPostings) this.rememberFromSets()
+    this.bulkPostings = false
   }
 
   /** Bytes held outside the bitset store. */
@@ -141,6 +155,42 @@ export class TermIndex {
     this.slotLength[slot] = ids.length
     this.pool.set(ids, this.poolLength)
     this.poolLength += ids.length
+  }
+
+  /** The per-slot lists from the sparse sets (two passes: count, then fill), after a bulk load by term. */
+  private rememberFromSets(): void {
+    let slots = 0
+    for (const set of this.sets) if (set.dense < 0) set.forEach((slot) => (slots = Math.max(slots, slot + 1)))
+    const lengths = new Uint16Array(Math.max(slots, this.slotLength.length))
+    lengths.set(this.slotLength)
+    for (const set of this.sets) if (set.dense < 0) set.forEach((slot) => (lengths[slot] = (lengths[slot] ?? 0) + 1))
+    const starts = new Int32Array(lengths.length)
+    let total = 0
+    for (let slot = 0; slot < lengths.length; slot += 1) {
+      starts[slot] = total
+      total += lengths[slot] ?? 0
+    }
+    const pool = new Int32Array(Math.max(1024, total))
+    const filled = new Uint16Array(lengths.length)
+    // Runs remembered before (slots added one by one) come first.
+    for (let slot = 0; slot < this.slotLength.length; slot += 1) {
+      const length = this.slotLength[slot] ?? 0
+      const from = this.slotStart[slot] ?? 0
+      pool.set(this.pool.subarray(from, from + length), starts[slot] ?? 0)
+      filled[slot] = length
+    }
+    this.sets.forEach((set, id) => {
+      if (set.dense >= 0) return
+      set.forEach((slot) => {
+        pool[(starts[slot] ?? 0) + (filled[slot] ?? 0)] = id
+        filled[slot] = (filled[slot] ?? 0) + 1
+      })
+    })
+    this.slotStart = starts
+    this.slotLength = lengths
+    this.pool = pool
+    this.poolLength = total
+    this.garbage = 0
   }
 
   /** Drops the runs of replaced slots from the pool. */
