@@ -114,6 +114,16 @@ export class DirectoryIndex {
   private bestChord: Float64Array
   private bestPosition: Int32Array
   private readonly scratchFree: number[] = []
+  /**
+   * Facet terms numbered across facets (vocabulary order), with how many live therapists have each
+   * term (`termCounts`) and each pair of terms (`pairCounts`, G×G). Kept on every change, they answer
+   * the commonest first page outright: facet filters alone (no text, place or practicalities), each
+   * facet's counts under at most one other facet's single value (`modality=cbt`: every count is a
+   * table lookup, not a scan of the matching therapists).
+   */
+  private readonly termIds: Record<FacetName, Map<string, number>>
+  private readonly termCounts: Int32Array
+  private readonly pairCounts: Int32Array
 
   constructor(
     private readonly vocabulary: Vocabulary,
@@ -140,6 +150,12 @@ export class DirectoryIndex {
       clientFocus: new TermIndex(this.store, false),
       licenseType: new TermIndex(this.store, false),
     }
+    let terms = 0
+    this.termIds = Object.fromEntries(
+      FACETS.map((facet) => [facet, new Map(vocabulary.slugs(FACET_KINDS[facet]).map((slug) => [slug, terms++]))]),
+    ) as Record<FacetName, Map<string, number>>
+    this.termCounts = new Int32Array(terms)
+    this.pairCounts = new Int32Array(terms * terms)
     this.officeState = new TermIndex(this.store, false)
     this.licensedState = new TermIndex(this.store, false)
     this.languageExact = new TermIndex(this.store, false)
@@ -203,6 +219,7 @@ export class DirectoryIndex {
    */
   finishLoad(nameOrder: readonly number[], feeOrder: readonly number[]): void {
     for (const terms of this.termIndexes()) terms.seal()
+    this.countPairs()
     const toSlots = (rowNos: readonly number[]) => {
       const slots: number[] = []
       for (const rowNo of rowNos) {
@@ -253,6 +270,70 @@ export class DirectoryIndex {
     }
     if (changed.length > 0) this.reorder(changed)
     return changed.length
+  }
+
+  /** termCounts and pairCounts from the term sets (after a bulk load): one AND-count per pair of terms. */
+  private countPairs(): void {
+    const sets: { id: number; handle: number; release: boolean }[] = []
+    for (const facet of FACETS) {
+      for (const [slug, id] of this.termIds[facet]) {
+        const set = this.facets[facet].get(slug)
+        if (set === undefined) continue
+        if (set.dense >= 0) sets.push({ id, handle: set.dense, release: false })
+        else {
+          const handle = this.store.alloc()
+          set.copyInto(handle)
+          sets.push({ id, handle, release: true })
+        }
+      }
+    }
+    const terms = this.termCounts.length
+    for (const a of sets) {
+      this.termCounts[a.id] = this.store.count(a.handle)
+      for (const b of sets) {
+        if (b.id > a.id) {
+          const both = this.store.andCount(a.handle, b.handle)
+          this.pairCounts[a.id * terms + b.id] = both
+          this.pairCounts[b.id * terms + a.id] = both
+        }
+      }
+    }
+    for (const set of sets) if (set.release) this.store.release(set.handle)
+  }
+
+  /** Adds (+1) or removes (-1) a live slot's facet terms to the term and pair counts. */
+  private countTerms(ids: readonly number[], delta: 1 | -1): void {
+    const terms = this.termCounts.length
+    for (const a of ids) {
+      this.termCounts[a] = (this.termCounts[a] ?? 0) + delta
+      for (const b of ids) if (b !== a) this.pairCounts[a * terms + b] = (this.pairCounts[a * terms + b] ?? 0) + delta
+    }
+  }
+
+  /** The facet terms a row has, as term ids. */
+  private rowTermIds(row: IndexRow): number[] {
+    const ids = new Set<number>()
+    const add = (facet: FacetName, slugs: readonly string[]) => {
+      for (const slug of slugs) {
+        const id = this.termIds[facet].get(slug)
+        if (id !== undefined) ids.add(id)
+      }
+    }
+    add('modality', row.modalities)
+    add('specialty', row.specialties)
+    add('clientFocus', row.clientFocus)
+    add('format', row.formats)
+    add('licenseType', [row.licenseType])
+    return [...ids]
+  }
+
+  /** The facet terms a live slot has now (from the term sets), as term ids. */
+  private slotTermIds(slot: number): number[] {
+    const ids: number[] = []
+    for (const facet of FACETS) {
+      for (const [slug, id] of this.termIds[facet]) if (this.facets[facet].get(slug)?.has(slot)) ids.push(id)
+    }
+    return ids
   }
 
   // ---------- searching ----------
@@ -307,8 +388,11 @@ export class DirectoryIndex {
     for (const facet of active) facetSet.set(facet, this.facetFilter(search, facet, take))
 
     // The place: an office that fits (state, city, radius), or telehealth in the searcher's state.
-    const office = this.officeMatch(search, take)
+    // sort=distance finds nearby offices its own way: the set of them is needed only for the facets
+    // and to keep them out of the telehealth bucket.
     const telehealth = this.telehealthMatch(search, take)
+    const needsOffices = search.sort !== 'distance' || search.facets.length > 0 || telehealth !== null
+    const office = needsOffices ? this.officeMatch(search, take) : null
     let place: number | null = null
     if (office !== null && telehealth !== null) {
       place = take()
@@ -326,7 +410,10 @@ export class DirectoryIndex {
     if (place !== null) store.and(base, base, place)
     const [lo, hi] = store.span(base, 0, words)
 
-    const facets = search.facets.length === 0 ? null : this.countFacets(search, base, active, facetSet, lo, hi, take)
+    const onlyFacetFilters =
+      search.q === undefined && search.languages.length === 0 && search.insurance.length === 0 && search.maxFee === undefined &&
+      search.slidingScale === undefined && search.acceptingNewClients === undefined && place === null
+    const facets = search.facets.length === 0 ? null : this.countFacets(search, base, active, facetSet, lo, hi, take, onlyFacetFilters)
 
     let hits: IndexHit[]
     if (search.sort === 'distance') hits = this.distancePage(search, pageSet, office, telehealth, take)
@@ -348,10 +435,21 @@ export class DirectoryIndex {
     lo: number,
     hi: number,
     take: () => number,
+    onlyFacetFilters: boolean,
   ): FacetRow[] {
     const rows: FacetRow[] = []
     const mask = take()
+    const width = this.termCounts.length
     for (const facet of search.facets) {
+      const others = active.filter((other) => other !== facet)
+      const single = others.length === 1 ? facetValues(search, others[0] as FacetName) : []
+      const by = others.length === 1 && single.length === 1 ? this.termIds[others[0] as FacetName].get(single[0] ?? '') : undefined
+      if (onlyFacetFilters && (others.length === 0 || by !== undefined)) {
+        for (const [slug, id] of this.termIds[facet]) {
+          rows.push({ facet, value: slug, count: by === undefined ? (this.termCounts[id] ?? 0) : (this.pairCounts[id * width + by] ?? 0) })
+        }
+        continue
+      }
       this.store.copy(mask, base, lo, hi)
       for (const other of active) if (other !== facet) this.store.and(mask, mask, facetSet.get(other) ?? mask, lo, hi)
       const terms = this.vocabulary.slugs(FACET_KINDS[facet])
@@ -411,18 +509,19 @@ export class DirectoryIndex {
       return set
     }
     this.store.zero(set)
-    this.officesWithin(search, (slot) => this.store.set(set, slot))
+    const where = this.officeFilter(search)
+    if (where !== null) this.offices.markWithin(where.latitude, where.longitude, where.radiusM, where.state, where.city, (slot) => this.store.set(set, slot))
     return set
   }
 
-  /** Offices within the search's radius that are in its state and city, if given. */
-  private officesWithin(search: ResolvedSearch, visit: (slot: number, chord: number, position: number) => void): void {
+  /** The office conditions of a search with a location, as the office table takes them; null when no office can match. */
+  private officeFilter(search: ResolvedSearch): { latitude: number; longitude: number; radiusM: number; state: number; city: number } | null {
     const { location, state, city } = search
-    if (location === undefined) return
+    if (location === undefined) return null
     const stateId = state === undefined ? -1 : this.offices.stateId(state)
     const cityId = city === undefined ? -1 : this.offices.cityId(city.toLowerCase())
-    if ((state !== undefined && stateId < 0) || (city !== undefined && cityId < 0)) return
-    this.offices.within(location.latitude, location.longitude, location.radiusKm * 1000, stateId, cityId, (match) => visit(match.slot, match.chord, match.position))
+    if ((state !== undefined && stateId < 0) || (city !== undefined && cityId < 0)) return null
+    return { latitude: location.latitude, longitude: location.longitude, radiusM: location.radiusKm * 1000, state: stateId, city: cityId }
   }
 
   /** Offers telehealth and is licensed in the searcher's state (null when not asked for). */
@@ -538,18 +637,41 @@ export class DirectoryIndex {
     const hits: IndexHit[] = []
     if (cursor === undefined || cursor.b === 0) {
       const touched: number[] = []
-      this.officesWithin(search, (slot, chord, position) => {
-        if (!this.store.has(set, slot)) return
-        const best = this.bestChord[slot] ?? Infinity
-        if (best === Infinity) touched.push(slot)
-        if (chord < best || (chord === best && position < (this.bestPosition[slot] ?? 0))) {
-          this.bestChord[slot] = chord
-          this.bestPosition[slot] = position
-        }
-      })
       const after = cursor === undefined ? null : { chord: cursor.c, id: parseUuid(cursor.id) }
-      const candidates = after === null ? touched : touched.filter((slot) => this.compareDistance(slot, after.chord, after.id) > 0)
-      for (const slot of smallest(candidates, need, (a, b) => this.compareDistance(a, this.bestChord[b] ?? 0, this.idOf(b)))) {
+      const beyondCursor = (slot: number) => after === null || this.compareDistance(slot, after.chord, after.id) > 0
+      const byDistance = (a: number, b: number) => this.compareDistance(a, this.bestChord[b] ?? 0, this.idOf(b))
+      // The first chord each accepted therapist was seen at: the need-th smallest bounds what the page needs.
+      const firstSeen: number[] = []
+      const where = this.officeFilter(search)
+      if (where !== null) {
+        this.offices.nearestFirst(
+          where.latitude,
+          where.longitude,
+          where.radiusM,
+          where.state,
+          where.city,
+          ({ slot, chord, position }) => {
+            if (!this.store.has(set, slot)) return
+            const best = this.bestChord[slot] ?? Infinity
+            if (best === Infinity) {
+              touched.push(slot)
+              firstSeen.push(chord)
+            }
+            if (chord < best || (chord === best && position < (this.bestPosition[slot] ?? 0))) {
+              this.bestChord[slot] = chord
+              this.bestPosition[slot] = position
+            }
+          },
+          (bound) => {
+            // Every office not yet seen is at least `bound` away: stop once a full page is nearer than that
+            // (checked exactly, since a therapist's nearer office may have come after its first).
+            if (firstSeen.length < need || quickSelect(firstSeen, need - 1) >= bound) return false
+            const page = smallest(touched.filter(beyondCursor), need, byDistance)
+            return page.length === need && (this.bestChord[page[need - 1] ?? 0] ?? Infinity) < bound
+          },
+        )
+      }
+      for (const slot of smallest(touched.filter(beyondCursor), need, byDistance)) {
         hits.push({ id: this.uuidOf(slot), officePosition: this.bestPosition[slot] ?? null, cursor: { id: this.uuidOf(slot), bucket: 0, chord: this.bestChord[slot] ?? 0 } })
       }
       for (const slot of touched) this.bestChord[slot] = Infinity
@@ -676,6 +798,8 @@ export class DirectoryIndex {
     put(this.facets.clientFocus, row.clientFocus)
     put(this.facets.format, row.formats)
     put(this.facets.licenseType, [row.licenseType])
+    // A bulk load counts pairs once at the end (countPairs); a live change counts its own.
+    if (incremental) this.countTerms(this.rowTermIds(row), 1)
     put(this.officeState, row.officeStates)
     put(this.licensedState, row.licensedStates)
     put(this.languageExact, row.languages)
@@ -690,6 +814,7 @@ export class DirectoryIndex {
 
   private remove(slot: number): void {
     const store = this.store
+    if (store.has(this.live, slot)) this.countTerms(this.slotTermIds(slot), -1)
     store.clear(this.live, slot)
     store.clear(this.accepting, slot)
     store.clear(this.sliding, slot)
@@ -842,6 +967,30 @@ function merge(
   for (const slot of isChanged) ranks[slot] = -1
   rank(next.subarray(0, k), ranks)
   return k === next.length ? next : next.slice(0, k)
+}
+
+/** The k-th smallest number of `values` (0-based); reorders them. */
+function quickSelect(values: number[], k: number): number {
+  let lo = 0
+  let hi = values.length - 1
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >>> 1] ?? 0
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while ((values[i] ?? 0) < pivot) i += 1
+      while ((values[j] ?? 0) > pivot) j -= 1
+      if (i <= j) {
+        ;[values[i], values[j]] = [values[j] ?? 0, values[i] ?? 0]
+        i += 1
+        j -= 1
+      }
+    }
+    if (k <= j) hi = j
+    else if (k >= i) lo = i
+    else return values[k] ?? 0
+  }
+  return values[k] ?? 0
 }
 
 /** The `count` smallest items by `compare`, in order (a bounded heap: O(n log count)). */

@@ -1,6 +1,6 @@
 /**
  * Every office of the directory index, for radius searches: its therapist's slot, its point on
- * earthdistance's sphere, its state and city, and a grid of 0.2° cells so a search looks only at the
+ * earthdistance's sphere, its state and city, and a grid of 0.05° cells so a search looks only at the
  * offices near its point.
  *
  * Distances are computed as the `earthdistance` extension computes them, so the index and Postgres
@@ -13,7 +13,8 @@
 export const EARTH_RADIUS_M = 6378168
 /** Postgres's RADIANS_PER_DEGREE (0.0174532925199432957692) is this very double. */
 const RADIANS = Math.PI / 180
-const CELL_DEGREES = 0.2
+/** 0.05° is about 5.5 km: a dense city's nearest offices come from a few cells of a few hundred offices. */
+const CELL_DEGREES = 0.05
 const LON_CELLS = Math.round(360 / CELL_DEGREES)
 
 export interface Point {
@@ -54,6 +55,43 @@ export interface OfficeMatch {
   position: number
 }
 
+/**
+ * Whether a chord is within a radius, as `earth_distance(...) <= radius` decides: compared as chords
+ * (no arcsine per office), measured exactly only within a hair of the edge.
+ */
+function withinRadius(chord: number, limit: number, radiusM: number): boolean {
+  if (chord < limit * (1 - 1e-12)) return true
+  if (chord > limit * (1 + 1e-12)) return false
+  return greatCircle(chord) <= radiusM
+}
+
+/** A grid cell: its offices, and a ball around it (centre, chord radius) that bounds their distances from any point. */
+interface Cell {
+  items: Int32Array
+  length: number
+  center: Point
+  radius: number
+}
+
+const chordBetween = (a: Point, b: Point) => Math.sqrt((a.x - b.x) ** 2 + (a.y - b.y) ** 2 + (a.z - b.z) ** 2)
+
+/** The chord of a great-circle distance (earthdistance's gc_to_sec): a radius as a bound on chords. */
+export function chordOf(distanceM: number): number {
+  return 2 * EARTH_RADIUS_M * Math.sin(Math.min(distanceM, Math.PI * EARTH_RADIUS_M) / (2 * EARTH_RADIUS_M))
+}
+
+function cellGeometry(key: number): { center: Point; radius: number } {
+  const row = Math.floor(key / LON_CELLS)
+  const col = key % LON_CELLS
+  const lat0 = row * CELL_DEGREES - 90
+  const lon0 = col * CELL_DEGREES - 180
+  const center = toEarth(lat0 + CELL_DEGREES / 2, lon0 + CELL_DEGREES / 2)
+  let radius = 0
+  for (const lat of [lat0, lat0 + CELL_DEGREES]) for (const lon of [lon0, lon0 + CELL_DEGREES]) radius = Math.max(radius, chordBetween(center, toEarth(lat, lon)))
+  // The farthest point of a cell this small is a corner; the margin covers rounding.
+  return { center, radius: radius * 1.001 + 1 }
+}
+
 const cellOf = (latitude: number, longitude: number): number =>
   Math.floor((latitude + 90) / CELL_DEGREES) * LON_CELLS + (Math.floor((longitude + 180) / CELL_DEGREES) % LON_CELLS)
 
@@ -74,7 +112,7 @@ export class OfficeTable {
   private firstOfSlot = new Int32Array(0)
   private used = 0
   private readonly free: number[] = []
-  private readonly cells = new Map<number, { items: Int32Array; length: number }>()
+  private readonly cells = new Map<number, Cell>()
   private readonly stateIds = new Map<string, number>()
   private readonly cityIds = new Map<string, number>()
 
@@ -138,11 +176,67 @@ export class OfficeTable {
   }
 
   /**
-   * Calls `visit` for every office within `radiusM` metres (earth_distance) of the point that is in
-   * the state and city given (ids from stateId/cityId; -1: any).
+   * Calls `visit` with the slot of every office within `radiusM` metres (earth_distance) of the point
+   * that is in the state and city given (ids from stateId/cityId; -1: any). A slot with several such
+   * offices is visited once per office. Offices of cells wholly inside the radius are taken without
+   * measuring each.
    */
-  within(latitude: number, longitude: number, radiusM: number, state: number, city: number, visit: (match: OfficeMatch) => void): void {
+  markWithin(latitude: number, longitude: number, radiusM: number, state: number, city: number, visit: (slot: number) => void): void {
     const point = toEarth(latitude, longitude)
+    const limit = chordOf(radiusM)
+    for (const cell of this.cellsNear(latitude, longitude, radiusM)) {
+      const far = chordBetween(point, cell.center) + cell.radius
+      const inside = far < limit * (1 - 1e-9)
+      for (let i = 0; i < cell.length; i += 1) {
+        const office = cell.items[i] ?? 0
+        if (state >= 0 && this.stateOf[office] !== state) continue
+        if (city >= 0 && this.cityOf[office] !== city) continue
+        if (inside || withinRadius(this.chordTo(office, point), limit, radiusM)) visit(this.slotOf[office] ?? 0)
+      }
+    }
+  }
+
+  /**
+   * Calls `visit` for offices within `radiusM` (and the state and city) roughly nearest first: a cell
+   * at a time, cells by how near they can be. Before each cell, `enough(bound)` is asked whether the
+   * caller has what it needs, knowing that every office not yet visited is at least `bound` away (a
+   * chord); true stops the scan.
+   */
+  nearestFirst(
+    latitude: number,
+    longitude: number,
+    radiusM: number,
+    state: number,
+    city: number,
+    visit: (match: OfficeMatch) => void,
+    enough: (bound: number) => boolean,
+  ): void {
+    const point = toEarth(latitude, longitude)
+    const limit = chordOf(radiusM)
+    const cells = this.cellsNear(latitude, longitude, radiusM).map((cell) => ({ cell, near: Math.max(0, chordBetween(point, cell.center) - cell.radius) }))
+    cells.sort((a, b) => a.near - b.near)
+    for (const { cell, near } of cells) {
+      if (enough(near)) return
+      for (let i = 0; i < cell.length; i += 1) {
+        const office = cell.items[i] ?? 0
+        if (state >= 0 && this.stateOf[office] !== state) continue
+        if (city >= 0 && this.cityOf[office] !== city) continue
+        const chord = this.chordTo(office, point)
+        if (withinRadius(chord, limit, radiusM)) visit({ office, slot: this.slotOf[office] ?? 0, chord, position: this.positionOf[office] ?? 0 })
+      }
+    }
+  }
+
+  /** The `<->` of an office and a point. */
+  private chordTo(office: number, point: Point): number {
+    const dx = (this.xs[office] ?? 0) - point.x
+    const dy = (this.ys[office] ?? 0) - point.y
+    const dz = (this.zs[office] ?? 0) - point.z
+    return Math.sqrt(dx * dx + dy * dy + dz * dz)
+  }
+
+  /** The non-empty cells that may hold offices within `radiusM` of the point. */
+  private cellsNear(latitude: number, longitude: number, radiusM: number): Cell[] {
     const angle = radiusM / EARTH_RADIUS_M / RADIANS + 1e-6
     const latLo = latitude - angle
     const latHi = latitude + angle
@@ -155,23 +249,15 @@ export class OfficeTable {
     const rowLo = Math.max(0, Math.floor((Math.max(-90, latLo) + 90) / CELL_DEGREES))
     const rowHi = Math.floor((Math.min(90, latHi) + 90) / CELL_DEGREES)
     const colLo = Math.floor((longitude - lonSpan + 180) / CELL_DEGREES)
-    const colHi = lonSpan >= 180 ? colLo + LON_CELLS - 1 : Math.floor((longitude + lonSpan + 180) / CELL_DEGREES)
+    const colHi = lonSpan >= 180 ? colLo + LON_CELLS - 1 : Math.min(colLo + LON_CELLS - 1, Math.floor((longitude + lonSpan + 180) / CELL_DEGREES))
+    const cells: Cell[] = []
     for (let row = rowLo; row <= rowHi; row += 1) {
-      for (let col = colLo; col <= Math.min(colHi, colLo + LON_CELLS - 1); col += 1) {
+      for (let col = colLo; col <= colHi; col += 1) {
         const cell = this.cells.get(row * LON_CELLS + (((col % LON_CELLS) + LON_CELLS) % LON_CELLS))
-        if (cell === undefined) continue
-        for (let i = 0; i < cell.length; i += 1) {
-          const office = cell.items[i] ?? 0
-          if (state >= 0 && this.stateOf[office] !== state) continue
-          if (city >= 0 && this.cityOf[office] !== city) continue
-          const dx = (this.xs[office] ?? 0) - point.x
-          const dy = (this.ys[office] ?? 0) - point.y
-          const dz = (this.zs[office] ?? 0) - point.z
-          const chord = Math.sqrt(dx * dx + dy * dy + dz * dz)
-          if (greatCircle(chord) <= radiusM) visit({ office, slot: this.slotOf[office] ?? 0, chord, position: this.positionOf[office] ?? 0 })
-        }
+        if (cell !== undefined && cell.length > 0) cells.push(cell)
       }
     }
+    return cells
   }
 
   private intern(ids: Map<string, number>, key: string): number {
@@ -212,7 +298,7 @@ export class OfficeTable {
   private addToCell(key: number, office: number): void {
     let cell = this.cells.get(key)
     if (cell === undefined) {
-      cell = { items: new Int32Array(8), length: 0 }
+      cell = { items: new Int32Array(8), length: 0, ...cellGeometry(key) }
       this.cells.set(key, cell)
     }
     if (cell.length === cell.items.length) {
