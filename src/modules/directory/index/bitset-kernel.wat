@@ -86,4 +86,53 @@
       (local.set $to (i32.sub (local.get $to) (i32.const 1)))
       (br $next)))
     (local.get $to))
+;; The blocks of 8 words (512 slots) in [from, to) where `a` has a bit set, as word indexes written
+  ;; (i32) from `out`; returns how many. A sparse match (one city, one radius) then costs its blocks.
+  (func (export "nonZeroBlocks") (param $a i32) (param $from i32) (param $to i32) (param $out i32) (result i32)
+    (local $n i32) (local $w i32) (local $end i32) (local $any i64) (local $p i32)
+    (local.set $w (local.get $from))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $w) (local.get $to)))
+      (local.set $end (i32.add (local.get $w) (i32.const 8)))
+      (if (i32.gt_u (local.get $end) (local.get $to)) (then (local.set $end (local.get $to))))
+      (local.set $any (i64.const 0))
+      (local.set $p (local.get $w))
+      (block $scanned (loop $scan
+        (br_if $scanned (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $any (i64.or (local.get $any) (i64.load (i32.add (local.get $a) (i32.shl (local.get $p) (i32.const 3))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $scan)))
+      (if (i64.ne (local.get $any) (i64.const 0)) (then
+        (i32.store (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))) (local.get $w))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+      (local.set $w (local.get $end))
+      (br $next)))
+    (local.get $n))
+
+  ;; countMany over the blocks listed at $blocks (nblocks word indexes from nonZeroBlocks), each up to 8
+  ;; words and never past `to`.
+  (func (export "countManyBlocks") (param $mask i32) (param $terms i32) (param $n i32) (param $blocks i32) (param $nblocks i32) (param $to i32) (param $out i32)
+    (local $k i32) (local $b i32) (local $w i32) (local $end i32) (local $c i64) (local $term i32)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+      (local.set $term (i32.load (i32.add (local.get $terms) (i32.shl (local.get $k) (i32.const 2)))))
+      (local.set $c (i64.const 0))
+      (local.set $b (i32.const 0))
+      (block $blocks_done (loop $block
+        (br_if $blocks_done (i32.ge_u (local.get $b) (local.get $nblocks)))
+        (local.set $w (i32.load (i32.add (local.get $blocks) (i32.shl (local.get $b) (i32.const 2)))))
+        (local.set $end (i32.add (local.get $w) (i32.const 8)))
+        (if (i32.gt_u (local.get $end) (local.get $to)) (then (local.set $end (local.get $to))))
+        (block $words_done (loop $word
+          (br_if $words_done (i32.ge_u (local.get $w) (local.get $end)))
+          (local.set $c (i64.add (local.get $c) (i64.popcnt (i64.and
+            (i64.load (i32.add (local.get $mask) (i32.shl (local.get $w) (i32.const 3))))
+            (i64.load (i32.add (local.get $term) (i32.shl (local.get $w) (i32.const 3))))))))
+          (local.set $w (i32.add (local.get $w) (i32.const 1)))
+          (br $word)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $block)))
+      (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2))) (i32.wrap_i64 (local.get $c)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $next))))
 )

@@ -19,6 +19,8 @@ interface Kernel {
   andNot(dst: number, a: number, b: number, from: number, to: number): void
   andCount(a: number, b: number, from: number, to: number): number
   countMany(mask: number, terms: number, n: number, from: number, to: number, out: number): void
+  nonZeroBlocks(a: number, from: number, to: number, out: number): number
+  countManyBlocks(mask: number, terms: number, n: number, blocks: number, nblocks: number, to: number, out: number): void
   firstNonZero(a: number, from: number, to: number): number
   endNonZero(a: number, from: number, to: number): number
 }
@@ -36,9 +38,16 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
 
 const PAGE_BYTES = 65536
-/** Bytes at the start of the memory for countMany's arguments: term offsets, then counts. */
-const HEADER_BYTES = 4 * PAGE_BYTES
-const MAX_TERMS_PER_CALL = HEADER_BYTES / 8
+/**
+ * Bytes at the start of the memory for countMany's arguments: term offsets, then counts (a page
+ * each), then the list of a mask's non-zero blocks (the rest).
+ */
+const HEADER_BYTES = 16 * PAGE_BYTES
+const MAX_TERMS_PER_CALL = PAGE_BYTES / 4
+const COUNTS_AT = PAGE_BYTES
+const BLOCKS_AT = 2 * PAGE_BYTES
+/** Words per block of nonZeroBlocks: 512 slots. */
+const BLOCK_WORDS = 8
 
 let compiled: object | undefined
 
@@ -125,6 +134,14 @@ export class BitsetStore {
     return ((this.u32[this.base32(handle) + (slot >>> 5)] ?? 0) & (1 << (slot & 31))) !== 0
   }
 
+  /**
+   * The 32-bit words of a bitset, for loops that set many bits (bit `slot` is word `base + slot >>> 5`,
+   * bit `slot & 31`). Valid until the store next allocates or grows.
+   */
+  view(handle: number): { words: Uint32Array; base: number } {
+    return { words: this.u32, base: this.base32(handle) }
+  }
+
   /** Clears words [from, to). */
   zero(handle: number, from = 0, to = this.words): void {
     const base = this.base32(handle)
@@ -166,16 +183,23 @@ export class BitsetStore {
     return this.kernel.andCount(this.offset(a), this.offset(b), from, to)
   }
 
-  /** For each bitset in `terms`, the number of slots it shares with `mask`. */
+  /**
+   * For each bitset in `terms`, the number of slots it shares with `mask` within words [from, to).
+   * When most 512-slot blocks of the mask are empty (a radius, a city), only the others are read.
+   */
   countMany(mask: number, terms: readonly number[], from = 0, to = this.words): number[] {
+    if (terms.length === 0) return []
+    const maxBlocks = (HEADER_BYTES - BLOCKS_AT) / 4
+    const blocks = Math.ceil((to - from) / BLOCK_WORDS) <= maxBlocks ? this.kernel.nonZeroBlocks(this.offset(mask), from, to, BLOCKS_AT) : -1
+    const sparse = blocks >= 0 && blocks * BLOCK_WORDS * 2 < to - from
     const counts: number[] = []
     for (let start = 0; start < terms.length; start += MAX_TERMS_PER_CALL) {
       const batch = terms.slice(start, start + MAX_TERMS_PER_CALL)
       const args = new Int32Array(this.memory.buffer, 0, batch.length)
       batch.forEach((handle, i) => (args[i] = this.offset(handle)))
-      const out = HEADER_BYTES / 2
-      this.kernel.countMany(this.offset(mask), 0, batch.length, from, to, out)
-      counts.push(...new Int32Array(this.memory.buffer, out, batch.length))
+      if (sparse) this.kernel.countManyBlocks(this.offset(mask), 0, batch.length, BLOCKS_AT, blocks, to, COUNTS_AT)
+      else this.kernel.countMany(this.offset(mask), 0, batch.length, from, to, COUNTS_AT)
+      counts.push(...new Int32Array(this.memory.buffer, COUNTS_AT, batch.length))
     }
     return counts
   }
@@ -238,7 +262,13 @@ export class TermSet {
   /** False while a bulk load appends slots out of order; `seal` sorts them. */
   private sorted = true
 
-  constructor(private readonly store: BitsetStore) {}
+  /** @param dense a bitset from the start (facet terms: counted with the kernel, never element by element) */
+  constructor(
+    private readonly store: BitsetStore,
+    dense = false,
+  ) {
+    if (dense) this.dense = store.alloc()
+  }
 
   get size(): number {
     return this.dense >= 0 ? this.store.count(this.dense) : this.length

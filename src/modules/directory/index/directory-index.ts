@@ -144,11 +144,11 @@ export class DirectoryIndex {
     this.sliding = this.store.alloc()
     this.feeAtMostSets = FEE_THRESHOLDS.map(() => this.store.alloc())
     this.facets = {
-      modality: new TermIndex(this.store, false),
-      specialty: new TermIndex(this.store, false),
-      format: new TermIndex(this.store, false),
-      clientFocus: new TermIndex(this.store, false),
-      licenseType: new TermIndex(this.store, false),
+      modality: new TermIndex(this.store, false, true),
+      specialty: new TermIndex(this.store, false, true),
+      format: new TermIndex(this.store, false, true),
+      clientFocus: new TermIndex(this.store, false, true),
+      licenseType: new TermIndex(this.store, false, true),
     }
     let terms = 0
     this.termIds = Object.fromEntries(
@@ -510,7 +510,10 @@ export class DirectoryIndex {
     }
     this.store.zero(set)
     const where = this.officeFilter(search)
-    if (where !== null) this.offices.markWithin(where.latitude, where.longitude, where.radiusM, where.state, where.city, (slot) => this.store.set(set, slot))
+    if (where !== null) {
+      const { words, base } = this.store.view(set)
+      this.offices.markWithin(where.latitude, where.longitude, where.radiusM, where.state, where.city, words, base)
+    }
     return set
   }
 
@@ -638,10 +641,12 @@ export class DirectoryIndex {
     if (cursor === undefined || cursor.b === 0) {
       const touched: number[] = []
       const after = cursor === undefined ? null : { chord: cursor.c, id: parseUuid(cursor.id) }
-      const beyondCursor = (slot: number) => after === null || this.compareDistance(slot, after.chord, after.id) > 0
-      const byDistance = (a: number, b: number) => this.compareDistance(a, this.bestChord[b] ?? 0, this.idOf(b))
-      // The first chord each accepted therapist was seen at: the need-th smallest bounds what the page needs.
-      const firstSeen: number[] = []
+      // The nearest `need` therapists after the cursor among the offices seen so far, by their nearest office.
+      const top = new NearestFirst(need, (a, b) => {
+        const x = this.bestChord[a] ?? 0
+        const y = this.bestChord[b] ?? 0
+        return x < y ? -1 : x > y ? 1 : compareSlots(this.idWords, a, b)
+      })
       const where = this.officeFilter(search)
       if (where !== null) {
         this.offices.nearestFirst(
@@ -650,28 +655,22 @@ export class DirectoryIndex {
           where.radiusM,
           where.state,
           where.city,
-          ({ slot, chord, position }) => {
+          (slot, chord, position) => {
             if (!this.store.has(set, slot)) return
             const best = this.bestChord[slot] ?? Infinity
-            if (best === Infinity) {
-              touched.push(slot)
-              firstSeen.push(chord)
-            }
-            if (chord < best || (chord === best && position < (this.bestPosition[slot] ?? 0))) {
-              this.bestChord[slot] = chord
-              this.bestPosition[slot] = position
-            }
+            if (best === Infinity) touched.push(slot)
+            else if (chord > best || (chord === best && position >= (this.bestPosition[slot] ?? 0))) return
+            this.bestChord[slot] = chord
+            this.bestPosition[slot] = position
+            // Nearer than before: on the page if after the cursor, off it (for good) if not.
+            if (after === null || this.compareDistance(slot, after.chord, after.id) > 0) top.offer(slot)
+            else top.drop(slot)
           },
-          (bound) => {
-            // Every office not yet seen is at least `bound` away: stop once a full page is nearer than that
-            // (checked exactly, since a therapist's nearer office may have come after its first).
-            if (firstSeen.length < need || quickSelect(firstSeen, need - 1) >= bound) return false
-            const page = smallest(touched.filter(beyondCursor), need, byDistance)
-            return page.length === need && (this.bestChord[page[need - 1] ?? 0] ?? Infinity) < bound
-          },
+          // Every office not yet seen is at least `bound` away: a full page nearer than that is final.
+          (bound) => top.full && (this.bestChord[top.last] ?? Infinity) < bound,
         )
       }
-      for (const slot of smallest(touched.filter(beyondCursor), need, byDistance)) {
+      for (const slot of top.inOrder()) {
         hits.push({ id: this.uuidOf(slot), officePosition: this.bestPosition[slot] ?? null, cursor: { id: this.uuidOf(slot), bucket: 0, chord: this.bestChord[slot] ?? 0 } })
       }
       for (const slot of touched) this.bestChord[slot] = Infinity
@@ -846,10 +845,6 @@ export class DirectoryIndex {
     ]
   }
 
-  private idOf(slot: number): Uint32Array {
-    return this.idWords.subarray(slot * 4, slot * 4 + 4)
-  }
-
   private uuidOf(slot: number): string {
     let hex = ''
     for (let i = 0; i < 4; i += 1) hex += (this.idWords[slot * 4 + i] ?? 0).toString(16).padStart(8, '0')
@@ -969,30 +964,6 @@ function merge(
   return k === next.length ? next : next.slice(0, k)
 }
 
-/** The k-th smallest number of `values` (0-based); reorders them. */
-function quickSelect(values: number[], k: number): number {
-  let lo = 0
-  let hi = values.length - 1
-  while (lo < hi) {
-    const pivot = values[(lo + hi) >>> 1] ?? 0
-    let i = lo
-    let j = hi
-    while (i <= j) {
-      while ((values[i] ?? 0) < pivot) i += 1
-      while ((values[j] ?? 0) > pivot) j -= 1
-      if (i <= j) {
-        ;[values[i], values[j]] = [values[j] ?? 0, values[i] ?? 0]
-        i += 1
-        j -= 1
-      }
-    }
-    if (k <= j) hi = j
-    else if (k >= i) lo = i
-    else return values[k] ?? 0
-  }
-  return values[k] ?? 0
-}
-
 /** The `count` smallest items by `compare`, in order (a bounded heap: O(n log count)). */
 function smallest<T>(items: readonly T[], count: number, compare: (a: T, b: T) => number): T[] {
   if (items.length <= count) return [...items].sort(compare)
@@ -1018,4 +989,89 @@ function smallest<T>(items: readonly T[], count: number, compare: (a: T, b: T) =
     }
   }
   return heap.sort(compare)
+}
+
+/**
+ * The `size` first slots by `compare`, as slots are offered and re-offered with better keys (a slot's
+ * key only gets better): a max-heap with each slot's place in it, so a re-offered slot moves rather
+ * than enters twice.
+ */
+class NearestFirst {
+  private readonly heap: number[] = []
+  private readonly at = new Map<number, number>()
+
+  constructor(
+    private readonly size: number,
+    private readonly compare: (a: number, b: number) => number,
+  ) {}
+
+  get full(): boolean {
+    return this.heap.length >= this.size
+  }
+
+  /** The last slot of the page (the heap's top). */
+  get last(): number {
+    return this.heap[0] ?? -1
+  }
+
+  offer(slot: number): void {
+    const place = this.at.get(slot)
+    if (place !== undefined) {
+      // A better key: it can only move away from the top.
+      this.down(place)
+      return
+    }
+    if (this.heap.length < this.size) {
+      this.heap.push(slot)
+      this.at.set(slot, this.heap.length - 1)
+      this.up(this.heap.length - 1)
+    } else if (this.compare(slot, this.heap[0] ?? slot) < 0) {
+      this.at.delete(this.heap[0] ?? -1)
+      this.heap[0] = slot
+      this.at.set(slot, 0)
+      this.down(0)
+    }
+  }
+
+  drop(slot: number): void {
+    const place = this.at.get(slot)
+    if (place === undefined) return
+    this.at.delete(slot)
+    const moved = this.heap.pop() as number
+    if (place === this.heap.length) return
+    this.heap[place] = moved
+    this.at.set(moved, place)
+    this.down(place)
+    this.up(place)
+  }
+
+  inOrder(): number[] {
+    return [...this.heap].sort(this.compare)
+  }
+
+  private swap(i: number, j: number): void {
+    const a = this.heap[i] as number
+    const b = this.heap[j] as number
+    this.heap[i] = b
+    this.heap[j] = a
+    this.at.set(b, i)
+    this.at.set(a, j)
+  }
+
+  private up(i: number): void {
+    for (let parent = (i - 1) >> 1; i > 0 && this.compare(this.heap[i] as number, this.heap[parent] as number) > 0; i = parent, parent = (i - 1) >> 1) this.swap(i, parent)
+  }
+
+  private down(i: number): void {
+    for (;;) {
+      const left = 2 * i + 1
+      const right = left + 1
+      let top = i
+      if (left < this.heap.length && this.compare(this.heap[left] as number, this.heap[top] as number) > 0) top = left
+      if (right < this.heap.length && this.compare(this.heap[right] as number, this.heap[top] as number) > 0) top = right
+      if (top === i) return
+      this.swap(i, top)
+      i = top
+    }
+  }
 }

@@ -316,9 +316,10 @@ export class IndexSync {
       `SELECT min(row_no) AS low, max(row_no) AS high, count(*) FILTER (WHERE deleted_at IS NULL)::int AS live FROM therapist`,
     )
     const index = new DirectoryIndex(vocabulary, Math.ceil((range?.live ?? 0) * 1.1) + 1024)
-    // Slots in the order of place (state, then ZIP), so a search in one area touches few words of each bitset.
+    // Slots in ZIP code order (ZIP codes run through the country region by region, across state lines),
+    // so a search in one area touches few words of each bitset.
     const [order] = await db.query<{ rows: string | null }>(
-      `SELECT string_agg(row_no::text, ',' ORDER BY primary_state, primary_postal_code, row_no) AS rows FROM therapist WHERE deleted_at IS NULL`,
+      `SELECT string_agg(row_no::text, ',' ORDER BY primary_postal_code, row_no) AS rows FROM therapist WHERE deleted_at IS NULL`,
     )
     index.assignSlots(rowNoList(order?.rows))
     const low = range?.low ?? 0

@@ -1,7 +1,8 @@
 /**
  * Every office of the directory index, for radius searches: its therapist's slot, its point on
- * earthdistance's sphere, its state and city, and a grid of 0.05° cells so a search looks only at the
- * offices near its point.
+ * earthdistance's sphere, its state and city, and a quadtree (1° cells, each split in four wherever it
+ * holds more than LEAF_OFFICES) so a search looks only at offices near its point, however dense the city:
+ * at a million therapists a single 0.05° cell of Manhattan held 17,000 offices.
  *
  * Distances are computed as the `earthdistance` extension computes them, so the index and Postgres
  * agree on who is within a radius: `ll_to_earth` places a point on a sphere of radius 6,378,168 m,
@@ -13,9 +14,12 @@
 export const EARTH_RADIUS_M = 6378168
 /** Postgres's RADIANS_PER_DEGREE (0.0174532925199432957692) is this very double. */
 const RADIANS = Math.PI / 180
-/** 0.05° is about 5.5 km: a dense city's nearest offices come from a few cells of a few hundred offices. */
-const CELL_DEGREES = 0.05
-const LON_CELLS = Math.round(360 / CELL_DEGREES)
+/** Top cells of the quadtree, in degrees. */
+const TOP_DEGREES = 1
+const LON_CELLS = Math.round(360 / TOP_DEGREES)
+/** A cell splits in four past this many offices, down to MAX_DEPTH (1°/4096: about 27 m). */
+const LEAF_OFFICES = 128
+const MAX_DEPTH = 12
 
 export interface Point {
   x: number
@@ -48,11 +52,11 @@ export interface OfficeInput {
   longitude: number
 }
 
-export interface OfficeMatch {
-  office: number
-  slot: number
-  chord: number
-  position: number
+const chordBetween = (a: Point, b: Point) => Math.sqrt((a.x - b.x) ** 2 + (a.y - b.y) ** 2 + (a.z - b.z) ** 2)
+
+/** The chord of a great-circle distance (earthdistance's gc_to_sec): a radius as a bound on chords. */
+export function chordOf(distanceM: number): number {
+  return 2 * EARTH_RADIUS_M * Math.sin(Math.min(distanceM, Math.PI * EARTH_RADIUS_M) / (2 * EARTH_RADIUS_M))
 }
 
 /**
@@ -65,35 +69,39 @@ function withinRadius(chord: number, limit: number, radiusM: number): boolean {
   return greatCircle(chord) <= radiusM
 }
 
-/** A grid cell: its offices, and a ball around it (centre, chord radius) that bounds their distances from any point. */
-interface Cell {
-  items: Int32Array
-  length: number
-  center: Point
-  radius: number
+/** A quadtree cell: a latitude/longitude box, a ball around it (centre, chord radius), and its offices or four children. */
+class Cell {
+  items: Int32Array | null = new Int32Array(8)
+  /** Each item's slot, beside it: a radius search reads leaves in order, not the office table at random. */
+  slots: Int32Array | null = new Int32Array(8)
+  length = 0
+  children: Cell[] | null = null
+  /** Offices below it, for taking a cell wholly inside a radius. */
+  count = 0
+  readonly center: Point
+  readonly radius: number
+
+  constructor(
+    readonly latLo: number,
+    readonly lonLo: number,
+    readonly size: number,
+    readonly depth: number,
+    readonly parent: Cell | null,
+  ) {
+    this.center = toEarth(latLo + size / 2, lonLo + size / 2)
+    let radius = 0
+    for (const lat of [latLo, latLo + size]) for (const lon of [lonLo, lonLo + size]) radius = Math.max(radius, chordBetween(this.center, toEarth(lat, lon)))
+    // The farthest point of a box this small is a corner; the margin covers rounding.
+    this.radius = radius * 1.001 + 1
+  }
+
+  childFor(latitude: number, longitude: number): Cell {
+    const half = this.size / 2
+    const row = latitude >= this.latLo + half ? 1 : 0
+    const col = longitude >= this.lonLo + half ? 1 : 0
+    return (this.children as Cell[])[row * 2 + col] as Cell
+  }
 }
-
-const chordBetween = (a: Point, b: Point) => Math.sqrt((a.x - b.x) ** 2 + (a.y - b.y) ** 2 + (a.z - b.z) ** 2)
-
-/** The chord of a great-circle distance (earthdistance's gc_to_sec): a radius as a bound on chords. */
-export function chordOf(distanceM: number): number {
-  return 2 * EARTH_RADIUS_M * Math.sin(Math.min(distanceM, Math.PI * EARTH_RADIUS_M) / (2 * EARTH_RADIUS_M))
-}
-
-function cellGeometry(key: number): { center: Point; radius: number } {
-  const row = Math.floor(key / LON_CELLS)
-  const col = key % LON_CELLS
-  const lat0 = row * CELL_DEGREES - 90
-  const lon0 = col * CELL_DEGREES - 180
-  const center = toEarth(lat0 + CELL_DEGREES / 2, lon0 + CELL_DEGREES / 2)
-  let radius = 0
-  for (const lat of [lat0, lat0 + CELL_DEGREES]) for (const lon of [lon0, lon0 + CELL_DEGREES]) radius = Math.max(radius, chordBetween(center, toEarth(lat, lon)))
-  // The farthest point of a cell this small is a corner; the margin covers rounding.
-  return { center, radius: radius * 1.001 + 1 }
-}
-
-const cellOf = (latitude: number, longitude: number): number =>
-  Math.floor((latitude + 90) / CELL_DEGREES) * LON_CELLS + (Math.floor((longitude + 180) / CELL_DEGREES) % LON_CELLS)
 
 export class OfficeTable {
   private capacity = 0
@@ -101,29 +109,30 @@ export class OfficeTable {
   private xs = new Float64Array(0)
   private ys = new Float64Array(0)
   private zs = new Float64Array(0)
+  private lats = new Float64Array(0)
+  private lons = new Float64Array(0)
   private stateOf = new Uint16Array(0)
   private cityOf = new Int32Array(0)
   private positionOf = new Int32Array(0)
-  private cellOfOffice = new Int32Array(0)
-  /** Where the office sits in its cell's list, for removal by swap. */
-  private placeInCell = new Int32Array(0)
+  /** The leaf cell that holds each office, and where in it, for removal by swap. */
+  private leafOf: (Cell | undefined)[] = []
+  private placeInLeaf = new Int32Array(0)
   /** The next office of the same therapist (-1: none). */
   private nextOf = new Int32Array(0)
   private firstOfSlot = new Int32Array(0)
   private used = 0
   private readonly free: number[] = []
-  private readonly cells = new Map<number, Cell>()
+  private readonly top = new Map<number, Cell>()
   private readonly stateIds = new Map<string, number>()
   private readonly cityIds = new Map<string, number>()
+  private cells = 0
 
   get size(): number {
     return this.used - this.free.length
   }
 
   get bytes(): number {
-    let bytes = this.capacity * (4 + 8 * 3 + 2 + 4 + 4 + 4 + 4 + 4) + this.firstOfSlot.byteLength
-    for (const cell of this.cells.values()) bytes += cell.items.byteLength
-    return bytes
+    return this.capacity * (4 + 8 * 5 + 2 + 4 + 4 + 8 + 4 + 4) + this.firstOfSlot.byteLength + this.cells * 200 + this.size * 4
   }
 
   /** The id a state or a lowered city has here, or -1 when no office has it. */
@@ -152,13 +161,13 @@ export class OfficeTable {
       this.xs[index] = point.x
       this.ys[index] = point.y
       this.zs[index] = point.z
+      this.lats[index] = office.latitude
+      this.lons[index] = office.longitude
       this.stateOf[index] = this.intern(this.stateIds, office.state)
       this.cityOf[index] = this.intern(this.cityIds, office.city)
       this.positionOf[index] = office.position
       this.nextOf[index] = next
-      const cell = cellOf(office.latitude, office.longitude)
-      this.cellOfOffice[index] = cell
-      this.addToCell(cell, index)
+      this.insert(index)
       next = index
     }
     this.firstOfSlot[slot] = next
@@ -168,7 +177,7 @@ export class OfficeTable {
     if (slot >= this.firstOfSlot.length) return
     for (let index = this.firstOfSlot[slot] ?? -1; index >= 0; ) {
       const next = this.nextOf[index] ?? -1
-      this.removeFromCell(index)
+      this.removeFromLeaf(index)
       this.free.push(index)
       index = next
     }
@@ -176,31 +185,53 @@ export class OfficeTable {
   }
 
   /**
-   * Calls `visit` with the slot of every office within `radiusM` metres (earth_distance) of the point
-   * that is in the state and city given (ids from stateId/cityId; -1: any). A slot with several such
-   * offices is visited once per office. Offices of cells wholly inside the radius are taken without
-   * measuring each.
+   * Sets, in a bitset's words (`bits` from `base`, see BitsetStore.view), the slot of every office within
+   * `radiusM` metres (earth_distance) of the point that is in the state and city given (ids from
+   * stateId/cityId; -1: any). Offices of cells wholly inside the radius are taken without measuring each;
+   * this is the cost of a radius search's facet counts, so it sets bits directly rather than calling back.
    */
-  markWithin(latitude: number, longitude: number, radiusM: number, state: number, city: number, visit: (slot: number) => void): void {
+  markWithin(latitude: number, longitude: number, radiusM: number, state: number, city: number, bits: Uint32Array, base: number): void {
     const point = toEarth(latitude, longitude)
     const limit = chordOf(radiusM)
-    for (const cell of this.cellsNear(latitude, longitude, radiusM)) {
-      const far = chordBetween(point, cell.center) + cell.radius
-      const inside = far < limit * (1 - 1e-9)
-      for (let i = 0; i < cell.length; i += 1) {
-        const office = cell.items[i] ?? 0
+    const take = (cell: Cell, measure: boolean): void => {
+      if (cell.count === 0) return
+      const fromCenter = chordBetween(point, cell.center)
+      if (fromCenter - cell.radius > limit * (1 + 1e-9)) return
+      const inside = !measure || fromCenter + cell.radius < limit * (1 - 1e-9)
+      if (cell.children !== null) {
+        for (const child of cell.children) take(child, !inside)
+        return
+      }
+      const items = cell.items as Int32Array
+      const slots = cell.slots as Int32Array
+      const length = cell.length
+      if (inside && state < 0 && city < 0) {
+        for (let i = 0; i < length; i += 1) {
+          const slot = slots[i] ?? 0
+          const at = base + (slot >>> 5)
+          bits[at] = (bits[at] ?? 0) | (1 << (slot & 31))
+        }
+        return
+      }
+      for (let i = 0; i < length; i += 1) {
+        const office = items[i] ?? 0
         if (state >= 0 && this.stateOf[office] !== state) continue
         if (city >= 0 && this.cityOf[office] !== city) continue
-        if (inside || withinRadius(this.chordTo(office, point), limit, radiusM)) visit(this.slotOf[office] ?? 0)
+        if (inside || withinRadius(this.chordTo(office, point), limit, radiusM)) {
+          const slot = slots[i] ?? 0
+          const at = base + (slot >>> 5)
+          bits[at] = (bits[at] ?? 0) | (1 << (slot & 31))
+        }
       }
     }
+    for (const cell of this.topCellsNear(latitude, longitude, radiusM)) take(cell, true)
   }
 
   /**
-   * Calls `visit` for offices within `radiusM` (and the state and city) roughly nearest first: a cell
-   * at a time, cells by how near they can be. Before each cell, `enough(bound)` is asked whether the
-   * caller has what it needs, knowing that every office not yet visited is at least `bound` away (a
-   * chord); true stops the scan.
+   * Calls `visit(slot, chord, position)` for offices within `radiusM` (and the state and city) nearest
+   * first by cell: cells are opened in order of how near they can be (a best-first walk of the quadtree).
+   * Before each, `enough(bound)` is asked whether the caller has what it needs, knowing that every office
+   * not yet visited is at least `bound` away (a chord); true stops the walk.
    */
   nearestFirst(
     latitude: number,
@@ -208,21 +239,32 @@ export class OfficeTable {
     radiusM: number,
     state: number,
     city: number,
-    visit: (match: OfficeMatch) => void,
+    visit: (slot: number, chord: number, position: number) => void,
     enough: (bound: number) => boolean,
   ): void {
     const point = toEarth(latitude, longitude)
     const limit = chordOf(radiusM)
-    const cells = this.cellsNear(latitude, longitude, radiusM).map((cell) => ({ cell, near: Math.max(0, chordBetween(point, cell.center) - cell.radius) }))
-    cells.sort((a, b) => a.near - b.near)
-    for (const { cell, near } of cells) {
-      if (enough(near)) return
+    const queue = new CellQueue()
+    const push = (cell: Cell) => {
+      if (cell.count === 0) return
+      const near = Math.max(0, chordBetween(point, cell.center) - cell.radius)
+      if (near <= limit * (1 + 1e-9)) queue.push(cell, near)
+    }
+    for (const cell of this.topCellsNear(latitude, longitude, radiusM)) push(cell)
+    for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+      if (enough(next.near)) return
+      const cell = next.cell
+      if (cell.children !== null) {
+        for (const child of cell.children) push(child)
+        continue
+      }
+      const items = cell.items as Int32Array
       for (let i = 0; i < cell.length; i += 1) {
-        const office = cell.items[i] ?? 0
+        const office = items[i] ?? 0
         if (state >= 0 && this.stateOf[office] !== state) continue
         if (city >= 0 && this.cityOf[office] !== city) continue
         const chord = this.chordTo(office, point)
-        if (withinRadius(chord, limit, radiusM)) visit({ office, slot: this.slotOf[office] ?? 0, chord, position: this.positionOf[office] ?? 0 })
+        if (withinRadius(chord, limit, radiusM)) visit(this.slotOf[office] ?? 0, chord, this.positionOf[office] ?? 0)
       }
     }
   }
@@ -235,8 +277,8 @@ export class OfficeTable {
     return Math.sqrt(dx * dx + dy * dy + dz * dz)
   }
 
-  /** The non-empty cells that may hold offices within `radiusM` of the point. */
-  private cellsNear(latitude: number, longitude: number, radiusM: number): Cell[] {
+  /** The top cells that may hold offices within `radiusM` of the point. */
+  private topCellsNear(latitude: number, longitude: number, radiusM: number): Cell[] {
     const angle = radiusM / EARTH_RADIUS_M / RADIANS + 1e-6
     const latLo = latitude - angle
     const latHi = latitude + angle
@@ -246,15 +288,15 @@ export class OfficeTable {
       const ratio = Math.sin(angle * RADIANS) / Math.cos(widest)
       if (ratio < 1) lonSpan = Math.asin(ratio) / RADIANS + 1e-6
     }
-    const rowLo = Math.max(0, Math.floor((Math.max(-90, latLo) + 90) / CELL_DEGREES))
-    const rowHi = Math.floor((Math.min(90, latHi) + 90) / CELL_DEGREES)
-    const colLo = Math.floor((longitude - lonSpan + 180) / CELL_DEGREES)
-    const colHi = lonSpan >= 180 ? colLo + LON_CELLS - 1 : Math.min(colLo + LON_CELLS - 1, Math.floor((longitude + lonSpan + 180) / CELL_DEGREES))
+    const rowLo = Math.max(0, Math.floor((Math.max(-90, latLo) + 90) / TOP_DEGREES))
+    const rowHi = Math.floor((Math.min(90, latHi) + 90) / TOP_DEGREES)
+    const colLo = Math.floor((longitude - lonSpan + 180) / TOP_DEGREES)
+    const colHi = lonSpan >= 180 ? colLo + LON_CELLS - 1 : Math.min(colLo + LON_CELLS - 1, Math.floor((longitude + lonSpan + 180) / TOP_DEGREES))
     const cells: Cell[] = []
     for (let row = rowLo; row <= rowHi; row += 1) {
       for (let col = colLo; col <= colHi; col += 1) {
-        const cell = this.cells.get(row * LON_CELLS + (((col % LON_CELLS) + LON_CELLS) % LON_CELLS))
-        if (cell !== undefined && cell.length > 0) cells.push(cell)
+        const cell = this.top.get(row * LON_CELLS + (((col % LON_CELLS) + LON_CELLS) % LON_CELLS))
+        if (cell !== undefined && cell.count > 0) cells.push(cell)
       }
     }
     return cells
@@ -286,38 +328,131 @@ export class OfficeTable {
     this.xs = grown(this.xs, (n) => new Float64Array(n))
     this.ys = grown(this.ys, (n) => new Float64Array(n))
     this.zs = grown(this.zs, (n) => new Float64Array(n))
+    this.lats = grown(this.lats, (n) => new Float64Array(n))
+    this.lons = grown(this.lons, (n) => new Float64Array(n))
     this.stateOf = grown(this.stateOf, (n) => new Uint16Array(n))
     this.cityOf = grown(this.cityOf, (n) => new Int32Array(n))
     this.positionOf = grown(this.positionOf, (n) => new Int32Array(n))
-    this.cellOfOffice = grown(this.cellOfOffice, (n) => new Int32Array(n))
-    this.placeInCell = grown(this.placeInCell, (n) => new Int32Array(n))
+    this.placeInLeaf = grown(this.placeInLeaf, (n) => new Int32Array(n))
     this.nextOf = grown(this.nextOf, (n) => new Int32Array(n))
     this.capacity = capacity
   }
 
-  private addToCell(key: number, office: number): void {
-    let cell = this.cells.get(key)
+  private insert(office: number): void {
+    const latitude = this.lats[office] ?? 0
+    const longitude = this.lons[office] ?? 0
+    const row = Math.min(Math.floor((latitude + 90) / TOP_DEGREES), 180 / TOP_DEGREES - 1)
+    const col = Math.floor((longitude + 180) / TOP_DEGREES) % LON_CELLS
+    const key = row * LON_CELLS + col
+    let cell = this.top.get(key)
     if (cell === undefined) {
-      cell = { items: new Int32Array(8), length: 0, ...cellGeometry(key) }
-      this.cells.set(key, cell)
+      cell = new Cell(row * TOP_DEGREES - 90, col * TOP_DEGREES - 180, TOP_DEGREES, 0, null)
+      this.top.set(key, cell)
+      this.cells += 1
     }
-    if (cell.length === cell.items.length) {
-      const items = new Int32Array(cell.items.length * 2)
-      items.set(cell.items)
-      cell.items = items
+    while (cell.children !== null) {
+      cell.count += 1
+      cell = cell.childFor(latitude, longitude)
     }
-    this.placeInCell[office] = cell.length
-    cell.items[cell.length] = office
-    cell.length += 1
+    cell.count += 1
+    this.addToLeaf(cell, office)
+    if (cell.length > LEAF_OFFICES && cell.depth < MAX_DEPTH) this.split(cell)
   }
 
-  private removeFromCell(office: number): void {
-    const cell = this.cells.get(this.cellOfOffice[office] ?? 0)
+  private addToLeaf(cell: Cell, office: number): void {
+    let items = cell.items as Int32Array
+    let slots = cell.slots as Int32Array
+    if (cell.length === items.length) {
+      const grown = new Int32Array(items.length * 2)
+      grown.set(items)
+      items = cell.items = grown
+      const grownSlots = new Int32Array(items.length)
+      grownSlots.set(slots)
+      slots = cell.slots = grownSlots
+    }
+    this.placeInLeaf[office] = cell.length
+    items[cell.length] = office
+    slots[cell.length] = this.slotOf[office] ?? 0
+    cell.length += 1
+    this.leafOf[office] = cell
+  }
+
+  /** A crowded leaf becomes four leaves (a quarter of its box each). */
+  private split(cell: Cell): void {
+    const half = cell.size / 2
+    cell.children = [0, 1, 2, 3].map((i) => new Cell(cell.latLo + (i >> 1) * half, cell.lonLo + (i & 1) * half, half, cell.depth + 1, cell))
+    this.cells += 4
+    const items = cell.items as Int32Array
+    const length = cell.length
+    cell.items = null
+    cell.slots = null
+    cell.length = 0
+    for (let i = 0; i < length; i += 1) {
+      const office = items[i] ?? 0
+      const child = cell.childFor(this.lats[office] ?? 0, this.lons[office] ?? 0)
+      child.count += 1
+      this.addToLeaf(child, office)
+    }
+    for (const child of cell.children) if (child.length > LEAF_OFFICES && child.depth < MAX_DEPTH) this.split(child)
+  }
+
+  private removeFromLeaf(office: number): void {
+    const cell = this.leafOf[office]
     if (cell === undefined) return
-    const at = this.placeInCell[office] ?? 0
-    const last = cell.items[cell.length - 1] ?? 0
-    cell.items[at] = last
-    this.placeInCell[last] = at
+    const items = cell.items as Int32Array
+    const slots = cell.slots as Int32Array
+    const at = this.placeInLeaf[office] ?? 0
+    const last = items[cell.length - 1] ?? 0
+    items[at] = last
+    slots[at] = slots[cell.length - 1] ?? 0
+    this.placeInLeaf[last] = at
     cell.length -= 1
+    this.leafOf[office] = undefined
+    for (let up: Cell | null = cell; up !== null; up = up.parent) up.count -= 1
+  }
+}
+
+/** A min-queue of cells by how near they can be (a binary heap). */
+class CellQueue {
+  private readonly cells: Cell[] = []
+  private readonly nears: number[] = []
+
+  push(cell: Cell, near: number): void {
+    this.cells.push(cell)
+    this.nears.push(near)
+    for (let i = this.cells.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1
+      if ((this.nears[parent] ?? 0) <= near) break
+      this.swap(i, parent)
+      i = parent
+    }
+  }
+
+  pop(): { cell: Cell; near: number } | undefined {
+    const cell = this.cells[0]
+    const near = this.nears[0]
+    if (cell === undefined || near === undefined) return undefined
+    const lastCell = this.cells.pop() as Cell
+    const lastNear = this.nears.pop() as number
+    if (this.cells.length > 0) {
+      this.cells[0] = lastCell
+      this.nears[0] = lastNear
+      for (let i = 0; ; ) {
+        const left = 2 * i + 1
+        const right = left + 1
+        let least = i
+        if (left < this.cells.length && (this.nears[left] ?? 0) < (this.nears[least] ?? 0)) least = left
+        if (right < this.cells.length && (this.nears[right] ?? 0) < (this.nears[least] ?? 0)) least = right
+        if (least === i) break
+        this.swap(i, least)
+        i = least
+      }
+    }
+    return { cell, near }
+  }
+
+  private swap(i: number, j: number): void {
+    ;[this.cells[i], this.cells[j]] = [this.cells[j] as Cell, this.cells[i] as Cell]
+    ;[this.nears[i], this.nears[j]] = [this.nears[j] as number, this.nears[i] as number]
   }
 }

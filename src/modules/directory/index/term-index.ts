@@ -23,9 +23,14 @@ export class TermIndex {
   /** Postings were loaded by term (`appendSlots`): the per-slot lists are made at `seal`. */
   private bulkPostings = false
 
+  /**
+   * @param trackSlots remember per slot the sparse sets it joined (kinds with many terms)
+   * @param dense every set a bitset from the start (facet terms, counted by the kernel)
+   */
   constructor(
     private readonly store: BitsetStore,
     private readonly trackSlots: boolean,
+    private readonly dense = false,
   ) {}
 
   get size(): number {
@@ -129,7 +134,8 @@ export class TermIndex {
       id = this.sets.length
       this.ids.set(key, id)
       this.keys.push(key)
-      this.sets.push(new TermSet(this.store))
+      this.sets.push(new TermSet(this.store, this.dense))
+      if (this.dense) this.denseIds.push(id)
       this.sortedKeys = undefined
     }
     return id
