@@ -10,6 +10,7 @@ import {
   type TherapistInput,
   TherapistInputSchema,
   type TherapistPatch,
+  LicenseSchema,
   TherapistSchema,
   type TherapistSearchQuery,
 } from './directory-schemas.js'
@@ -21,24 +22,12 @@ import { facetStatement, hydrateStatement, moreOfficesWithinRadius, type PageRow
 import { makeSnippets } from './search/snippet.js'
 import { type ParsedTextQuery, parseTsQuery } from './search/text-query.js'
 import { importNdjson } from './therapist-import.js'
+import { profileJsonSql } from './therapist-row.js'
 import { INSERT_NEW, type NormalizeOptions, normalizeTherapist, profileToInput, type TherapistRow, UPDATE_BY_ID } from './therapist-write.js'
 import { loadVocabulary, type Vocabulary, type VocabularyKind, type VocabularyTerm } from './vocabulary.js'
 
-const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-
-/** The full profile as JSON text, built by Postgres (the same shape as TherapistSchema). */
-const PROFILE_JSON = `(SELECT row_to_json(p) FROM (SELECT
-  t.id, t.external_id AS "externalId", t.name, t.pronouns, t.credentials,
-  (SELECT row_to_json(l) FROM (SELECT t.license_type AS type, lt.name, lt.nucc_code AS "nuccCode", t.license_number AS number,
-                                      t.license_state AS state, t.licensed_states AS "licensedStates") l) AS license,
-  t.npi, t.bio, t.years_in_practice AS "yearsInPractice",
-  t.modalities, t.specialties, t.client_focus AS "clientFocus", t.formats, t.languages,
-  COALESCE((SELECT json_agg(o) FROM (SELECT o.street, o.city, o.state, o.postal_code AS "postalCode", o.latitude, o.longitude
-                                      FROM therapist_office o WHERE o.therapist_id = t.id ORDER BY o.position) o), '[]'::json) AS offices,
-  t.fee_min AS "feeMin", t.fee_max AS "feeMax", t.sliding_scale AS "slidingScale", t.insurance,
-  t.accepting_new_clients AS "acceptingNewClients", ${isoTime('t.accepting_verified_at')} AS "acceptingNewClientsVerifiedAt",
-  ${isoTime('t.created_at')} AS "createdAt", ${isoTime('t.updated_at')} AS "updatedAt"
-) p)::text`
+/** The full profile as JSON text, built by Postgres (TherapistSchema's members, see therapist-row.ts). */
+const PROFILE_JSON = profileJsonSql(Object.keys(TherapistSchema.shape), { license: Object.keys(LicenseSchema.shape) })
 const LIVE_BY_ID = `FROM therapist t JOIN vocabulary_term lt ON lt.kind = 'license_type' AND lt.slug = t.license_type
 WHERE t.id = $1::uuid AND t.deleted_at IS NULL`
 

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { FieldError } from '../../lib/errors.js'
 import type { Therapist, TherapistInput } from './directory-schemas.js'
 import { lookupPostalCode } from './postal-codes.js'
+import { COLUMN_NAMES, COLUMN_TYPES, type TherapistColumns } from './therapist-row.js'
 import { unknownTermErrors, type Vocabulary, type VocabularyKind } from './vocabulary.js'
 
 /**
@@ -21,41 +22,14 @@ export interface OfficeRow {
   longitude: number
 }
 
-/** A therapist row as the write statements take it (JSON, snake_case, one element per line). */
-export interface TherapistRow {
+/** A therapist row as the write statements take it (JSON, snake_case, one element per line): the columns of therapist-row.ts and how to write them. */
+export interface TherapistRow extends TherapistColumns {
   ord: number
   /** The row's id: a fresh one for inserts, the existing one for patches. */
   id: string
-  external_id: string | null
-  name: string
-  pronouns: string | null
-  credentials: string[]
-  license_type: string
-  license_number: string | null
-  license_state: string
-  licensed_states: string[]
-  npi: string | null
-  bio: string
-  years_in_practice: number | null
-  modalities: string[]
-  specialties: string[]
-  client_focus: string[]
-  formats: string[]
-  languages: string[]
-  insurance: string[]
-  fee_min: number | null
-  fee_max: number | null
-  sliding_scale: boolean
-  accepting_new_clients: boolean
   accepting_verified_at: string | null
   /** A patch's `acceptingNewClientsVerifiedAt: null`: store no date, whatever `accepting_verified_at` and the stored row say. */
   clear_verified_at: boolean
-  office_states: string[]
-  primary_city: string | null
-  primary_state: string | null
-  primary_postal_code: string | null
-  search_keywords: string
-  content_hash: string
   offices: OfficeRow[]
 }
 
@@ -199,21 +173,10 @@ export function profileToInput(profile: Therapist): TherapistInput {
   }
 }
 
-const COLUMNS = [
-  'external_id', 'name', 'pronouns', 'credentials', 'license_type', 'license_number', 'license_state', 'licensed_states', 'npi', 'bio',
-  'years_in_practice', 'modalities', 'specialties', 'client_focus', 'formats', 'languages', 'insurance', 'fee_min', 'fee_max',
-  'sliding_scale', 'accepting_new_clients', 'office_states', 'primary_city', 'primary_state', 'primary_postal_code', 'search_keywords',
-  'content_hash',
-] as const
+const COLUMNS = COLUMN_NAMES
 
 const INPUT = `input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
-    ord int, id uuid, external_id text, name text, pronouns text, credentials text[], license_type text, license_number text,
-    license_state text, licensed_states text[], npi text, bio text, years_in_practice int, modalities text[], specialties text[],
-    client_focus text[], formats text[], languages text[], insurance text[], fee_min int, fee_max int, sliding_scale bool,
-    accepting_new_clients bool, accepting_verified_at timestamptz, clear_verified_at bool, office_states text[], primary_city text, primary_state text,
-    primary_postal_code text, search_keywords text, content_hash text,
-    offices jsonb)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, id uuid, ${COLUMN_TYPES}, accepting_verified_at timestamptz, clear_verified_at bool, offices jsonb)
 )`
 
 const SET_FROM_INPUT = `${COLUMNS.map((column) => `${column} = i.${column}`).join(', ')},
