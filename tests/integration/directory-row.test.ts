@@ -56,7 +56,7 @@ describe('the therapist row', () => {
     for (const definition of THERAPIST_COLUMNS) if ('profile' in definition) expect(profilePaths.has(definition.profile), definition.profile).toBe(true)
     // Every field a create or an import line takes is stored in a column of the list (offices and the
     // verification date are written beside it).
-    const stored = new Set(THERAPIST_COLUMNS.flatMap((definition) => ('profile' in definition ? [definition.profile] : [])))
+    const stored = new Set<string>(THERAPIST_COLUMNS.flatMap((definition) => ('profile' in definition ? [definition.profile] : [])))
     const inputPaths = Object.keys(TherapistInputSchema.shape).flatMap((key) =>
       key === 'license' ? ['license.type', 'license.number', 'license.state', 'license.licensedStates'] : [key],
     )
