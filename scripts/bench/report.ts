@@ -90,7 +90,7 @@ export function judge(row: ShapeRow): JudgedRow {
 export const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–')
 export const fmtMs = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '–')
 export const fmtPct = (share: number) => (Number.isFinite(share) ? `${Math.round(100 * share)} %` : '–')
-export const fmtMb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined || !Number.isFinite(bytes) ? '–' : `${(bytes / 1024 / 1024).toFixed(0)} MB`)
+export const fmtMb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined || !Number.isFinite(bytes) ? '–' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`)
 export const mark = (verdict: Verdict) => (verdict.ok === null ? '–' : verdict.ok ? 'PASS' : '**MISS**')
 
 export function table(rows: JudgedRow[]): string {
