@@ -122,7 +122,8 @@ interface IndexSize {
 }
 
 const db = openPostgres(DATABASE_URL, { poolSize: 4 })
-let seed: { seconds: number; written: number } | null = null
+let seed: { seconds: number; written: number; existing: number } | null = null
+let sharedBuffers = ''
 let live: number
 let ids: string[]
 let client: { clientId: string; clientSecret: string }
@@ -136,7 +137,7 @@ try {
     say(`seeding: ${fmtInt(live)} live therapists present, writing ${fmtInt(THERAPISTS)} (the project's seed, as npm run db:seed -- --therapists ${THERAPISTS})`)
     const started = performance.now()
     await directoryDemoLoader.load(db, seedProgress(THERAPISTS, started), { therapists: THERAPISTS })
-    seed = { seconds: (performance.now() - started) / 1000, written: THERAPISTS }
+    seed = { seconds: (performance.now() - started) / 1000, written: THERAPISTS, existing: live }
     say(`seeded in ${seed.seconds.toFixed(1)} s`)
     live = await countLive()
   } else {
@@ -152,6 +153,7 @@ try {
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'm') AND (c.relname LIKE 'therapist%' OR c.relname LIKE 'directory%')
     ORDER BY total DESC`)
+  sharedBuffers = (await db.query<{ shared_buffers: string }>('SHOW shared_buffers'))[0]?.shared_buffers ?? ''
   indexes = await db.query<IndexSize>(`
     SELECT relname AS table, indexrelname AS name, pg_relation_size(indexrelid)::float8 AS bytes
     FROM pg_stat_user_indexes WHERE relname LIKE 'therapist%' OR relname LIKE 'directory%' ORDER BY relname, bytes DESC`)
@@ -214,6 +216,8 @@ const service = await startService({
   logFile: args['service-log'],
   errorFile: path.join(OUT_DIR, 'service.stderr.log'),
   env: { FACET_CACHE_SECONDS: '0' },
+  // Generous: a readiness that waits for an in-process index is reported (and judged), not cut short.
+  readyTimeoutSeconds: 600,
   say,
 })
 const memoryAtReady = service.memory()
@@ -345,7 +349,8 @@ if (seed) {
   const target = (SEED_SECONDS_PER_MILLION * seed.written) / 1_000_000
   const ok = seed.seconds <= target
   if (!ok) otherMisses.push(`seed: ${seed.seconds.toFixed(0)} s > ${target.toFixed(0)} s`)
-  lines.push(`- Seed: ${fmtInt(seed.written)} therapists in ${seed.seconds.toFixed(1)} s (target ≤ ${SEED_SECONDS_PER_MILLION} s per 1,000,000: ≤ ${target.toFixed(0)} s here) ${ok ? 'PASS' : '**MISS**'}`)
+  const extending = seed.existing > 0 ? `, ${fmtInt(seed.existing)} of them already there` : ''
+  lines.push(`- Seed: ${fmtInt(seed.written)} therapists${extending} in ${seed.seconds.toFixed(1)} s (target ≤ ${SEED_SECONDS_PER_MILLION} s per 1,000,000: ≤ ${target.toFixed(0)} s here) ${ok ? 'PASS' : '**MISS**'}`)
 } else {
   lines.push(`- Seed: reused (${fmtInt(live)} live therapists already there)`)
 }
@@ -361,7 +366,7 @@ if (seed) {
 }
 lines.push(`- Service memory (VmRSS): ${fmtMb(memoryAtReady?.rss)} when ready, ${fmtMb(memoryAtEnd?.rss)} at the end, peak ${fmtMb(memoryAtEnd?.peak)} (VmHWM)`)
 for (const t of tables) lines.push(`- Postgres ${t.name}: heap ${fmtMb(t.heap)}, TOAST ${fmtMb(t.toast)}, indexes ${fmtMb(t.indexes)}, total ${fmtMb(t.total)}`)
-lines.push(`- Postgres indexes: ${indexes.map((index) => `${index.name} ${fmtMb(index.bytes)}`).join(', ')}`)
+lines.push(`- Postgres indexes (shared_buffers ${sharedBuffers}): ${indexes.map((index) => `${index.name} ${fmtMb(index.bytes)}`).join(', ')}`)
 lines.push(`- Cold requests: ${COLDNESS}.`)
 if (dropped.length > 0) lines.push(`- Alternatives dropped (they answered differently from the canonical query): ${dropped.join('; ')}`)
 if (args['skip-peers']) lines.push('- Peers skipped: the throughput targets were not judged.')
