@@ -58,21 +58,30 @@ const USAGE = `npm run bench -- [options]
   --anchors-dir DIR    the shared anchors (default: ANCHORS_DIR or ../shared/anchors from the repo)
   --service-log FILE   where the service's request log goes (default /dev/null)`
 
-const { values: args } = parseArgs({
-  options: {
-    therapists: { type: 'string', default: '1000000' },
-    'database-url': { type: 'string' },
-    seconds: { type: 'string', default: '15' },
-    warmup: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '50' },
-    only: { type: 'string' },
-    'skip-peers': { type: 'boolean', default: false },
-    tool: { type: 'string', default: 'wrk' },
-    'anchors-dir': { type: 'string' },
-    'service-log': { type: 'string', default: '/dev/null' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-})
+const parsed = (() => {
+  try {
+    return parseArgs({
+      options: {
+        therapists: { type: 'string', default: '1000000' },
+        'database-url': { type: 'string' },
+        seconds: { type: 'string', default: '15' },
+        warmup: { type: 'string', default: '3' },
+        connections: { type: 'string', default: '50' },
+        only: { type: 'string' },
+        'skip-peers': { type: 'boolean', default: false },
+        tool: { type: 'string', default: 'wrk' },
+        'anchors-dir': { type: 'string' },
+        'service-log': { type: 'string', default: '/dev/null' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
+  } catch (error) {
+    // An unknown option or a missing value: say so with the usage, not with a stack trace.
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`)
+    process.exit(2)
+  }
+})()
+const args = parsed.values
 if (args.help) {
   console.log(USAGE)
   process.exit(0)

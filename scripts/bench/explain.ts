@@ -10,7 +10,8 @@ import { createDirectoryService } from '../../src/modules/directory/directory-se
 import { resolveSearch, searchStatements, type SqlStatement } from '../../src/modules/directory/therapist-search.js'
 import { SEARCH_SHAPES } from './shapes.js'
 
-const url = loadConfig(process.env).DATABASE_URL
+// Signs and encrypts nothing, so it needs none of the service's keys.
+const url = loadConfig(process.env, { sharedKeys: 'optional' }).DATABASE_URL
 if (!url) throw new Error('set DATABASE_URL')
 const db = openPostgres(url)
 const directory = createDirectoryService({ db })

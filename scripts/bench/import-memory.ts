@@ -32,17 +32,26 @@ const OUT_DIR = path.join(ROOT, '.bench')
 const WARMUP_LINES = 2000
 const SAMPLE_MS = 100
 
-const { values: args } = parseArgs({
-  options: {
-    lines: { type: 'string', default: '50000' },
-    small: { type: 'string', default: '10000' },
-    'max-bytes-per-line': { type: 'string', default: '1024' },
-    'database-url': { type: 'string' },
-    keep: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-})
 const USAGE = `npm run bench:import -- [--lines 50000] [--small 10000] [--max-bytes-per-line 1024] [--database-url URL] [--keep]`
+const parsed = (() => {
+  try {
+    return parseArgs({
+      options: {
+        lines: { type: 'string', default: '50000' },
+        small: { type: 'string', default: '10000' },
+        'max-bytes-per-line': { type: 'string', default: '1024' },
+        'database-url': { type: 'string' },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
+  } catch (error) {
+    // An unknown option or a missing value: say so with the usage, not with a stack trace.
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`)
+    process.exit(2)
+  }
+})()
+const args = parsed.values
 if (args.help) {
   console.log(USAGE)
   process.exit(0)
