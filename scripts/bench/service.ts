@@ -146,7 +146,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   return { pid, base, readiness, memory: () => (status.exited === null ? processMemory(pid) : null), authorization, stop }
 }
 
-async function awaitReadiness(base: string, started: number, options: ServiceOptions, exited: () => string | null): Promise<Readiness> {
+/**
+ * Polls /readyz until 200, then, when its body has `directoryIndex.state`, until that state is `ready`
+ * or `off` (or `failed`/`error`, or the index timeout). Exported to be tried against a stub server.
+ */
+export async function awaitReadiness(base: string, started: number, options: ServiceOptions, exited: () => string | null): Promise<Readiness> {
   const say = options.say ?? (() => undefined)
   const readyDeadline = started + (options.readyTimeoutSeconds ?? 120) * 1000
   let body: unknown = null
