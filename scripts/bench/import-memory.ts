@@ -9,12 +9,12 @@
  * add at most --max-bytes-per-line of peak memory each (the report the service returns lists every
  * line, so a little per line is expected; buffering the body or the parsed lines costs several KB per
  * line). Exits 1 when memory grows with the number of lines or an import fails. The imported
- * therapists are deleted afterwards (and the tables vacuumed) unless --keep.
+ * therapists and the files are deleted afterwards (and the tables vacuumed) unless --keep.
  *
  * Uses the Postgres in DATABASE_URL (or --database-url), migrated first.
  */
 import { randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs'
+import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -186,9 +186,9 @@ async function measure(file: string, lines: number, bytes: number, warmupFile: s
 
 const results: Measured[] = []
 let failed = false
+const warmupFiles: string[] = []
+const files: { file: string; lines: number; bytes: number }[] = []
 try {
-  const warmupFiles: string[] = []
-  const files: { file: string; lines: number; bytes: number }[] = []
   for (const [tag, count] of [['s', SMALL], ['l', LARGE]] as const) {
     const warmupFile = path.join(OUT_DIR, `import-warmup-${tag}.ndjson`)
     await writeNdjson(warmupFile, `${tag}w`, WARMUP_LINES, tag === 's' ? 1001 : 1002)
@@ -213,6 +213,7 @@ try {
   }
 } finally {
   if (!args.keep) {
+    for (const file of [...warmupFiles, ...files.map((item) => item.file)]) rmSync(file, { force: true })
     const deleted = await db.query<{ n: number }>(`WITH gone AS (DELETE FROM therapist WHERE external_id LIKE $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`, [`${PREFIX}%`])
     // Dead rows would slow every later search of this database (a benchmark's) until autovacuum came by.
     await db.query('VACUUM ANALYZE therapist')
