@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { MIGRATIONS_DIR, openDatabase } from './db/database.js'
 import { MigrationError, readMigrations } from './db/migrations.js'
 import { prepareDatabase } from './db/prepare.js'
+import { DEMO_DATA_LOADERS } from './demo-loaders.js'
 import { createLogger } from './logger.js'
 import { loadSigningKeys } from './modules/auth/keys.js'
 import { loadJournalKeys } from './modules/journal/journal-keys.js'
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const db = await openDatabase(config)
   try {
     const migrations = readMigrations(MIGRATIONS_DIR)
-    const prepared = await prepareDatabase(db, config, log, { migrations })
+    const prepared = await prepareDatabase(db, config, log, { migrations, demoLoaders: DEMO_DATA_LOADERS })
     const app = await buildApp(config, { db, logger: log, keys, journalKeys, migrations })
 
     let closing = false

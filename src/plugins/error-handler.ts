@@ -10,13 +10,25 @@ import { AppError, type FieldError } from '../lib/errors.js'
  * their message, stack and any SQL go only to the log, tagged with the request id.
  */
 
-interface ProblemParts {
+export interface ProblemParts {
   status: number
   code: string
   title: string
   detail: string
   extras?: Record<string, unknown>
   headers?: Record<string, string>
+}
+
+/**
+ * A route's own addition to the problem its error became, e.g. the safety block on a refused
+ * assessment: `config: { enrichProblem }`. It sees the original error; what it returns is sent.
+ */
+export type ProblemEnricher = (problem: ProblemParts, error: unknown, request: FastifyRequest) => Promise<ProblemParts>
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    enrichProblem?: ProblemEnricher
+  }
 }
 
 const STATUS_TITLES: Record<number, string> = {
@@ -113,16 +125,23 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 
 export const errorHandlerPlugin = fp(
   async (app) => {
-    app.setErrorHandler((error: unknown, request, reply) => {
-      const problem = toProblem(error)
-      if (problem) {
-        request.log.debug({ code: problem.code, status: problem.status }, 'request refused')
-        return sendProblem(request, reply, problem)
+    app.setErrorHandler(async (error: unknown, request, reply) => {
+      let unexpected = error
+      try {
+        const mapped = toProblem(error)
+        const enrich = request.routeOptions.config.enrichProblem
+        const problem = mapped && enrich ? await enrich(mapped, error, request) : mapped
+        if (problem) {
+          request.log.debug({ code: problem.code, status: problem.status }, 'request refused')
+          return sendProblem(request, reply, problem)
+        }
+      } catch (failure) {
+        unexpected = failure
       }
-      if (isResponseSerializationError(error)) {
-        request.log.error({ issues: error.cause.issues, url: error.url }, 'response did not match its schema')
+      if (isResponseSerializationError(unexpected)) {
+        request.log.error({ issues: unexpected.cause.issues, url: unexpected.url }, 'response did not match its schema')
       } else {
-        request.log.error({ err: error }, 'unexpected error')
+        request.log.error({ err: unexpected }, 'unexpected error')
       }
       return sendProblem(request, reply, {
         status: 500,

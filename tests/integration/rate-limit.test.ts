@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { replayById } from '../../src/modules/idempotency/idempotency-plugin.js'
-import { storedKey } from '../../src/modules/idempotency/idempotency-service.js'
+import { replayById } from '../../src/plugins/idempotency/idempotency-plugin.js'
+import { storedKey } from '../../src/plugins/idempotency/idempotency-service.js'
 import type { InjectOptions } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { App } from '../../src/app.js'

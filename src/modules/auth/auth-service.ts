@@ -4,7 +4,8 @@ import { Prisma, type PrismaClient } from '../../generated/prisma/client.js'
 import { ConflictError, UnauthorizedError, ValidationError } from '../../lib/errors.js'
 import { sha256Hex } from '../../lib/hash.js'
 import { USER_SCOPES } from '../../lib/scopes.js'
-import type { TokenPair, User } from './auth-schemas.js'
+import { toUser } from '../../lib/user.js'
+import type { TokenPair } from './auth-schemas.js'
 import { decoyPasswordHash, hashPassword, passwordProblem, verifyPassword } from './passwords.js'
 import type { TokenService } from './tokens.js'
 
@@ -26,8 +27,6 @@ interface UserRow {
   displayName: string | null
   createdAt: Date
 }
-
-export const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, displayName: row.displayName, createdAt: row.createdAt.toISOString() })
 
 /** Refresh tokens are 256 random bits, stored only as their SHA-256: a slow hash would add nothing. */
 const newRefreshToken = () => `tpr_${randomBytes(32).toString('base64url')}`
