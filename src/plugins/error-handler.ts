@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
-import { Prisma } from '../generated/prisma/client.js'
+import { dbErrorKind } from '../lib/db-errors.js'
 import { AppError, type FieldError } from '../lib/errors.js'
 
 /**
@@ -91,11 +91,15 @@ export function toProblem(error: unknown): ProblemParts | null {
     return { status: error.status, code: error.code, title: error.title, detail: error.message, extras: error.extras, headers: error.headers }
   }
   if (hasZodFastifySchemaValidationErrors(error)) return validationProblem(error)
-  if (error instanceof Prisma.PrismaClientKnownRequestError) {
-    // Safety net only: services translate the cases they expect into domain errors.
-    if (error.code === 'P2025') return { status: 404, code: 'not_found', title: 'Not Found', detail: 'The resource was not found.' }
-    if (error.code === 'P2002') return { status: 409, code: 'conflict', title: 'Conflict', detail: 'A resource with the same unique value already exists.' }
-    return null
+  // Safety net only: services translate the cases they expect into domain errors.
+  switch (dbErrorKind(error)) {
+    case 'record_not_found':
+      return { status: 404, code: 'not_found', title: 'Not Found', detail: 'The resource was not found.' }
+    case 'unique_violation':
+      return { status: 409, code: 'conflict', title: 'Conflict', detail: 'A resource with the same unique value already exists.' }
+    case 'connection':
+    case undefined:
+      break
   }
   if (typeof error !== 'object' || error === null) return null
   const fastifyError = error as Partial<FastifyError>

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Config } from '../../config.js'
-import { Prisma, type PrismaClient } from '../../generated/prisma/client.js'
+import type { PrismaClient } from '../../generated/prisma/client.js'
+import { isUniqueViolation } from '../../lib/db-errors.js'
 import { ConflictError, UnauthorizedError, ValidationError } from '../../lib/errors.js'
 import { sha256Hex } from '../../lib/hash.js'
 import { USER_SCOPES } from '../../lib/scopes.js'
@@ -75,7 +76,7 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
       try {
         user = await prisma.user.create({ data: { email: input.email, passwordHash, displayName: input.displayName ?? null } })
       } catch (error) {
-        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        if (isUniqueViolation(error)) {
           throw new ConflictError('An account with this email already exists; sign in instead.', 'email_taken')
         }
         throw error

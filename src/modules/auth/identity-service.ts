@@ -1,4 +1,5 @@
-import { Prisma, type PrismaClient } from '../../generated/prisma/client.js'
+import type { PrismaClient } from '../../generated/prisma/client.js'
+import { isUniqueViolation } from '../../lib/db-errors.js'
 
 /** Only refresh `last_seen_at` this often, so verifying a token rarely writes. */
 const LAST_SEEN_RESOLUTION_MS = 60 * 60 * 1000
@@ -60,7 +61,7 @@ export function createIdentityService({
         return user.id
       } catch (error) {
         // Only a unique violation means two first requests raced and the other created the mapping.
-        if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error
+        if (!isUniqueViolation(error)) throw error
         const raced = await prisma.externalIdentity.findUniqueOrThrow({ where: { issuer_subject: { issuer, subject } } })
         return raced.userId
       }

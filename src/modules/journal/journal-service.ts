@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { JournalEntry as JournalEntryRow, Prisma, PrismaClient } from '../../generated/prisma/client.js'
 import { z } from 'zod'
 import { resolveRange } from '../../lib/date-range.js'
+import { isRecordNotFound } from '../../lib/db-errors.js'
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { JournalKeyring } from './journal-crypto.js'
@@ -70,8 +71,6 @@ function applyChanges(current: Content, changes: UpdateJournalEntry): Content {
     conflict: changes.conflict === undefined ? current.conflict : changes.conflict === null ? null : mergeConflict(current.conflict ?? EMPTY_CONFLICT, changes.conflict),
   }
 }
-
-const isNotFound = (error: unknown) => typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025'
 
 export interface JournalServiceDeps {
   prisma: Pick<PrismaClient, 'journalEntry'>
@@ -145,7 +144,7 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
           })
           return toEntry(keyring, updated)
         } catch (error) {
-          if (!isNotFound(error)) throw error
+          if (!isRecordNotFound(error)) throw error
         }
       }
       throw new ConflictError('The entry was changed by another request at the same time; fetch it and try again.', 'concurrent_update')
