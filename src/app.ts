@@ -16,7 +16,7 @@ import { authRoutes } from './modules/auth/auth-routes.js'
 import { createAuthenticator } from './modules/auth/authenticator.js'
 import { loadSigningKeys, type SigningKeys } from './modules/auth/keys.js'
 import { oauthRoutes } from './modules/auth/oauth-routes.js'
-import { createTokenService } from './modules/auth/tokens.js'
+import { type CacheClock, createTokenService } from './modules/auth/tokens.js'
 import type { JournalKeyring } from './modules/journal/journal-crypto.js'
 import { loadJournalKeys } from './modules/journal/journal-keys.js'
 import { journalRoutes } from './modules/journal/journal-routes.js'
@@ -43,6 +43,8 @@ export interface AppDependencies {
   journalKeys?: JournalKeyring
   /** The migrations this build ships (readiness compares the database with them); read from MIGRATIONS_DIR when omitted. */
   migrations?: Migration[]
+  /** What the in-memory caches (verified tokens, app status) measure time with; tests move it. */
+  cacheClock?: CacheClock
 }
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
@@ -76,7 +78,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
 
   const keys = deps.keys ?? (await loadSigningKeys(config))
   const journalKeys = deps.journalKeys ?? loadJournalKeys(config)
-  const tokens = createTokenService({ keys, config })
+  const tokens = createTokenService({ keys, config, clock: deps.cacheClock })
   const accountData = createAccountDataRegistry()
 
   await app.register(errorHandlerPlugin)
@@ -87,7 +89,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   // the order their hooks run in: a request is counted (and perhaps refused) before the guard's
   // scope check and before it may claim an idempotency key; the guard identifies the caller first.
   await app.register(rateLimitPlugin, { config })
-  await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma }) })
+  await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma, clock: deps.cacheClock }) })
   await app.register(idempotencyPlugin)
   await app.register(swaggerPlugin, { config })
 

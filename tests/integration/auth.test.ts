@@ -47,10 +47,16 @@ async function signOwn(claims: Record<string, unknown>, options: { exp?: string 
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
+/** The caches' clock, moved by tests instead of waiting: cacheClock.advance(60_000) is a minute later. */
+const cacheClock = (() => {
+  let offset = 0
+  return { now: () => performance.now() + offset, advance: (ms: number) => void (offset += ms) }
+})()
+
 describe('auth', () => {
   let app: App
   beforeAll(async () => {
-    app = await buildApp(config, { db: await sharedDatabase() })
+    app = await buildApp(config, { db: await sharedDatabase(), cacheClock })
     addProbeRoutes(app)
     await app.ready()
   })
@@ -326,10 +332,11 @@ describe('auth', () => {
       const token = await signOwn({ sub: user.user.id, sid, scope: 'journal:read' }, { exp: Math.floor(Date.now() / 1000) + 30 })
       expect((await call(token)).statusCode).toBe(200)
       expect((await call(token)).statusCode).toBe(200)
-      // A minute later (past exp and the clock tolerance): only the clock moves.
+      // A minute later (past exp and the clock tolerance): only the clocks move, the caches' and the wall clock.
       vi.useFakeTimers({ toFake: ['Date'] })
       try {
         vi.setSystemTime(Date.now() + 60_000)
+        cacheClock.advance(60_000)
         const late = await call(token)
         expect(late.statusCode).toBe(401)
         expect(late.json().detail).toMatch(/expired/)
@@ -445,17 +452,13 @@ describe('auth', () => {
       const probe = () => app.inject({ method: 'GET', url: '/probe/directory', headers: bearer(token) })
       expect((await probe()).statusCode).toBe(200)
       await app.db.prisma.apiClient.update({ where: { clientId: client.clientId }, data: { active: false } })
-      // Within the minute the cached status may still admit it; after it, never. Only the clock moves.
-      vi.useFakeTimers({ toFake: ['Date'] })
-      try {
-        vi.setSystemTime(Date.now() + 61_000)
-        const refused = await probe()
-        expect(refused.statusCode).toBe(401)
-        expect(refused.json()).toMatchObject({ code: 'invalid_token' })
-        expect(refused.json().detail).toMatch(/deactivated/)
-      } finally {
-        vi.useRealTimers()
-      }
+      // Within the minute the cached status still admits it; after it, never. Only the caches' clock moves.
+      expect((await probe()).statusCode).toBe(200)
+      cacheClock.advance(61_000)
+      const refused = await probe()
+      expect(refused.statusCode).toBe(401)
+      expect(refused.json()).toMatchObject({ code: 'invalid_token' })
+      expect(refused.json().detail).toMatch(/deactivated/)
       // An instance that had not cached the app's status refuses at once.
       const fresh = await buildApp(config, { db: app.db })
       try {

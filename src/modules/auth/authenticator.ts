@@ -2,7 +2,7 @@ import type { PrismaClient } from '../../generated/prisma/client.js'
 import { UnauthorizedError } from '../../lib/errors.js'
 import type { Principal } from '../../lib/principal.js'
 import { createIdentityService } from './identity-service.js'
-import type { TokenService } from './tokens.js'
+import type { CacheClock, TokenService } from './tokens.js'
 
 /** Turns a bearer token into the caller behind it, or refuses it (UnauthorizedError). */
 export type Authenticator = (token: string) => Promise<Principal>
@@ -14,11 +14,13 @@ export type Authenticator = (token: string) => Promise<Principal>
 export function createAuthenticator({
   tokens,
   prisma,
+  clock,
 }: {
   tokens: TokenService
   prisma: Pick<PrismaClient, 'authSession' | 'externalIdentity' | 'user' | 'apiClient' | '$transaction'>
+  clock?: CacheClock | undefined
 }): Authenticator {
-  const identities = createIdentityService({ prisma })
+  const identities = createIdentityService({ prisma, clock })
   return async (token) => {
     const verified = await tokens.verify(token)
     const scopes = new Set(verified.scopes)

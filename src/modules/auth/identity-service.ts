@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { PrismaClient } from '../../generated/prisma/client.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 
@@ -14,10 +15,23 @@ const CLIENT_STATUS_CACHE_SIZE = 10_000
 /** The per-request database checks behind a verified token. */
 export function createIdentityService({
   prisma,
+  clock,
 }: {
   prisma: Pick<PrismaClient, 'authSession' | 'externalIdentity' | 'user' | 'apiClient' | '$transaction'>
+  /** What the status cache measures its minute with; tests inject one they can move. */
+  clock?: { now(): number } | undefined
 }) {
-  const clientStatus = new Map<string, { active: boolean; until: number }>()
+  const clientStatus = new LRUCache<string, boolean>({
+    max: CLIENT_STATUS_CACHE_SIZE,
+    ttl: CLIENT_STATUS_CACHE_MS,
+    // Read the clock on every check rather than arming a timer to refresh a cached reading.
+    ttlResolution: 0,
+    ...(clock ? { perf: clock } : {}),
+    fetchMethod: async (clientId) => {
+      const client = await prisma.apiClient.findUnique({ where: { clientId }, select: { active: true } })
+      return client?.active === true
+    },
+  })
 
   return {
     /** True while the session is live: not logged out, not revoked for reuse, its user not deleted. */
@@ -28,19 +42,7 @@ export function createIdentityService({
 
     /** True while the app exists and is active; remembered per app for up to a minute. */
     async clientIsActive(clientId: string): Promise<boolean> {
-      const now = Date.now()
-      const cached = clientStatus.get(clientId)
-      if (cached && cached.until > now) return cached.active
-      const client = await prisma.apiClient.findUnique({ where: { clientId }, select: { active: true } })
-      const active = client?.active === true
-      clientStatus.delete(clientId)
-      if (clientStatus.size >= CLIENT_STATUS_CACHE_SIZE) {
-        // Oldest first: Map keeps insertion order.
-        const oldest = clientStatus.keys().next()
-        if (!oldest.done) clientStatus.delete(oldest.value)
-      }
-      clientStatus.set(clientId, { active, until: now + CLIENT_STATUS_CACHE_MS })
-      return active
+      return (await clientStatus.fetch(clientId)) === true
     },
 
     /**
