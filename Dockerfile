@@ -7,7 +7,7 @@ COPY scripts/prisma.mjs scripts/prisma.mjs
 COPY prisma prisma
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund && npm run build
 
 # Run: production dependencies only, the compiled app, and the migrations it applies at start.
 FROM node:24-bookworm-slim

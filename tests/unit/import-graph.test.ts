@@ -56,6 +56,19 @@ describe('the import graph of src/', () => {
     expect(reaching).toEqual([])
   })
 
+  it('loads PGlite only on demand, so a Postgres deployment never does', () => {
+    const pglite = /from\s+['"](@electric-sql\/pglite|pglite-prisma-adapter)[^'"]*['"]/
+    const staticImports = [...graph.keys()].filter((file) =>
+      readFileSync(path.join(SRC, file), 'utf8')
+        .split('\n')
+        .some((line) => pglite.test(line) && !/^\s*import\s+type\b/.test(line)),
+    )
+    expect(staticImports).toEqual(['db/pglite.ts'])
+    const importers = [...graph].filter(([, imports]) => imports.includes('db/pglite.ts')).map(([file]) => file)
+    expect(importers).toEqual(['db/database.ts'])
+    expect(readFileSync(path.join(SRC, 'db/database.ts'), 'utf8')).toMatch(/await import\('\.\/pglite\.js'\)/)
+  })
+
   it('has no import cycle', () => {
     const cycles: string[] = []
     const state = new Map<string, 'visiting' | 'done'>()
