@@ -16,10 +16,21 @@ import type { TokenService } from './tokens.js'
  * one after a short grace period means it leaked, so the whole family (and its access tokens) ends.
  */
 
+/** Password hashing; tests wrap it to see the work each path does. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>
+  verify(passwordHash: string, password: string): Promise<boolean>
+  /** Verified against when the email is unknown, so both failures cost one Argon2id verification. */
+  decoy(): Promise<string>
+}
+
+const ARGON2ID: PasswordHasher = { hash: hashPassword, verify: verifyPassword, decoy: decoyPasswordHash }
+
 type Deps = {
   prisma: Pick<PrismaClient, 'user' | 'authSession' | 'refreshToken' | '$transaction'>
   tokens: TokenService
   config: Pick<Config, 'AUTH_REFRESH_TOKEN_TTL_DAYS'>
+  passwords?: PasswordHasher
 }
 
 interface UserRow {
@@ -39,7 +50,7 @@ const sessionEnded = () => invalidRefreshToken('The session has ended; sign in a
 /** How long a spent refresh token counts as the client's own retry rather than a leak. */
 export const REUSE_GRACE_MS = 10_000
 
-export function createAuthService({ prisma, tokens, config }: Deps) {
+export function createAuthService({ prisma, tokens, config, passwords = ARGON2ID }: Deps) {
   const refreshTtlMs = config.AUTH_REFRESH_TOKEN_TTL_DAYS * 24 * 60 * 60 * 1000
 
   async function issuePair(user: UserRow, sessionId: string, refreshToken: string): Promise<TokenPair> {
@@ -71,7 +82,7 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
     async register(input: { email: string; password: string; displayName?: string | undefined }): Promise<TokenPair> {
       const problem = passwordProblem(input.password, input.email)
       if (problem) throw new ValidationError('The password is not acceptable.', [{ in: 'body', field: 'password', message: problem.message, code: problem.code }])
-      const passwordHash = await hashPassword(input.password)
+      const passwordHash = await passwords.hash(input.password)
       let user: UserRow
       try {
         user = await prisma.user.create({ data: { email: input.email, passwordHash, displayName: input.displayName ?? null } })
@@ -87,7 +98,7 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
     /** Same status, body and work for an unknown email and a wrong password. */
     async login(input: { email: string; password: string }): Promise<TokenPair> {
       const user = await prisma.user.findUnique({ where: { email: input.email } })
-      const ok = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), input.password)
+      const ok = await passwords.verify(user?.passwordHash ?? (await passwords.decoy()), input.password)
       if (!user?.passwordHash || !ok) throw invalidCredentials()
       return startSession(user)
     },
