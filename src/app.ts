@@ -5,6 +5,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js'
 import { type Database, MIGRATIONS_DIR } from './db/database.js'
 import { type Migration, readMigrations } from './db/migrations.js'
+import { FEATURE_LOG_REDACTIONS } from './features.js'
 import { createAccountDataRegistry } from './lib/account-data.js'
 import { createLogger, RequestLogController } from './logger.js'
 import { accountRoutes } from './modules/account/account-routes.js'
@@ -58,7 +59,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
  */
 export async function buildApp(config: Config, deps: AppDependencies): Promise<App> {
   const app = Fastify({
-    loggerInstance: deps.logger ?? createLogger(config),
+    loggerInstance: deps.logger ?? createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS }),
     requestIdHeader: false,
     logController: new RequestLogController(),
     genReqId: (request) => {

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { MIGRATIONS_DIR, openDatabase } from './db/database.js'
 import { MigrationError, readMigrations } from './db/migrations.js'
 import { prepareDatabase } from './db/prepare.js'
-import { DEMO_DATA_LOADERS } from './demo-loaders.js'
+import { DEMO_DATA_LOADERS, FEATURE_LOG_REDACTIONS } from './features.js'
 import { createLogger } from './logger.js'
 import { loadSigningKeys } from './modules/auth/keys.js'
 import { loadJournalKeys } from './modules/journal/journal-keys.js'
@@ -33,7 +33,7 @@ async function configure() {
 
 async function main(): Promise<void> {
   const { config, keys, journalKeys } = await configure()
-  const log = createLogger(config)
+  const log = createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS })
   const db = await openDatabase(config)
   try {
     const migrations = readMigrations(MIGRATIONS_DIR)

@@ -3,7 +3,7 @@ import type { Database } from './database.js'
 
 /**
  * Demo data for trying Therapath with one command. Each feature that has something to show offers a
- * loader, and the entry points pass them in (src/demo-loaders.ts), so nothing here depends on a
+ * loader, and the entry points pass them in (src/features.ts), so nothing here depends on a
  * feature. Loaders must be idempotent (upsert by a stable key), since
  * `npm run db:seed` may run them on a database that already has some of their rows.
  */

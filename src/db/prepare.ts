@@ -12,7 +12,7 @@ export interface PreparedDatabase {
 export interface PrepareOptions {
   /** The migrations to apply; read from MIGRATIONS_DIR when omitted. */
   migrations?: Migration[]
-  /** What an empty embedded database gets on its first start (src/demo-loaders.ts for the server). */
+  /** What an empty embedded database gets on its first start (src/features.ts for the server). */
   demoLoaders: readonly DemoDataLoader[]
 }
 
