@@ -1,7 +1,4 @@
-/**
- * What features contribute to the machinery outside them, collected for the entry points (server.ts,
- * the CLIs) and app.ts, so that db/ and the logger never import a feature.
- */
+/** What features contribute to the machinery outside them (demo data, log redaction), for the entry points and app.ts. */
 import type { DemoDataLoader } from './db/demo-data.js'
 import { ASSESSMENT_LOG_REDACTIONS } from './modules/assessments/assessments-schemas.js'
 import { demoClientLoader } from './modules/auth/auth-demo.js'

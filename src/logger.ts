@@ -5,7 +5,7 @@ import type { Config } from './config.js'
 /**
  * Fields that must never reach a log line, wherever they appear: credentials and tokens, and
  * request bodies and free text in general. Features add the sensitive things people tell them (journal
- * text, assessment answers) through `redactKeys` (app.ts collects them). Request logging never
+ * text, assessment answers) through `redactKeys` (src/features.ts collects them). Request logging never
  * includes bodies; this list is the second guard for any object someone logs later.
  */
 const SECRET_KEYS = [
@@ -27,34 +27,20 @@ const SECRET_KEYS = [
   'text',
 ]
 
-/** Where a key is redacted: at the top of a logged object and two levels down. */
-export const redactionPaths = (keys: readonly string[]): string[] => keys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`])
-
-export interface LoggerSettings {
-  /** Further object keys to redact, contributed by features. */
-  redactKeys?: readonly string[]
-  /** Where the JSON lines go; stdout when omitted. */
-  destination?: DestinationStream
-}
-
+/** Options for pino; `redactKeys` are the further object keys features contribute (src/features.ts). */
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>, redactKeys: readonly string[] = []): LoggerOptions {
-  const paths = [
-    'req.headers.authorization',
-    'req.headers.cookie',
-    'req.headers["x-api-key"]',
-    'res.headers["set-cookie"]',
-    ...redactionPaths([...new Set([...SECRET_KEYS, ...redactKeys])]),
-  ]
+  const keys = [...new Set([...SECRET_KEYS, ...redactKeys])]
+  const paths = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]']
   return {
     level: config.LOG_LEVEL,
-    redact: { paths, censor: '[redacted]' },
+    redact: { paths: [...paths, ...keys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`])], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     base: { service: 'therapath' },
   }
 }
 
 /** The process logger: JSON lines on stdout (pipe to pino-pretty to read them in development). */
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, { redactKeys, destination }: LoggerSettings = {}): Logger {
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, { redactKeys, destination }: { redactKeys?: readonly string[]; destination?: DestinationStream } = {}): Logger {
   const options = loggerOptions(config, redactKeys)
   return destination ? pino(options, destination) : pino(options)
 }

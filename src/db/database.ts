@@ -28,11 +28,7 @@ export interface DatabaseOptions {
   poolSize?: number
 }
 
-/**
- * Opens Postgres when `DATABASE_URL` is set, otherwise the embedded database in `DATA_DIR`. PGlite
- * (a WebAssembly Postgres of several MB) is imported only here, on demand: a Postgres deployment
- * never loads it.
- */
+/** Opens Postgres when `DATABASE_URL` is set, otherwise the embedded database in `DATA_DIR` (PGlite, WebAssembly: loaded only then). */
 export async function openDatabase(config: Config, options: DatabaseOptions = {}): Promise<Database> {
   if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, options)
   const { startPGlite } = await import('./pglite.js')

@@ -2,12 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { UnauthorizedError } from './errors.js'
 import type { Scope } from './scopes.js'
 
-/**
- * Who is calling, as every feature sees it: the auth guard (src/plugins/auth-guard.ts) sets it on
- * routes that declare `config: { auth }`, and routes read it with `currentUserId`/`currentPrincipal`.
- */
-
-/** The caller behind a verified token. */
+/** The caller behind a verified token: the auth guard (src/plugins/auth-guard.ts) sets it on routes declaring `config: { auth }`. */
 export type Principal =
   | { kind: 'user'; userId: string; scopes: ReadonlySet<Scope> }
   | { kind: 'client'; clientId: string; scopes: ReadonlySet<Scope> }

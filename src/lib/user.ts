@@ -10,12 +10,5 @@ export const UserSchema = z
   })
   .meta({ id: 'User' })
 
-export type User = z.infer<typeof UserSchema>
-
-/** A user row as Prisma returns it: the DTO takes only these columns, never the password hash. */
-export const toUser = (row: { id: string; email: string | null; displayName: string | null; createdAt: Date }): User => ({
-  id: row.id,
-  email: row.email,
-  displayName: row.displayName,
-  createdAt: row.createdAt.toISOString(),
-})
+/** Only these columns of a user row, never the password hash. */
+export const toUser = (row: { id: string; email: string | null; displayName: string | null; createdAt: Date }): z.infer<typeof UserSchema> => ({ id: row.id, email: row.email, displayName: row.displayName, createdAt: row.createdAt.toISOString() })

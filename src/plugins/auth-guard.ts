@@ -1,4 +1,4 @@
-import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify'
+import type { onRequestAsyncHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { ForbiddenError, UnauthorizedError } from '../lib/errors.js'
 import { currentPrincipal, type Principal, type RouteAuth } from '../lib/principal.js'
@@ -9,7 +9,7 @@ import type { Scope } from '../lib/scopes.js'
  * Authentication and scopes, by one mechanism: a route declares `config: { auth: { scope } }`
  * and this plugin adds the guard to it, and the matching `security` and 401/403 responses to
  * its OpenAPI entry, so the document cannot disagree with what is enforced. Which tokens are good is
- * the `authenticate` function's business (the auth module's `createAuthenticator`); this plugin only
+ * the `authenticate` function's business (the auth module's `createAuthenticator`, in identity-service.ts); this plugin only
  * reads the header, counts failures and checks the route's demands.
  */
 
@@ -32,19 +32,15 @@ export const authGuardPlugin = fp(
   async (app, opts: { authenticate: (token: string) => Promise<Principal> }) => {
     app.decorateRequest('principal', null)
 
-    async function authenticate(request: FastifyRequest): Promise<Principal> {
-      const header = request.headers.authorization
-      if (!header) throw new UnauthorizedError('This request needs an access token: Authorization: Bearer <token>.')
-      const token = BEARER.exec(header)?.[1]
-      if (!token) throw new UnauthorizedError('The Authorization header must be `Bearer <token>`.', 'invalid_token')
-      return opts.authenticate(token)
-    }
-
     /** First of the route's onRequest hooks: who is calling. Failures count per IP, and too many answer 429. */
     const authenticateHook: onRequestAsyncHookHandler = async (request, reply) => {
       await app.authFailures.check(request, reply)
       try {
-        request.principal = await authenticate(request)
+        const header = request.headers.authorization
+        if (!header) throw new UnauthorizedError('This request needs an access token: Authorization: Bearer <token>.')
+        const token = BEARER.exec(header)?.[1]
+        if (!token) throw new UnauthorizedError('The Authorization header must be `Bearer <token>`.', 'invalid_token')
+        request.principal = await opts.authenticate(token)
       } catch (error) {
         if (error instanceof UnauthorizedError) await app.authFailures.record(request, reply)
         throw error

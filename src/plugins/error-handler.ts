@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
@@ -19,33 +20,15 @@ export interface ProblemParts {
   headers?: Record<string, string>
 }
 
-/**
- * A route's own addition to the problem its error became, e.g. the safety block on a refused
- * assessment: `config: { enrichProblem }`. It sees the original error; what it returns is sent.
- */
-export type ProblemEnricher = (problem: ProblemParts, error: unknown, request: FastifyRequest) => Promise<ProblemParts>
-
 declare module 'fastify' {
   interface FastifyContextConfig {
-    enrichProblem?: ProblemEnricher
+    /** A route's addition to the problem its error became (e.g. a refused assessment's safety block); it sees the original error. */
+    enrichProblem?: (problem: ProblemParts, error: unknown, request: FastifyRequest) => Promise<ProblemParts>
   }
 }
 
-const STATUS_TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  406: 'Not Acceptable',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-}
+/** Node's reason phrases, with RFC 9110's newer names where they differ. */
+const STATUS_TITLES: Record<number, string | undefined> = { ...STATUS_CODES, 413: 'Content Too Large', 422: 'Unprocessable Content' }
 
 /** Fastify's own client-error codes, mapped to our stable codes. Their messages are safe to show. */
 const FASTIFY_CODES: Record<string, string> = {
@@ -92,15 +75,9 @@ export function toProblem(error: unknown): ProblemParts | null {
   }
   if (hasZodFastifySchemaValidationErrors(error)) return validationProblem(error)
   // Safety net only: services translate the cases they expect into domain errors.
-  switch (dbErrorKind(error)) {
-    case 'record_not_found':
-      return { status: 404, code: 'not_found', title: 'Not Found', detail: 'The resource was not found.' }
-    case 'unique_violation':
-      return { status: 409, code: 'conflict', title: 'Conflict', detail: 'A resource with the same unique value already exists.' }
-    case 'connection':
-    case undefined:
-      break
-  }
+  const dbError = dbErrorKind(error)
+  if (dbError === 'record_not_found') return { status: 404, code: 'not_found', title: 'Not Found', detail: 'The resource was not found.' }
+  if (dbError === 'unique_violation') return { status: 409, code: 'conflict', title: 'Conflict', detail: 'A resource with the same unique value already exists.' }
   if (typeof error !== 'object' || error === null) return null
   const fastifyError = error as Partial<FastifyError>
   const status = fastifyError.statusCode
@@ -131,16 +108,13 @@ export const errorHandlerPlugin = fp(
   async (app) => {
     app.setErrorHandler(async (error: unknown, request, reply) => {
       let unexpected = error
-      try {
-        const mapped = toProblem(error)
-        const enrich = request.routeOptions.config.enrichProblem
-        const problem = mapped && enrich ? await enrich(mapped, error, request) : mapped
-        if (problem) {
-          request.log.debug({ code: problem.code, status: problem.status }, 'request refused')
-          return sendProblem(request, reply, problem)
-        }
-      } catch (failure) {
-        unexpected = failure
+      const mapped = toProblem(error)
+      const enrich = request.routeOptions.config.enrichProblem
+      // An enricher that fails turns the answer into a 500 for its own error.
+      const problem = mapped && enrich ? await enrich(mapped, error, request).catch((failure: unknown) => void (unexpected = failure)) : mapped
+      if (problem) {
+        request.log.debug({ code: problem.code, status: problem.status }, 'request refused')
+        return sendProblem(request, reply, problem)
       }
       if (isResponseSerializationError(unexpected)) {
         request.log.error({ issues: unexpected.cause.issues, url: unexpected.url }, 'response did not match its schema')

@@ -35,16 +35,7 @@ export const TAGS = [
 type OpenApiDocument = ReturnType<typeof jsonSchemaTransformObject>
 
 /** The component names a value refers to (`$ref: '#/components/schemas/X'`), anywhere inside it. */
-function refsIn(value: unknown, found: string[] = []): string[] {
-  if (Array.isArray(value)) for (const item of value) refsIn(item, found)
-  else if (typeof value === 'object' && value !== null) {
-    for (const [key, child] of Object.entries(value)) {
-      if (key === '$ref' && typeof child === 'string' && child.startsWith('#/components/schemas/')) found.push(child.slice('#/components/schemas/'.length))
-      else refsIn(child, found)
-    }
-  }
-  return found
-}
+const refsIn = (value: unknown): string[] => [...JSON.stringify(value).matchAll(/"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1] ?? '')
 
 /**
  * The Zod transform registers an input (`XInput`) and an output (`X`) variant of every schema with an

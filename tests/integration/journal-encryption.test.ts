@@ -5,7 +5,7 @@ import type { Database } from '../../src/db/database.js'
 import { MIGRATIONS_DIR } from '../../src/db/database.js'
 import { applyMigrations, readMigrations } from '../../src/db/migrations.js'
 import { JournalDecryptionError } from '../../src/modules/journal/journal-crypto.js'
-import { CONFLICT_FIELDS, ENTRY_FIELDS, JOURNAL_TEXT_FIELDS } from '../../src/modules/journal/journal-fields.js'
+import { CONFLICT_FIELDS, JOURNAL_FIELDS, JOURNAL_TEXT_FIELDS } from '../../src/modules/journal/journal-fields.js'
 import { loadJournalKeys } from '../../src/modules/journal/journal-keys.js'
 import { rotateJournalKeys } from '../../src/modules/journal/journal-rotation.js'
 import type { JournalEntry } from '../../src/modules/journal/journal-schemas.js'
@@ -16,7 +16,7 @@ import { writeEntry } from '../helpers/journal.js'
 
 const newKey = (id: string) => `${id}:${randomBytes(32).toString('base64')}`
 /** The encrypted fields, from the journal's field table: a field added there is covered here without editing this file. */
-const ENCRYPTED = [...ENTRY_FIELDS, ...CONFLICT_FIELDS].filter((field) => field.encrypted)
+const ENCRYPTED = JOURNAL_FIELDS.filter((field) => field.encrypted)
 const inConflict = (name: string) => CONFLICT_FIELDS.some((field) => field.name === name)
 const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
 const TEXT_COLUMNS = ENCRYPTED.map((field) => snakeCase(field.column))
@@ -89,7 +89,7 @@ describe('journal encryption at rest', () => {
     const marker = `logged${randomUUID().slice(0, 8)}`
     const entry = await writeEntry(app, user, { ...entryWithMarker(marker), tags: [marker] })
     const probe = capturingLogger('trace')
-    const privateFields = [...ENTRY_FIELDS, ...CONFLICT_FIELDS].filter((field) => field.encrypted || 'private' in field).map((field) => field.name)
+    const privateFields = JOURNAL_FIELDS.filter((field) => field.encrypted || 'private' in field).map((field) => field.name)
     expect(privateFields).toEqual(expect.arrayContaining([...JOURNAL_TEXT_FIELDS, 'tags']))
     for (const name of privateFields) {
       probe.logger.info({ [name]: marker }, 'top level')

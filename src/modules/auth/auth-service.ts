@@ -16,15 +16,9 @@ import type { TokenService } from './tokens.js'
  * one after a short grace period means it leaked, so the whole family (and its access tokens) ends.
  */
 
-/** Password hashing; tests wrap it to see the work each path does. */
-export interface PasswordHasher {
-  hash(password: string): Promise<string>
-  verify(passwordHash: string, password: string): Promise<boolean>
-  /** Verified against when the email is unknown, so both failures cost one Argon2id verification. */
-  decoy(): Promise<string>
-}
-
-const ARGON2ID: PasswordHasher = { hash: hashPassword, verify: verifyPassword, decoy: decoyPasswordHash }
+/** Argon2id (passwords.ts); `decoy` is verified against for an unknown email. Tests wrap it to count the work. */
+const ARGON2ID = { hash: hashPassword, verify: verifyPassword, decoy: decoyPasswordHash }
+export type PasswordHasher = typeof ARGON2ID
 
 type Deps = {
   prisma: Pick<PrismaClient, 'user' | 'authSession' | 'refreshToken' | '$transaction'>
@@ -33,12 +27,8 @@ type Deps = {
   passwords?: PasswordHasher
 }
 
-interface UserRow {
-  id: string
-  email: string | null
-  displayName: string | null
-  createdAt: Date
-}
+/** A user row: what a token pair shows of the user. */
+type UserRow = Parameters<typeof toUser>[0]
 
 /** Refresh tokens are 256 random bits, stored only as their SHA-256: a slow hash would add nothing. */
 const newRefreshToken = () => `tpr_${randomBytes(32).toString('base64url')}`

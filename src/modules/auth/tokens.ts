@@ -59,9 +59,7 @@ export interface IssuedToken {
 }
 
 /** The clock cache lifetimes are measured with (lru-cache's `perf`); tests inject one they can move. */
-export interface CacheClock {
-  now(): number
-}
+export type CacheClock = { now(): number }
 
 export function createTokenService({ keys, config, clock }: { keys: SigningKeys; config: Config; clock?: CacheClock | undefined }) {
   const ttl = config.AUTH_ACCESS_TOKEN_TTL_SECONDS
@@ -149,7 +147,7 @@ export function createTokenService({ keys, config, clock }: { keys: SigningKeys;
     ttl: VERIFIED_CACHE_MS,
     // Read the clock on every check rather than arming a timer to refresh a cached reading.
     ttlResolution: 0,
-    ...(clock ? { perf: clock } : {}),
+    perf: clock,
     fetchMethod: async (token, _stale, { options }) => {
       const { verified, expiresAt: exp } = await verifyUncached(token)
       // Never beyond the token's own `exp` (at least 1 ms: a ttl of 0 would mean forever).
@@ -166,12 +164,7 @@ export function createTokenService({ keys, config, clock }: { keys: SigningKeys;
      * Verifies a bearer token from any accepted issuer.
      * @throws UnauthorizedError (`invalid_token`) with a reason an integrator can act on.
      */
-    async verify(token: string): Promise<VerifiedToken> {
-      const verified = await verifiedCache.fetch(token)
-      // fetchMethod either returns a value or throws; lru-cache's type allows for neither.
-      if (!verified) throw new UnauthorizedError('The access token could not be verified.', 'invalid_token')
-      return verified
-    },
+    verify: (token: string): Promise<VerifiedToken> => verifiedCache.forceFetch(token),
   }
 }
 

@@ -1,8 +1,8 @@
 import type { JournalEntry as JournalEntryRow } from '../../generated/prisma/client.js'
 import { type JournalKeyring, open, seal } from './journal-crypto.js'
-import { CONFLICT_FIELDS, type ConflictFieldName, ENTRY_FIELDS, type EntryFieldName } from './journal-fields.js'
+import { CONFLICT_FIELDS, type ConflictField, type ConflictFieldName, ENTRY_FIELDS, type EntryField, type EntryFieldName, JOURNAL_FIELDS } from './journal-fields.js'
 import type { CreateJournalEntry, JournalEntry, UpdateJournalEntry } from './journal-schemas.js'
-import { type ConflictResponse, groupOf, isConflictResponse } from './journal-vocabulary.js'
+import { groupOf, isConflictResponse } from './journal-vocabulary.js'
 
 /**
  * Between an entry's row, what it says and what the API shows, driven by the field table in
@@ -10,84 +10,56 @@ import { type ConflictResponse, groupOf, isConflictResponse } from './journal-vo
  * by the service (requests, export) and key rotation.
  */
 
-export interface Conflict {
-  trigger: string | null
-  response: ConflictResponse | null
-  responseNote: string | null
-  outcome: string | null
-  intensity: number | null
-}
-
+export type Conflict = Omit<NonNullable<JournalEntry['conflict']>, 'responseGroup'>
 /** What an entry says, decrypted. */
-export interface Content {
-  occurredAt: Date
-  title: string | null
-  body: string
-  mood: number
-  emotions: string[]
-  tags: string[]
-  conflict: Conflict | null
-}
+export type Content = Pick<JournalEntry, Exclude<EntryFieldName, 'occurredAt'>> & { occurredAt: Date; conflict: Conflict | null }
 
-// The table and these types name the same fields: adding to one without the other fails to compile.
+// The table and the API's entry name the same fields: adding to one without the other fails to compile.
 type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never
-const entryFieldsMatch: SameKeys<EntryFieldName, Exclude<keyof Content, 'conflict'>> = true
-const conflictFieldsMatch: SameKeys<ConflictFieldName, keyof Conflict> = true
-void [entryFieldsMatch, conflictFieldsMatch]
+void [true satisfies SameKeys<ConflictFieldName, keyof Conflict>, true satisfies SameKeys<EntryFieldName, Exclude<keyof JournalEntry, 'id' | 'conflict' | 'createdAt' | 'updatedAt'>>]
 
-type EntryField = (typeof ENTRY_FIELDS)[number]
-type Field = EntryField | (typeof CONFLICT_FIELDS)[number]
+type Field = (typeof JOURNAL_FIELDS)[number]
 type Columns = Pick<JournalEntryRow, Field['column'] | 'keyId'>
 
-/** An object with one value per field; the table and the types above agree (checked at compile time). */
+/** An object with one value per field (the types above agree with the table). */
 const byField = <T, F extends Field = Field>(fields: readonly F[], value: (field: F) => unknown): T =>
   Object.fromEntries(fields.map((field) => [field.name, value(field)])) as unknown as T
 
-export const EMPTY_CONFLICT: Conflict = { trigger: null, response: null, responseNote: null, outcome: null, intensity: null }
+const EMPTY_CONFLICT: Conflict = { trigger: null, response: null, responseNote: null, outcome: null, intensity: null }
 
 /** An empty conflict part is no conflict part. */
-export function normalizeConflict(conflict: Conflict | null): Conflict | null {
-  if (conflict === null) return null
-  return Object.values(conflict).every((value) => value === null) ? null : conflict
-}
+const normalizeConflict = (conflict: Conflict): Conflict | null => (Object.values(conflict).every((value) => value === null) ? null : conflict)
 
-/** Every column an entry's content is stored in, its text sealed for this row and user with the current key. */
+/** A field's value as stored: sealed for this row and user with the current key when the field is encrypted. */
+const stored = (keyring: JournalKeyring, rowId: string, userId: string, field: Field, value: unknown) =>
+  field.encrypted && value !== null ? seal(keyring, { field: field.name, rowId, userId }, value as string) : value
+
+/** A column's value as written: opened when the field is encrypted. Fails (JournalDecryptionError) unless it authenticates. */
+const opened = (keyring: JournalKeyring, row: JournalEntryRow, field: Field): unknown =>
+  field.encrypted && row[field.column] !== null ? open(keyring, row.keyId, { field: field.name, rowId: row.id, userId: row.userId }, row[field.column] as Uint8Array) : row[field.column]
+
+/** Every column an entry's content is stored in. */
 export function toColumns(keyring: JournalKeyring, rowId: string, userId: string, content: Content): Columns {
-  const columns: Record<string, unknown> = { keyId: keyring.current.id }
-  const put = (field: Field, value: unknown) => {
-    columns[field.column] = field.encrypted && value !== null ? seal(keyring, { field: field.name, rowId, userId }, value as string) : value
-  }
-  for (const field of ENTRY_FIELDS) put(field, content[field.name])
   const conflict = content.conflict ?? EMPTY_CONFLICT
-  for (const field of CONFLICT_FIELDS) put(field, conflict[field.name])
-  return columns as Columns
+  const columns = [
+    ...ENTRY_FIELDS.map((field) => [field.column, stored(keyring, rowId, userId, field, content[field.name])]),
+    ...CONFLICT_FIELDS.map((field) => [field.column, stored(keyring, rowId, userId, field, conflict[field.name])]),
+  ]
+  return { keyId: keyring.current.id, ...Object.fromEntries(columns) } as Columns
 }
 
-/** One column's value, opened when the field is encrypted. */
-function read(keyring: JournalKeyring, row: JournalEntryRow, field: Field): unknown {
-  const value = row[field.column]
-  return field.encrypted && value !== null ? open(keyring, row.keyId, { field: field.name, rowId: row.id, userId: row.userId }, value as Uint8Array) : value
-}
-
-/**
- * What a row says, decrypted. Any value that does not authenticate fails the whole read
- * (JournalDecryptionError): an entry is returned whole and true, or not at all.
- */
+/** What a row says, decrypted: an entry is returned whole and true, or not at all. */
 export function toContent(keyring: JournalKeyring, row: JournalEntryRow): Content {
-  const entry = byField<Omit<Content, 'conflict'>>(ENTRY_FIELDS, (field) => read(keyring, row, field))
-  const conflict = byField<Conflict>(CONFLICT_FIELDS, (field) => read(keyring, row, field))
-  return { ...entry, conflict: normalizeConflict({ ...conflict, response: isConflictResponse(conflict.response) ? conflict.response : null }) }
+  const conflict = byField<Conflict>(CONFLICT_FIELDS, (field) => opened(keyring, row, field))
+  const response = isConflictResponse(conflict.response) ? conflict.response : null
+  return { ...byField<Omit<Content, 'conflict'>>(ENTRY_FIELDS, (field) => opened(keyring, row, field)), conflict: normalizeConflict({ ...conflict, response }) }
 }
 
 /** The row's encrypted columns, opened and sealed again with the current key (key rotation). */
 export function resealedColumns(keyring: JournalKeyring, row: JournalEntryRow): Partial<Columns> {
-  const columns: Record<string, unknown> = { keyId: keyring.current.id }
-  for (const field of [...ENTRY_FIELDS, ...CONFLICT_FIELDS]) {
-    if (!field.encrypted) continue
-    const text = read(keyring, row, field)
-    columns[field.column] = text === null ? null : seal(keyring, { field: field.name, rowId: row.id, userId: row.userId }, text as string)
-  }
-  return columns
+  const encrypted = JOURNAL_FIELDS.filter((field) => field.encrypted)
+  const columns = encrypted.map((field) => [field.column, stored(keyring, row.id, row.userId, field, opened(keyring, row, field))])
+  return { keyId: keyring.current.id, ...Object.fromEntries(columns) } as Partial<Columns>
 }
 
 /** The entry as the API shows it. */
@@ -103,12 +75,9 @@ export function toEntry(keyring: JournalKeyring, row: JournalEntryRow): JournalE
   }
 }
 
-type ConflictInput = NonNullable<CreateJournalEntry['conflict']>
-
 /** Given parts of a conflict replace those of `base`, null clears one, absent parts stay. */
-function mergeConflict(base: Conflict, given: ConflictInput): Conflict | null {
-  return normalizeConflict(byField<Conflict, (typeof CONFLICT_FIELDS)[number]>(CONFLICT_FIELDS, ({ name }) => (given[name] === undefined ? base[name] : given[name])))
-}
+const mergeConflict = (base: Conflict, given: NonNullable<CreateJournalEntry['conflict']>): Conflict | null =>
+  normalizeConflict(byField<Conflict, ConflictField>(CONFLICT_FIELDS, ({ name }) => (given[name] === undefined ? base[name] : given[name])))
 
 /** A new entry's content: absent optional fields are null, `occurredAt` defaults to now. */
 export function fromInput(input: CreateJournalEntry, now: Date): Content {
@@ -119,7 +88,6 @@ export function fromInput(input: CreateJournalEntry, now: Date): Content {
 /** Applies a PATCH: given fields replace, null clears, absent stays; the conflict part merges part by part. */
 export function applyChanges(current: Content, changes: UpdateJournalEntry): Content {
   const entry = byField<Omit<Content, 'conflict'>, EntryField>(ENTRY_FIELDS, ({ name }) => (changes[name] === undefined ? current[name] : changes[name]))
-  const conflict =
-    changes.conflict === undefined ? current.conflict : changes.conflict === null ? null : mergeConflict(current.conflict ?? EMPTY_CONFLICT, changes.conflict)
-  return { ...entry, conflict }
+  const { conflict } = changes
+  return { ...entry, conflict: conflict === undefined ? current.conflict : conflict === null ? null : mergeConflict(current.conflict ?? EMPTY_CONFLICT, conflict) }
 }

@@ -8,42 +8,35 @@ import type { JournalEntry as JournalEntryRow } from '../../generated/prisma/cli
  * Prisma model and a migration; a test checks that each encrypted field is stored only as ciphertext
  * and never logged. In the order the API shows them.
  */
-interface FieldSpec {
-  readonly name: string
-  readonly encrypted: boolean
-  readonly column: keyof JournalEntryRow
-  /** Stored in clear (lists filter on it), yet the user's own words: never logged. */
-  readonly private?: true
-}
+/** `private`: stored in clear (lists filter on it), yet the user's own words, so never logged. `conflict`: a part of the entry's optional conflict. */
+type FieldSpec = { readonly name: string; readonly encrypted: boolean; readonly column: keyof JournalEntryRow; readonly private?: true; readonly conflict?: true }
 
-export const ENTRY_FIELDS = [
+export const JOURNAL_FIELDS = [
   { name: 'occurredAt', encrypted: false, column: 'occurredAt' },
   { name: 'title', encrypted: true, column: 'titleEnc' },
   { name: 'body', encrypted: true, column: 'bodyEnc' },
   { name: 'mood', encrypted: false, column: 'mood' },
   { name: 'emotions', encrypted: false, column: 'emotions' },
   { name: 'tags', encrypted: false, column: 'tags', private: true },
+  { name: 'trigger', encrypted: true, column: 'triggerEnc', conflict: true },
+  { name: 'response', encrypted: false, column: 'conflictResponse', conflict: true },
+  { name: 'responseNote', encrypted: true, column: 'responseNoteEnc', conflict: true },
+  { name: 'outcome', encrypted: true, column: 'outcomeEnc', conflict: true },
+  { name: 'intensity', encrypted: false, column: 'conflictIntensity', conflict: true },
 ] as const satisfies readonly FieldSpec[]
 
-/** The parts of an entry's optional `conflict`. */
-export const CONFLICT_FIELDS = [
-  { name: 'trigger', encrypted: true, column: 'triggerEnc' },
-  { name: 'response', encrypted: false, column: 'conflictResponse' },
-  { name: 'responseNote', encrypted: true, column: 'responseNoteEnc' },
-  { name: 'outcome', encrypted: true, column: 'outcomeEnc' },
-  { name: 'intensity', encrypted: false, column: 'conflictIntensity' },
-] as const satisfies readonly FieldSpec[]
+type Field = (typeof JOURNAL_FIELDS)[number]
+export type EntryField = Exclude<Field, { conflict: true }>
+export type ConflictField = Extract<Field, { conflict: true }>
+export const ENTRY_FIELDS = JOURNAL_FIELDS.filter((field): field is EntryField => !('conflict' in field))
+export const CONFLICT_FIELDS = JOURNAL_FIELDS.filter((field): field is ConflictField => 'conflict' in field)
 
-export type EntryFieldName = (typeof ENTRY_FIELDS)[number]['name']
-export type ConflictFieldName = (typeof CONFLICT_FIELDS)[number]['name']
-
-const ALL_FIELDS: readonly FieldSpec[] = [...ENTRY_FIELDS, ...CONFLICT_FIELDS]
-type EncryptedField = Extract<(typeof ENTRY_FIELDS)[number] | (typeof CONFLICT_FIELDS)[number], { encrypted: true }>
-
-export type JournalTextField = EncryptedField['name']
+export type EntryFieldName = EntryField['name']
+export type ConflictFieldName = ConflictField['name']
+export type JournalTextField = Extract<Field, { encrypted: true }>['name']
 
 /** The fields sealed with AES-256-GCM, by name: what a ciphertext's authenticated data may name. */
-export const JOURNAL_TEXT_FIELDS = ALL_FIELDS.filter((field) => field.encrypted).map((field) => field.name as JournalTextField)
+export const JOURNAL_TEXT_FIELDS = JOURNAL_FIELDS.filter((field): field is Extract<Field, { encrypted: true }> => field.encrypted).map((field) => field.name)
 
 /** Object keys the logger redacts wherever they appear: every encrypted or private field, and the conflict part. */
-export const JOURNAL_LOG_REDACTIONS = ['conflict', ...ALL_FIELDS.filter((field) => field.encrypted || field.private).map((field) => field.name)]
+export const JOURNAL_LOG_REDACTIONS = ['conflict', ...JOURNAL_FIELDS.filter((field) => field.encrypted || 'private' in field).map((field) => field.name)]
