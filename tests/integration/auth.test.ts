@@ -352,6 +352,24 @@ describe('auth', () => {
       }
     })
 
+    it('verifies a token once, however many requests present it at the same time', async () => {
+      const keys = await loadSigningKeys(config)
+      let keyLookups = 0
+      const verification = new (class extends Map<string, (typeof keys.verification extends Map<string, infer V> ? V : never)> {
+        override get(kid: string) {
+          keyLookups += 1
+          return super.get(kid)
+        }
+      })(keys.verification)
+      const tokens = createTokenService({ keys: { ...keys, verification }, config })
+      const { token } = await tokens.issueUserToken(user.user.id, sid, ['journal:read'])
+      const verified = await Promise.all(Array.from({ length: 10 }, () => tokens.verify(token)))
+      expect(new Set(verified.map((result) => JSON.stringify(result))).size).toBe(1)
+      expect(keyLookups).toBe(1)
+      await tokens.verify(token)
+      expect(keyLookups).toBe(1)
+    })
+
     it('refuses a missing token, another scheme and garbage', async () => {
       const none = await app.inject({ method: 'GET', url: '/v1/me' })
       expect(none.statusCode).toBe(401)
