@@ -7,7 +7,7 @@ COPY scripts/prisma.mjs scripts/prisma.mjs
 COPY prisma prisma
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund && npm run build
 
 # Run: production dependencies only, the compiled app, and the migrations it applies at start.
 FROM node:24-bookworm-slim
@@ -17,6 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist dist
 COPY prisma/migrations prisma/migrations
+COPY assets assets
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 ENV PORT=3000 HOST=0.0.0.0 DATA_DIR=/app/data

@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.js'
 import { MIGRATIONS_DIR, openDatabase } from '../src/db/database.js'
 import { applyMigrations, readMigrations } from '../src/db/migrations.js'
 import { generateJournalKey, loadJournalKeys } from '../src/modules/journal/journal-keys.js'
-import { toColumns } from '../src/modules/journal/journal-records.js'
+import { toColumns } from '../src/modules/journal/journal-codec.js'
 import { CONFLICT_RESPONSE_VALUES, EMOTIONS } from '../src/modules/journal/journal-vocabulary.js'
 
 const ENTRIES = 5_000

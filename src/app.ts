@@ -5,26 +5,28 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js'
 import { type Database, MIGRATIONS_DIR } from './db/database.js'
 import { type Migration, readMigrations } from './db/migrations.js'
+import { FEATURE_LOG_REDACTIONS } from './features.js'
+import { createAccountDataRegistry } from './lib/account-data.js'
 import { createLogger, RequestLogController } from './logger.js'
 import { accountRoutes } from './modules/account/account-routes.js'
-import { createAccountDataRegistry } from './modules/account/account-data.js'
 import { createScoreSeries } from './modules/assessments/score-series.js'
 import { assessmentsRoutes } from './modules/assessments/assessments-routes.js'
 import type { InstrumentDefinition } from './modules/assessments/instrument-schema.js'
 import type { RecommendationRule } from './modules/assessments/recommendation-rules.js'
-import { authGuardPlugin } from './modules/auth/auth-guard.js'
 import { authRoutes } from './modules/auth/auth-routes.js'
+import { createAuthenticator } from './modules/auth/identity-service.js'
 import { loadSigningKeys, type SigningKeys } from './modules/auth/keys.js'
 import { oauthRoutes } from './modules/auth/oauth-routes.js'
-import { createTokenService } from './modules/auth/tokens.js'
-import { idempotencyPlugin } from './modules/idempotency/idempotency-plugin.js'
+import { type CacheClock, createTokenService } from './modules/auth/tokens.js'
 import type { JournalKeyring } from './modules/journal/journal-crypto.js'
 import { loadJournalKeys } from './modules/journal/journal-keys.js'
 import { journalRoutes } from './modules/journal/journal-routes.js'
 import { directoryRoutes } from './modules/directory/directory-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
+import { authGuardPlugin } from './plugins/auth-guard.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
+import { idempotencyPlugin } from './plugins/idempotency/idempotency-plugin.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { readinessPlugin } from './plugins/readiness.js'
@@ -43,6 +45,8 @@ export interface AppDependencies {
   journalKeys?: JournalKeyring
   /** The migrations this build ships (readiness compares the database with them); read from MIGRATIONS_DIR when omitted. */
   migrations?: Migration[]
+  /** What the in-memory caches (verified tokens, app status) measure time with; tests move it. */
+  cacheClock?: CacheClock
 }
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
@@ -56,7 +60,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
  */
 export async function buildApp(config: Config, deps: AppDependencies): Promise<App> {
   const app = Fastify({
-    loggerInstance: deps.logger ?? createLogger(config),
+    loggerInstance: deps.logger ?? createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS }),
     requestIdHeader: false,
     logController: new RequestLogController(),
     genReqId: (request) => {
@@ -76,7 +80,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
 
   const keys = deps.keys ?? (await loadSigningKeys(config))
   const journalKeys = deps.journalKeys ?? loadJournalKeys(config)
-  const tokens = createTokenService({ keys, config })
+  const tokens = createTokenService({ keys, config, clock: deps.cacheClock })
   const accountData = createAccountDataRegistry()
 
   await app.register(errorHandlerPlugin)
@@ -88,7 +92,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   // the order their hooks run in: a request is counted (and perhaps refused) before the guard's
   // scope check and before it may claim an idempotency key; the guard identifies the caller first.
   await app.register(rateLimitPlugin, { config })
-  await app.register(authGuardPlugin, { tokens })
+  await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma, clock: deps.cacheClock }) })
   await app.register(idempotencyPlugin)
   await app.register(swaggerPlugin, { config })
 

@@ -3,8 +3,9 @@ import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'p
 import type { Config } from './config.js'
 
 /**
- * Fields that must never reach a log line, wherever they appear: credentials, tokens, and the
- * sensitive things people tell us (journal text, assessment answers). Request logging never
+ * Fields that must never reach a log line, wherever they appear: credentials and tokens, and
+ * request bodies and free text in general. Features add the sensitive things people tell them (journal
+ * text, assessment answers) through `redactKeys` (src/features.ts collects them). Request logging never
  * includes bodies; this list is the second guard for any object someone logs later.
  */
 const SECRET_KEYS = [
@@ -23,37 +24,25 @@ const SECRET_KEYS = [
   'clientSecret',
   'secret',
   'body',
-  'title',
   'text',
-  'answers',
-  'trigger',
-  'outcome',
-  'responseNote',
-  // Journal: the conflict part holds the fields above; tags are the user's own words too.
-  'conflict',
-  'tags',
 ]
 
-const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'res.headers["set-cookie"]',
-  ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
-]
-
-export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): LoggerOptions {
+/** Options for pino; `redactKeys` are the further object keys features contribute (src/features.ts). */
+export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>, redactKeys: readonly string[] = []): LoggerOptions {
+  const keys = [...new Set([...SECRET_KEYS, ...redactKeys])]
+  const paths = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]']
   return {
     level: config.LOG_LEVEL,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    redact: { paths: [...paths, ...keys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`])], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     base: { service: 'therapath' },
   }
 }
 
 /** The process logger: JSON lines on stdout (pipe to pino-pretty to read them in development). */
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {
-  return destination ? pino(loggerOptions(config), destination) : pino(loggerOptions(config))
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, { redactKeys, destination }: { redactKeys?: readonly string[]; destination?: DestinationStream } = {}): Logger {
+  const options = loggerOptions(config, redactKeys)
+  return destination ? pino(options, destination) : pino(options)
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
  * The process entry: read the configuration and the keys, open and prepare the database, build the
- * app, listen, and shut down gracefully on SIGTERM/SIGINT (stop accepting, let in-flight requests
- * finish, close the database, exit 0).
+ * app, listen, and shut down gracefully on SIGTERM/SIGINT with close-with-grace (stop accepting, let
+ * in-flight requests finish, close the database, exit 0).
  */
+import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { MIGRATIONS_DIR, openDatabase } from './db/database.js'
 import { MigrationError, readMigrations } from './db/migrations.js'
 import { prepareDatabase } from './db/prepare.js'
+import { DEMO_DATA_LOADERS, FEATURE_LOG_REDACTIONS } from './features.js'
 import { createLogger } from './logger.js'
 import { loadSigningKeys } from './modules/auth/keys.js'
 import { loadJournalKeys } from './modules/journal/journal-keys.js'
@@ -31,37 +33,25 @@ async function configure() {
 
 async function main(): Promise<void> {
   const { config, keys, journalKeys } = await configure()
-  const log = createLogger(config)
+  const log = createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS })
   const db = await openDatabase(config)
   try {
     const migrations = readMigrations(MIGRATIONS_DIR)
-    const prepared = await prepareDatabase(db, config, log, { migrations })
+    const prepared = await prepareDatabase(db, config, log, { migrations, demoLoaders: DEMO_DATA_LOADERS })
     const app = await buildApp(config, { db, logger: log, keys, journalKeys, migrations })
 
-    let closing = false
-    const shutdown = (signal: string) => {
-      if (closing) return
-      closing = true
-      log.info({ signal }, 'shutting down: draining in-flight requests')
-      const forced = setTimeout(() => {
-        log.error('shutdown grace period over; exiting with requests still open')
-        process.exit(1)
-      }, SHUTDOWN_GRACE_MS)
-      forced.unref()
-      app
-        .close()
-        .then(() => db.close())
-        .then(() => {
-          log.info('shut down cleanly')
-          process.exit(0)
-        })
-        .catch((error: unknown) => {
-          log.error({ err: error }, 'error while shutting down')
-          process.exit(1)
-        })
-    }
-    process.once('SIGTERM', () => shutdown('SIGTERM'))
-    process.once('SIGINT', () => shutdown('SIGINT'))
+    // The first SIGTERM/SIGINT (or an uncaught error) drains in-flight requests and closes the
+    // database; a second signal, or the grace period running out, exits at once with 1.
+    closeWithGrace(
+      { delay: SHUTDOWN_GRACE_MS, logger: log, onTimeout: () => log.error('shutdown grace period over; exiting with requests still open') },
+      async ({ signal, err }) => {
+        if (err) log.error({ err }, 'shutting down after an unexpected error')
+        else log.info({ signal }, 'shutting down: draining in-flight requests')
+        await app.close()
+        await db.close()
+        log.info('shut down cleanly')
+      },
+    )
 
     const address = await app.listen({ port: config.PORT, host: config.HOST })
     log.info(

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { MIGRATIONS_DIR, openDatabase } from '../db/database.js'
 import { applyMigrations, readMigrations } from '../db/migrations.js'
+import { FEATURE_LOG_REDACTIONS } from '../features.js'
 import { createLogger } from '../logger.js'
 import { loadJournalKeys } from '../modules/journal/journal-keys.js'
 import { rotateJournalKeys } from '../modules/journal/journal-rotation.js'
@@ -21,7 +22,7 @@ if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
 
 // Needs the journal keys only, not the signing key: loadJournalKeys refuses Postgres without them.
 const config = loadConfig(process.env, { sharedKeys: 'optional' })
-const log = createLogger(config)
+const log = createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS })
 let keyring
 try {
   keyring = loadJournalKeys(config)

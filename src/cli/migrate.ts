@@ -5,11 +5,12 @@
 import { loadConfig } from '../config.js'
 import { MIGRATIONS_DIR, openDatabase } from '../db/database.js'
 import { applyMigrations, readMigrations } from '../db/migrations.js'
+import { FEATURE_LOG_REDACTIONS } from '../features.js'
 import { createLogger } from '../logger.js'
 
 // Signs and encrypts nothing: runs on Postgres without the service's keys.
 const config = loadConfig(process.env, { sharedKeys: 'optional' })
-const log = createLogger(config)
+const log = createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS })
 const db = await openDatabase(config)
 try {
   const result = await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))

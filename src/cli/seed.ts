@@ -8,6 +8,7 @@ import { loadConfig } from '../config.js'
 import { MIGRATIONS_DIR, openDatabase } from '../db/database.js'
 import { loadDemoData } from '../db/demo-data.js'
 import { applyMigrations, readMigrations } from '../db/migrations.js'
+import { DEMO_DATA_LOADERS, FEATURE_LOG_REDACTIONS } from '../features.js'
 import { createLogger } from '../logger.js'
 
 const { values: args } = parseArgs({ options: { therapists: { type: 'string' }, seed: { type: 'string' } } })
@@ -24,12 +25,12 @@ const options = { therapists: asCount(args.therapists, 'therapists'), seed: asCo
 
 // Signs and encrypts nothing: runs on Postgres without the service's keys.
 const config = loadConfig(process.env, { sharedKeys: 'optional' })
-const log = createLogger(config)
+const log = createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS })
 const db = await openDatabase(config)
 try {
   await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
   const started = performance.now()
-  const loaders = await loadDemoData(db, log, undefined, options)
+  const loaders = await loadDemoData(db, log, DEMO_DATA_LOADERS, options)
   log.info({ loaders, database: db.kind, ms: Math.round(performance.now() - started) }, 'demo data loaded')
 } catch (error) {
   log.fatal(error instanceof Error ? error.message : String(error))

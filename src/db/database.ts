@@ -2,11 +2,9 @@ import { fileURLToPath } from 'node:url'
 import type { PGlite } from '@electric-sql/pglite'
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
-import { PrismaPGlite } from 'pglite-prisma-adapter'
 import type { Config } from '../config.js'
 import { PrismaClient } from '../generated/prisma/client.js'
 import type { SqlSession } from './migrations.js'
-import { startPGlite } from './pglite.js'
 
 /** Where the committed migrations live, from `src/db` and from `dist/db` alike. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url))
@@ -40,9 +38,10 @@ export interface DatabaseOptions {
   poolSize?: number
 }
 
-/** Opens Postgres when `DATABASE_URL` is set, otherwise the embedded database in `DATA_DIR`. */
+/** Opens Postgres when `DATABASE_URL` is set, otherwise the embedded database in `DATA_DIR` (PGlite, WebAssembly: loaded only then). */
 export async function openDatabase(config: Config, options: DatabaseOptions = {}): Promise<Database> {
   if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, options)
+  const { startPGlite } = await import('./pglite.js')
   return openEmbedded(await startPGlite(config.DATA_DIR))
 }
 
@@ -113,7 +112,8 @@ export function openPostgres(connectionString: string, options: DatabaseOptions 
 }
 
 /** The embedded database: one in-process PGlite shared by Prisma and raw queries. */
-export function openEmbedded(pglite: PGlite): Database {
+export async function openEmbedded(pglite: PGlite): Promise<Database> {
+  const { PrismaPGlite } = await import('pglite-prisma-adapter')
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) })
   const query = async <Row>(sql: string, params: unknown[] = []) => (await pglite.query<Row>(sql, params)).rows
   const session: SqlSession = {

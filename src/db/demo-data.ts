@@ -1,11 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { demoClientLoader } from '../modules/auth/auth-demo.js'
-import { directoryDemoLoader } from '../modules/directory/directory-seed.js'
 import type { Database } from './database.js'
 
 /**
- * Demo data for trying Therapath with one command. Each feature that has something to show adds
- * a loader to `DEMO_DATA_LOADERS`; loaders must be idempotent (upsert by a stable key), since
+ * Demo data for trying Therapath with one command. Each feature that has something to show offers a
+ * loader, and the entry points pass them in (src/features.ts), so nothing here depends on a
+ * feature. Loaders must be idempotent (upsert by a stable key), since
  * `npm run db:seed` may run them on a database that already has some of their rows.
  */
 export interface DemoDataOptions {
@@ -20,12 +19,10 @@ export interface DemoDataLoader {
   load(db: Database, log: FastifyBaseLogger, options?: DemoDataOptions): Promise<void>
 }
 
-export const DEMO_DATA_LOADERS: DemoDataLoader[] = [demoClientLoader, directoryDemoLoader]
-
 const MARKER_KEY = 'demo_data'
 
 /** Runs every loader, then records that demo data is in this database. */
-export async function loadDemoData(db: Database, log: FastifyBaseLogger, loaders = DEMO_DATA_LOADERS, options: DemoDataOptions = {}): Promise<string[]> {
+export async function loadDemoData(db: Database, log: FastifyBaseLogger, loaders: readonly DemoDataLoader[], options: DemoDataOptions = {}): Promise<string[]> {
   for (const loader of loaders) {
     const started = performance.now()
     await loader.load(db, log, options)

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { type Database, MIGRATIONS_DIR } from './database.js'
-import { DEMO_DATA_LOADERS, type DemoDataLoader, hasDemoData, loadDemoData } from './demo-data.js'
+import { type DemoDataLoader, hasDemoData, loadDemoData } from './demo-data.js'
 import { applyMigrations, blockingProblem, type Migration, MigrationError, migrationStatus, readMigrations } from './migrations.js'
 
 export interface PreparedDatabase {
@@ -12,7 +12,8 @@ export interface PreparedDatabase {
 export interface PrepareOptions {
   /** The migrations to apply; read from MIGRATIONS_DIR when omitted. */
   migrations?: Migration[]
-  demoLoaders?: DemoDataLoader[]
+  /** What an empty embedded database gets on its first start (src/features.ts for the server). */
+  demoLoaders: readonly DemoDataLoader[]
 }
 
 /**
@@ -21,9 +22,8 @@ export interface PrepareOptions {
  * never gets demo data here; `npm run db:seed` loads it on request.
  * @throws MigrationError when migrating is unsafe (a failed or edited migration).
  */
-export async function prepareDatabase(db: Database, config: Config, log: FastifyBaseLogger, options: PrepareOptions = {}): Promise<PreparedDatabase> {
+export async function prepareDatabase(db: Database, config: Config, log: FastifyBaseLogger, options: PrepareOptions): Promise<PreparedDatabase> {
   const migrations = options.migrations ?? readMigrations(MIGRATIONS_DIR)
-  const demoLoaders = options.demoLoaders ?? DEMO_DATA_LOADERS
   let appliedMigrations: string[] = []
   if (config.MIGRATE_ON_START) {
     const started = performance.now()
@@ -42,7 +42,7 @@ export async function prepareDatabase(db: Database, config: Config, log: Fastify
 
   let demoDataLoaded = false
   if (db.kind === 'embedded' && config.DEMO_DATA === 'auto' && !(await hasDemoData(db))) {
-    await loadDemoData(db, log, demoLoaders)
+    await loadDemoData(db, log, options.demoLoaders)
     demoDataLoaded = true
   }
   return { appliedMigrations, demoDataLoaded }

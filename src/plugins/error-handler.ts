@@ -1,7 +1,8 @@
+import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
-import { Prisma } from '../generated/prisma/client.js'
+import { dbErrorKind } from '../lib/db-errors.js'
 import { AppError, type FieldError } from '../lib/errors.js'
 
 /**
@@ -10,7 +11,7 @@ import { AppError, type FieldError } from '../lib/errors.js'
  * their message, stack and any SQL go only to the log, tagged with the request id.
  */
 
-interface ProblemParts {
+export interface ProblemParts {
   status: number
   code: string
   title: string
@@ -19,21 +20,15 @@ interface ProblemParts {
   headers?: Record<string, string>
 }
 
-const STATUS_TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  406: 'Not Acceptable',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route's addition to the problem its error became (e.g. a refused assessment's safety block); it sees the original error. */
+    enrichProblem?: (problem: ProblemParts, error: unknown, request: FastifyRequest) => Promise<ProblemParts>
+  }
 }
+
+/** Node's reason phrases, with RFC 9110's newer names where they differ. */
+const STATUS_TITLES: Record<number, string | undefined> = { ...STATUS_CODES, 413: 'Content Too Large', 422: 'Unprocessable Content' }
 
 /** Fastify's own client-error codes, mapped to our stable codes. Their messages are safe to show. */
 const FASTIFY_CODES: Record<string, string> = {
@@ -79,12 +74,10 @@ export function toProblem(error: unknown): ProblemParts | null {
     return { status: error.status, code: error.code, title: error.title, detail: error.message, extras: error.extras, headers: error.headers }
   }
   if (hasZodFastifySchemaValidationErrors(error)) return validationProblem(error)
-  if (error instanceof Prisma.PrismaClientKnownRequestError) {
-    // Safety net only: services translate the cases they expect into domain errors.
-    if (error.code === 'P2025') return { status: 404, code: 'not_found', title: 'Not Found', detail: 'The resource was not found.' }
-    if (error.code === 'P2002') return { status: 409, code: 'conflict', title: 'Conflict', detail: 'A resource with the same unique value already exists.' }
-    return null
-  }
+  // Safety net only: services translate the cases they expect into domain errors.
+  const dbError = dbErrorKind(error)
+  if (dbError === 'record_not_found') return { status: 404, code: 'not_found', title: 'Not Found', detail: 'The resource was not found.' }
+  if (dbError === 'unique_violation') return { status: 409, code: 'conflict', title: 'Conflict', detail: 'A resource with the same unique value already exists.' }
   if (typeof error !== 'object' || error === null) return null
   const fastifyError = error as Partial<FastifyError>
   const status = fastifyError.statusCode
@@ -113,16 +106,20 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 
 export const errorHandlerPlugin = fp(
   async (app) => {
-    app.setErrorHandler((error: unknown, request, reply) => {
-      const problem = toProblem(error)
+    app.setErrorHandler(async (error: unknown, request, reply) => {
+      let unexpected = error
+      const mapped = toProblem(error)
+      const enrich = request.routeOptions.config.enrichProblem
+      // An enricher that fails turns the answer into a 500 for its own error.
+      const problem = mapped && enrich ? await enrich(mapped, error, request).catch((failure: unknown) => void (unexpected = failure)) : mapped
       if (problem) {
         request.log.debug({ code: problem.code, status: problem.status }, 'request refused')
         return sendProblem(request, reply, problem)
       }
-      if (isResponseSerializationError(error)) {
-        request.log.error({ issues: error.cause.issues, url: error.url }, 'response did not match its schema')
+      if (isResponseSerializationError(unexpected)) {
+        request.log.error({ issues: unexpected.cause.issues, url: unexpected.url }, 'response did not match its schema')
       } else {
-        request.log.error({ err: error }, 'unexpected error')
+        request.log.error({ err: unexpected }, 'unexpected error')
       }
       return sendProblem(request, reply, {
         status: 500,

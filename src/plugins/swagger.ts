@@ -34,42 +34,28 @@ export const TAGS = [
 
 type OpenApiDocument = ReturnType<typeof jsonSchemaTransformObject>
 
+/** The component names a value refers to (`$ref: '#/components/schemas/X'`), anywhere inside it. */
+const refsIn = (value: unknown): string[] => [...JSON.stringify(value).matchAll(/"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1] ?? '')
+
 /**
- * The Zod transform registers an input and an output variant of every named schema; keep only
- * those some operation (or another kept schema) refers to, so the document lists what exists,
- * in a stable order.
+ * The Zod transform registers an input (`XInput`) and an output (`X`) variant of every schema with an
+ * id; keep only those some operation (or another kept schema) refers to, so the document lists what
+ * exists, sorted by name: the registry's order is the order modules happened to load in, which differs
+ * between the OpenAPI script and a test run, and the committed document must not depend on it.
  */
 function pruneUnusedSchemas(generated: OpenApiDocument): OpenApiDocument {
-  const document = generated as { components?: { schemas?: Record<string, unknown> } }
-  const schemas: Record<string, unknown> = { ...(document.components?.schemas ?? {}) }
-  const refsIn = (value: unknown): string[] =>
-    [...JSON.stringify(value).matchAll(/"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1] ?? '')
+  const { components } = generated as { components?: { schemas?: Record<string, unknown> } }
+  const schemas = components?.schemas ?? {}
   const used = new Set<string>()
-  let frontier = refsIn({ ...document, components: { ...document.components, schemas: {} } })
+  const frontier = refsIn({ ...generated, components: { ...components, schemas: {} } })
   while (frontier.length > 0) {
-    const next: string[] = []
-    for (const name of frontier) {
-      if (used.has(name)) continue
-      used.add(name)
-      next.push(...refsIn(schemas[name]))
-    }
-    frontier = next
+    const name = frontier.pop() ?? ''
+    if (used.has(name)) continue
+    used.add(name)
+    frontier.push(...refsIn(schemas[name]))
   }
-  // Sorted by name: the registry's order is the order modules happened to load in, which differs
-  // between the OpenAPI script and a test run, and the committed document must not depend on it.
-  const kept = Object.fromEntries(
-    Object.entries(schemas)
-      .filter(([name]) => used.has(name))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  )
-  // A schema used only as input is named `XInput`; call it `X` when no output schema has that name.
-  let text = JSON.stringify({ ...document, components: { ...document.components, schemas: kept } })
-  for (const name of Object.keys(kept)) {
-    const base = name.replace(/Input$/, '')
-    if (base === name || base in kept) continue
-    text = text.replaceAll(`"#/components/schemas/${name}"`, `"#/components/schemas/${base}"`).replace(`"${name}":{`, `"${base}":{`)
-  }
-  return JSON.parse(text) as OpenApiDocument
+  const kept = Object.fromEntries([...used].sort().map((name) => [name, schemas[name]]))
+  return { ...generated, components: { ...components, schemas: kept } } as OpenApiDocument
 }
 
 /**

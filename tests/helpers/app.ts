@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import { type App, buildApp } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
+import { FEATURE_LOG_REDACTIONS } from '../../src/features.js'
 import { createLogger } from '../../src/logger.js'
 import { sharedDatabase, testConfig } from './database.js'
 
@@ -9,7 +10,7 @@ export async function buildTestApp(overrides: Record<string, string> = {}): Prom
   return buildApp(testConfig(overrides), { db: await sharedDatabase() })
 }
 
-/** A logger whose JSON lines a test can read back, e.g. to prove something was never logged. */
+/** A logger whose JSON lines a test can read back, e.g. to prove something was never logged; it redacts what the app's does. */
 export function capturingLogger(level = 'info'): { logger: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[]; text: () => string } {
   const chunks: string[] = []
   const stream = new Writable({
@@ -18,7 +19,7 @@ export function capturingLogger(level = 'info'): { logger: ReturnType<typeof cre
       done()
     },
   })
-  const logger = createLogger({ LOG_LEVEL: level as Config['LOG_LEVEL'] }, stream)
+  const logger = createLogger({ LOG_LEVEL: level as Config['LOG_LEVEL'] }, { destination: stream, redactKeys: FEATURE_LOG_REDACTIONS })
   const text = () => chunks.join('')
   return {
     logger,

@@ -52,7 +52,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 /** The migrated database every HTTP test shares; tests keep apart by making uniquely keyed data. */
 export function sharedDatabase(): Promise<Database> {
   cache.shared ??= (async () => {
-    const db = onPostgres() ? openPostgres(testDatabaseUrl()) : openEmbedded((await (await pristine()).clone()) as PGlite)
+    const db = onPostgres() ? openPostgres(testDatabaseUrl()) : await openEmbedded((await (await pristine()).clone()) as PGlite)
     await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
     return db
   })()
@@ -78,7 +78,7 @@ export interface ScratchDatabase {
 export async function scratchDatabase(): Promise<ScratchDatabase> {
   if (!onPostgres()) {
     const pglite = (await (await pristine()).clone()) as PGlite
-    const db = openEmbedded(pglite)
+    const db = await openEmbedded(pglite)
     return { db, url: undefined, pglite, destroy: () => db.close() }
   }
   const name = `therapath_scratch_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`

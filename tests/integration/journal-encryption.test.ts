@@ -5,6 +5,7 @@ import type { Database } from '../../src/db/database.js'
 import { MIGRATIONS_DIR } from '../../src/db/database.js'
 import { applyMigrations, readMigrations } from '../../src/db/migrations.js'
 import { JournalDecryptionError } from '../../src/modules/journal/journal-crypto.js'
+import { CONFLICT_FIELDS, JOURNAL_FIELDS, JOURNAL_TEXT_FIELDS } from '../../src/modules/journal/journal-fields.js'
 import { loadJournalKeys } from '../../src/modules/journal/journal-keys.js'
 import { rotateJournalKeys } from '../../src/modules/journal/journal-rotation.js'
 import type { JournalEntry } from '../../src/modules/journal/journal-schemas.js'
@@ -14,7 +15,20 @@ import { type ScratchDatabase, scratchDatabase, sharedDatabase, TEST_JOURNAL_KEY
 import { writeEntry } from '../helpers/journal.js'
 
 const newKey = (id: string) => `${id}:${randomBytes(32).toString('base64')}`
-const TEXT_COLUMNS = ['body_enc', 'title_enc', 'trigger_enc', 'response_note_enc', 'outcome_enc'] as const
+/** The encrypted fields, from the journal's field table: a field added there is covered here without editing this file. */
+const ENCRYPTED = JOURNAL_FIELDS.filter((field) => field.encrypted)
+const inConflict = (name: string) => CONFLICT_FIELDS.some((field) => field.name === name)
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+const TEXT_COLUMNS = ENCRYPTED.map((field) => snakeCase(field.column))
+
+/** An entry whose every encrypted field holds `<field> <marker>`, the conflict part with a response and intensity too. */
+function entryWithMarker(marker: string) {
+  const text = (fields: typeof ENCRYPTED) => Object.fromEntries(fields.map((field) => [field.name, `${field.name} ${marker}`]))
+  return {
+    ...text(ENCRYPTED.filter((field) => !inConflict(field.name))),
+    conflict: { ...text(ENCRYPTED.filter((field) => inConflict(field.name))), response: 'paused', intensity: 4 },
+  }
+}
 
 /** Every way a value could show up in a row's raw bytes: as text, as UTF-16, and as bytea's escapes. */
 function rawForms(value: unknown): string[] {
@@ -39,13 +53,11 @@ describe('journal encryption at rest', () => {
   const getEntry = (target: App, id: string, who: TestUser = user) => target.inject({ method: 'GET', url: `/v1/journal/entries/${id}`, headers: who.headers })
   const raw = async (id: string) => (await app.db.query<Record<string, unknown>>(`select * from journal_entries where id = $1`, [id]))[0] ?? {}
 
-  it('stores no plaintext: every text field is ciphertext, and the whole row holds none of it', async () => {
+  it('stores no plaintext: every encrypted field is ciphertext, and the whole row holds none of it', async () => {
     const marker = `plain${randomUUID().slice(0, 8)}`
-    const entry = await writeEntry(app, user, {
-      body: `Body ${marker} body`,
-      title: `Title ${marker}`,
-      conflict: { trigger: `Trigger ${marker}`, responseNote: `Note ${marker}`, outcome: `Outcome ${marker}`, response: 'paused', intensity: 4 },
-    })
+    const entry = await writeEntry(app, user, entryWithMarker(marker))
+    expect(JOURNAL_TEXT_FIELDS).toEqual(ENCRYPTED.map((field) => field.name))
+    expect(TEXT_COLUMNS).toEqual(['title_enc', 'body_enc', 'trigger_enc', 'response_note_enc', 'outcome_enc'])
     const row = await raw(entry.id)
     expect(row.key_id).toBe(TEST_JOURNAL_KEY.split(':')[0])
     for (const column of TEXT_COLUMNS) {
@@ -54,7 +66,7 @@ describe('journal encryption at rest', () => {
       // version byte, 12-byte nonce, ciphertext, 16-byte tag
       expect((value as Uint8Array)[0], column).toBe(1)
     }
-    expect((row.body_enc as Uint8Array).length).toBe(1 + 12 + Buffer.byteLength(`Body ${marker} body`) + 16)
+    expect((row.body_enc as Uint8Array).length).toBe(1 + 12 + Buffer.byteLength(`body ${marker}`) + 16)
     for (const [column, value] of Object.entries(row)) {
       for (const form of rawForms(value)) {
         expect(form, column).not.toContain(marker)
@@ -65,8 +77,32 @@ describe('journal encryption at rest', () => {
     const [printed] = await app.db.query<{ row: string }>(`select t::text as row from journal_entries t where id = $1`, [entry.id])
     expect(printed?.row).not.toContain(marker)
     expect(printed?.row).not.toContain(Buffer.from(marker).toString('hex'))
-    // The API still reads it.
-    expect((await getEntry(app, entry.id)).json()).toMatchObject({ body: `Body ${marker} body`, title: `Title ${marker}` })
+    // The API still reads every field.
+    const read = (await getEntry(app, entry.id)).json<JournalEntry>()
+    for (const field of ENCRYPTED) {
+      const value = inConflict(field.name) ? read.conflict?.[field.name as keyof NonNullable<JournalEntry['conflict']>] : read[field.name as keyof JournalEntry]
+      expect(value, field.name).toBe(`${field.name} ${marker}`)
+    }
+  })
+
+  it('never logs an encrypted or private field, at any depth, nor a whole entry', async () => {
+    const marker = `logged${randomUUID().slice(0, 8)}`
+    const entry = await writeEntry(app, user, { ...entryWithMarker(marker), tags: [marker] })
+    const probe = capturingLogger('trace')
+    const privateFields = JOURNAL_FIELDS.filter((field) => field.encrypted || 'private' in field).map((field) => field.name)
+    expect(privateFields).toEqual(expect.arrayContaining([...JOURNAL_TEXT_FIELDS, 'tags']))
+    for (const name of privateFields) {
+      probe.logger.info({ [name]: marker }, 'top level')
+      probe.logger.info({ entry: { [name]: marker } }, 'one level down')
+      probe.logger.info({ request: { body: { [name]: marker } } }, 'two levels down')
+    }
+    probe.logger.info({ entry }, 'a whole entry')
+    probe.logger.info({ data: [entry] }, 'a page of entries')
+    expect(probe.text()).not.toContain(marker)
+    expect(probe.text()).toContain('[redacted]')
+    // What is not private still shows, so the redaction is targeted, not everything.
+    probe.logger.info({ entry: { id: entry.id, mood: entry.mood } }, 'ids and mood')
+    expect(probe.text()).toContain(entry.id)
   })
 
   it('seals every value with a fresh nonce: the same text twice gives different ciphertexts', async () => {

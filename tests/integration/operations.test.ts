@@ -5,6 +5,7 @@ import { type Database, MIGRATIONS_DIR } from '../../src/db/database.js'
 import { applyMigrations, readMigrations } from '../../src/db/migrations.js'
 import { buildTestApp } from '../helpers/app.js'
 import { scratchDatabase, sharedDatabase, testConfig } from '../helpers/database.js'
+import { indexSettled } from '../helpers/directory.js'
 
 describe('health, readiness and metrics', () => {
   let app: App
@@ -22,9 +23,15 @@ describe('health, readiness and metrics', () => {
   })
 
   it('GET /readyz answers 200 on a migrated database', async () => {
+    await indexSettled(app)
     const res = await app.inject({ method: 'GET', url: '/readyz' })
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toEqual({ status: 'ready', database: app.db.kind, migrations: { applied: readMigrations(MIGRATIONS_DIR).length } })
+    expect(res.json()).toEqual({
+      status: 'ready',
+      database: app.db.kind,
+      migrations: { applied: readMigrations(MIGRATIONS_DIR).length },
+      directoryIndex: { state: 'ready', therapists: expect.any(Number), megabytes: expect.any(Number), builtInMs: expect.any(Number) },
+    })
   })
 
   it('GET /metrics counts requests by route template and status, with process metrics', async () => {
@@ -58,7 +65,8 @@ describe('readiness cost', () => {
         return shared.query(sql, params)
       },
     }
-    const app = await buildApp(testConfig(), { db })
+    // The directory index off: its build reads the database too, and this counts readiness's own reads.
+    const app = await buildApp(testConfig({ DIRECTORY_INDEX: 'off' }), { db })
     try {
       expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200)
       expect(calls).toEqual({ sessions: 1, queries: [] })

@@ -4,7 +4,7 @@ import type { InstrumentDefinition } from '../../src/modules/assessments/instrum
 import { GAD_7 } from '../../src/modules/assessments/instruments/gad-7.js'
 import { BUILT_IN_INSTRUMENTS } from '../../src/modules/assessments/instruments/index.js'
 import { PHQ_9 } from '../../src/modules/assessments/instruments/phq-9.js'
-import { questionnaireProblems, questionnaireResponseProblems } from '../helpers/fhir.js'
+import { jsonSchemaProblems, medplumProblems, questionnaireProblems, questionnaireResponseProblems } from '../helpers/fhir.js'
 
 const BASE = 'https://api.therapath.example'
 const ID = '3f6c1d2e-8a4b-4c5d-9e7f-0a1b2c3d4e5f'
@@ -82,84 +82,87 @@ describe('FHIR R4 mapping', () => {
   })
 })
 
-describe('the structural validator (so the tests above can fail)', () => {
+describe('the FHIR validators (so the tests above can fail)', () => {
   const questionnaire = toQuestionnaire(PHQ_9, BASE)
   const answers = PHQ_9.items.slice(0, 9).map((item) => ({ itemId: item.id, value: 0 }))
   const response = toQuestionnaireResponse(PHQ_9, { id: ID, takenAt: new Date('2026-11-26T09:30:00Z'), answers, score: 0 }, BASE)
   const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
+  type Loose = Record<string, unknown> & { item: (Record<string, unknown> & { answerOption?: Record<string, unknown>[]; answer?: Record<string, unknown>[] })[] }
+  const broken = <T>(resource: T, change: (copy: Loose) => void): Loose => {
+    const copy = clone(resource) as unknown as Loose
+    change(copy)
+    return copy
+  }
 
-  it('rejects broken Questionnaires', () => {
-    const noStatus = clone(questionnaire) as unknown as Record<string, unknown>
-    delete noStatus.status
-    expect(questionnaireProblems(noStatus)).toContain('status is required, one of draft, active, retired, unknown')
-    expect(questionnaireProblems({ ...clone(questionnaire), status: 'published' })).toHaveLength(1)
-    expect(questionnaireProblems({ ...clone(questionnaire), subjectTypes: ['Patient'] })).toEqual(['Questionnaire: unknown element "subjectTypes"'])
-    expect(questionnaireProblems({ ...clone(questionnaire), id: 'has space' })).toEqual(['id must match [A-Za-z0-9-.]{1,64}'])
+  /**
+   * Deliberately broken resources, and which validator catches each (measured; see tests/helpers/fhir.ts).
+   * medplum: structure, cardinality and invariants; the JSON schema: codes and patterns. Together they
+   * catch every case but the duplicate linkId, which questionnaireProblems checks itself. Three rules the
+   * home-made validator enforced are not FHIR R4 errors and are gone: answer options on an integer item
+   * (R4 que-5 allows them), `system: "loinc"` (a valid relative uri) and a non-computable `name` (que-0 is
+   * a warning in R4).
+   */
+  const cases: [string, Loose, { medplum: boolean; schema: boolean }][] = [
+    ['Questionnaire without status', broken(questionnaire, (q) => delete q.status), { medplum: true, schema: false }],
+    ['Questionnaire with status "published"', broken(questionnaire, (q) => (q.status = 'published')), { medplum: false, schema: true }],
+    ['Questionnaire with an unknown element', broken(questionnaire, (q) => (q.subjectTypes = ['Patient'])), { medplum: true, schema: true }],
+    ['Questionnaire with a space in its id', broken(questionnaire, (q) => (q.id = 'has space')), { medplum: false, schema: true }],
+    ['item without linkId', broken(questionnaire, (q) => delete q.item[1]!.linkId), { medplum: true, schema: false }],
+    ['answer option with two value[x]', broken(questionnaire, (q) => (q.item[1]!.answerOption![0]!.valueInteger = 0)), { medplum: true, schema: false }],
+    ['required display item (que-6)', broken(questionnaire, (q) => (q.item[0]!.required = true)), { medplum: true, schema: false }],
+    ['display item with nested items (que-1)', broken(questionnaire, (q) => (q.item[0]!.item = [{ linkId: 'n', type: 'string' }])), { medplum: true, schema: false }],
+    ['unknown item type', broken(questionnaire, (q) => (q.item[1]!.type = 'choices')), { medplum: true, schema: true }],
+    ['QuestionnaireResponse with status "done"', broken(response, (r) => (r.status = 'done')), { medplum: false, schema: true }],
+    ['identifier as an array', broken(response, (r) => (r.identifier = [r.identifier])), { medplum: true, schema: false }],
+    ['authored not a dateTime', broken(response, (r) => (r.authored = '26/11/2026')), { medplum: true, schema: true }],
+    ['answer with two value[x]', broken(response, (r) => (r.item[0]!.answer![0]!.valueInteger = 0)), { medplum: true, schema: false }],
+    ['answer and nested item both (qrs-1)', broken(response, (r) => (r.item[0]!.item = [{ linkId: 'z' }])), { medplum: true, schema: false }],
+    ['questionnaire not a canonical', broken(response, (r) => (r.questionnaire = 'not a canonical')), { medplum: true, schema: true }],
+  ]
 
-    const duplicate = clone(questionnaire)
-    duplicate.item[2]!.linkId = duplicate.item[1]!.linkId
-    expect(questionnaireProblems(duplicate)).toEqual(['Questionnaire.item[2].linkId phq9-1 is not unique (que-2)'])
-
-    const noLinkId = clone(questionnaire) as unknown as { item: Record<string, unknown>[] }
-    delete noLinkId.item[1]!.linkId
-    expect(questionnaireProblems(noLinkId)).toEqual(['Questionnaire.item[1].linkId is required'])
-
-    const twoValues = clone(questionnaire) as unknown as { item: { answerOption?: Record<string, unknown>[] }[] }
-    twoValues.item[1]!.answerOption![0]!.valueInteger = 0
-    expect(questionnaireProblems(twoValues)).toEqual(['Questionnaire.item[1].answerOption[0] must have exactly one value[x]'])
-
-    const optionsOnInteger = clone(questionnaire)
-    optionsOnInteger.item[1]!.type = 'integer'
-    expect(questionnaireProblems(optionsOnInteger)).toEqual(['Questionnaire.item[1]: only choice items take answer options (que-5)'])
-
-    const requiredDisplay = clone(questionnaire)
-    requiredDisplay.item[0]!.required = true
-    expect(questionnaireProblems(requiredDisplay)).toEqual(['Questionnaire.item[0]: display items take no required/repeats (que-6)'])
-
-    const badCoding = clone(questionnaire)
-    badCoding.item[1]!.answerOption![0]!.valueCoding.system = 'loinc'
-    expect(questionnaireProblems(badCoding)).toEqual(['Questionnaire.item[1].answerOption[0].valueCoding.system must be an absolute URI'])
+  it('accepts what we emit, with neither validator finding anything', () => {
+    for (const resource of [questionnaire, response]) {
+      expect(medplumProblems(resource)).toEqual([])
+      expect(jsonSchemaProblems(resource)).toEqual([])
+    }
   })
 
-  it('rejects broken QuestionnaireResponses and answers that do not fit their items', () => {
-    expect(questionnaireResponseProblems({ ...clone(response), status: 'done' }, questionnaire)).toHaveLength(1)
-    expect(questionnaireResponseProblems({ ...clone(response), identifier: [response.identifier] })).toEqual(['identifier must be a single Identifier'])
-    expect(questionnaireResponseProblems({ ...clone(response), authored: '26/11/2026' })).toEqual(['authored must be a FHIR dateTime'])
+  it.each(cases)('%s: caught as measured', (_name, resource, caught) => {
+    expect(medplumProblems(resource).length > 0).toBe(caught.medplum)
+    expect(jsonSchemaProblems(resource).length > 0).toBe(caught.schema)
+    const all = resource.resourceType === 'Questionnaire' ? questionnaireProblems(resource) : questionnaireResponseProblems(resource)
+    expect(all.length).toBeGreaterThan(0)
+  })
 
-    const wrongType = clone(response) as unknown as { item: { answer: Record<string, unknown>[] }[] }
-    wrongType.item[0]!.answer = [{ valueString: 'Not at all' }]
+  it('catches a repeated linkId itself (que-2: neither validator does)', () => {
+    const duplicate = broken(questionnaire, (q) => (q.item[2]!.linkId = q.item[1]!.linkId))
+    expect([...medplumProblems(duplicate), ...jsonSchemaProblems(duplicate)]).toEqual([])
+    expect(questionnaireProblems(duplicate)).toEqual(['linkId phq9-1 is not unique (que-2)'])
+  })
+
+  it('rejects answers that do not fit their items', () => {
+    const wrongType = broken(response, (r) => (r.item[0]!.answer = [{ valueString: 'Not at all' }]))
     expect(questionnaireResponseProblems(wrongType, questionnaire)).toEqual([
       "QuestionnaireResponse.item[0].answer[0]: valueString is not the type of the item's options (valueCoding)",
     ])
-    const integerForChoice = clone(response) as unknown as { item: { answer: Record<string, unknown>[] }[] }
-    integerForChoice.item.at(-1)!.answer = [{ valueCoding: { system: 'http://loinc.org', code: 'LA6568-5' } }]
-    expect(questionnaireResponseProblems(integerForChoice, questionnaire)).toEqual([
+    const codingForInteger = broken(response, (r) => (r.item.at(-1)!.answer = [{ valueCoding: { system: 'http://loinc.org', code: 'LA6568-5' } }]))
+    expect(questionnaireResponseProblems(codingForInteger, questionnaire)).toEqual([
       'QuestionnaireResponse.item[9].answer[0]: valueCoding does not fit an item of type integer',
     ])
-
-    const notAnOption = clone(response)
-    notAnOption.item[0]!.answer = [{ valueCoding: { system: 'http://loinc.org', code: 'LA9999-9' } }]
+    const notAnOption = broken(response, (r) => (r.item[0]!.answer = [{ valueCoding: { system: 'http://loinc.org', code: 'LA9999-9' } }]))
     expect(questionnaireResponseProblems(notAnOption, questionnaire)).toEqual([
       "QuestionnaireResponse.item[0].answer[0]: coding http://loinc.org|LA9999-9 is not one of the item's options",
     ])
-
-    const unknown = clone(response)
-    unknown.item[0]!.linkId = 'phq9-99'
+    const unknown = broken(response, (r) => (r.item[0]!.linkId = 'phq9-99'))
     expect(questionnaireResponseProblems(unknown, questionnaire)).toEqual([
       'QuestionnaireResponse.item[0].linkId phq9-99 is not in the Questionnaire',
       'required item phq9-1 is not answered',
     ])
-
-    const twoValues = clone(response) as unknown as { item: { answer: Record<string, unknown>[] }[] }
-    twoValues.item[0]!.answer[0]!.valueInteger = 0
-    expect(questionnaireResponseProblems(twoValues)).toEqual(['QuestionnaireResponse.item[0].answer[0] must have exactly one value[x]'])
-
-    const answeredDisplay = clone(response)
-    answeredDisplay.item.push({ linkId: 'instructions', text: 'x', answer: [{ valueInteger: 1 }] })
+    const repeated = broken(response, (r) => (r.item[1]!.linkId = r.item[0]!.linkId))
+    expect(questionnaireResponseProblems(repeated, questionnaire)).toContain('QuestionnaireResponse.item[1].linkId phq9-1 repeats among siblings (qrs-2)')
+    const answeredDisplay = broken(response, (r) => r.item.push({ linkId: 'instructions', text: 'x', answer: [{ valueInteger: 1 }] }))
     expect(questionnaireResponseProblems(answeredDisplay, questionnaire)).toContain('QuestionnaireResponse.item[10]: display items take no answers')
-
-    expect(questionnaireResponseProblems({ ...clone(response), questionnaire: `${BASE}/v1/instruments/phq-9/fhir|2` }, questionnaire)).toEqual([
-      'questionnaire version 2 is not 1',
-    ])
+    const otherVersion = broken(response, (r) => (r.questionnaire = `${BASE}/v1/instruments/phq-9/fhir|2`))
+    expect(questionnaireResponseProblems(otherVersion, questionnaire)).toEqual(['questionnaire version 2 is not 1'])
   })
 })

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { AccountDataRegistry } from '../../lib/account-data.js'
+import { currentPrincipal, currentUserId } from '../../lib/principal.js'
 import { problemResponses } from '../../lib/problem.js'
-import { UserSchema } from '../auth/auth-schemas.js'
-import { currentPrincipal, currentUserId } from '../auth/auth-guard.js'
-import type { AccountDataRegistry } from './account-data.js'
+import { UserSchema } from '../../lib/user.js'
 import { createAccountService } from './account-service.js'
 
 const MeSchema = UserSchema.extend({

@@ -1,8 +1,8 @@
 import type { PrismaClient } from '../../generated/prisma/client.js'
 import { NotFoundError } from '../../lib/errors.js'
 import type { Scope } from '../../lib/scopes.js'
-import { toUser } from '../auth/auth-service.js'
-import type { AccountDataRegistry } from './account-data.js'
+import type { AccountDataRegistry } from '../../lib/account-data.js'
+import { toUser } from '../../lib/user.js'
 
 export function createAccountService({ prisma, registry }: { prisma: Pick<PrismaClient, 'user'>; registry: AccountDataRegistry }) {
   async function findUser(userId: string) {

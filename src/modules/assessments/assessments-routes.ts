@@ -1,13 +1,12 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { type FastifyPluginAsyncZod, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Config } from '../../config.js'
-import type { FieldError } from '../../lib/errors.js'
+import type { AccountDataRegistry } from '../../lib/account-data.js'
+import { currentUserId } from '../../lib/principal.js'
 import { problemResponses } from '../../lib/problem.js'
-import { toProblem } from '../../plugins/error-handler.js'
-import type { AccountDataRegistry } from '../account/account-data.js'
-import { currentUserId } from '../auth/auth-guard.js'
-import { replayById } from '../idempotency/idempotency-plugin.js'
+import { replayById } from '../../plugins/idempotency/idempotency-plugin.js'
+import type { ProblemParts } from '../../plugins/error-handler.js'
 import {
   AssessmentListQuerySchema,
   AssessmentPageSchema,
@@ -24,7 +23,7 @@ import {
   ProgressQuerySchema,
   ProgressSchema,
 } from './assessments-schemas.js'
-import { AssessmentValidationError, createAssessmentsService, createInstrumentsService } from './assessments-service.js'
+import { createAssessmentsService, createInstrumentsService } from './assessments-service.js'
 import { FHIR_JSON } from './fhir.js'
 import { createInstrumentCatalog } from './instrument-catalog.js'
 import type { InstrumentDefinition } from './instrument-schema.js'
@@ -62,22 +61,14 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
   /**
    * A submission the route's schema refuses (a value sent as a string, a stray key, a bad `takenAt`,
    * an invalid header) never reaches the service, yet its answers may still call for crisis resources:
-   * this runs the safety rules over whatever answers the raw body lets us read and, when they alert,
-   * adds the safety block to the 400. It runs before the idempotency and rate-limit hooks, so a
-   * refused body claims no key. Every other error goes on to the app's error handler unchanged.
+   * the error handler lets this run the safety rules over whatever answers the raw body lets us read
+   * and, when they alert, add the safety block to the 400. Validation comes before the idempotency
+   * hook, so a refused body claims no key. Every other problem is left as it is.
    */
-  async function withSafetyBlock(error: FastifyError, request: FastifyRequest): Promise<Error> {
-    if (!hasZodFastifySchemaValidationErrors(error)) return error
+  async function withSafetyBlock(problem: ProblemParts, error: unknown, request: FastifyRequest): Promise<ProblemParts> {
+    if (!hasZodFastifySchemaValidationErrors(error)) return problem
     const safety = await assessments.safetyOfRejected(request.body)
-    const problem = toProblem(error)
-    return safety.alert && problem ? new AssessmentValidationError((problem.extras?.errors ?? []) as FieldError[], safety, problem.detail) : error
-  }
-  // An error sent from a route's error handler goes on to the app's (problem+json) handler.
-  const safetyErrorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
-    void withSafetyBlock(error, request).then(
-      (next) => reply.send(next),
-      (failed: unknown) => reply.send(failed),
-    )
+    return safety.alert ? { ...problem, extras: { ...problem.extras, safety } } : problem
   }
 
   const instrumentAuth = { auth: { principal: 'any' as const } }
@@ -143,8 +134,8 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
         // The idempotency table keeps the new result's id only, never the answers: a retry reads the
         // result again, so one deleted since answers 404 instead of coming back from a copy.
         idempotent: replayById((request, id) => assessments.get(currentUserId(request), id)),
+        enrichProblem: withSafetyBlock,
       },
-      errorHandler: safetyErrorHandler,
       schema: {
         tags,
         operationId: 'createAssessment',

@@ -4,6 +4,9 @@ import { DateOrInstantSchema, RANGE_CONVENTION, TimeZoneSchema } from '../../lib
 import { pageOf, PageQuerySchema } from '../../lib/pagination.js'
 import { CodingSchema, InstrumentDefinitionSchema } from './instrument-schema.js'
 
+/** What the logger must never show of an assessment: the answers people gave (see src/features.ts). */
+export const ASSESSMENT_LOG_REDACTIONS = ['answers']
+
 const EXAMPLE_ID = '3f6c1d2e-8a4b-4c5d-9e7f-0a1b2c3d4e5f'
 const InstrumentId = z
   .string()

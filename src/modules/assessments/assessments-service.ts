@@ -35,9 +35,9 @@ const CursorSchema = z.object({ t: z.iso.datetime(), id: z.uuid() })
  * alert, the problem carries the safety block too, so even a rejected submission shows crisis resources.
  */
 export class AssessmentValidationError extends AppError {
-  constructor(errors: FieldError[], safety: SafetyBlock, detail?: string) {
+  constructor(errors: FieldError[], safety: SafetyBlock) {
     const count = errors.length
-    super(400, 'validation_failed', 'Bad Request', detail ?? `The assessment is invalid: ${count} problem${count === 1 ? '' : 's'}.`, {
+    super(400, 'validation_failed', 'Bad Request', `The assessment is invalid: ${count} problem${count === 1 ? '' : 's'}.`, {
       errors,
       ...(safety.alert ? { safety } : {}),
     })

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { UserSchema } from '../../lib/user.js'
 
 /** Trimmed, NFC, lower case: one account per mailbox however it is typed. */
 export const normalizeEmail = (email: string): string => email.trim().normalize('NFC').toLowerCase()
@@ -10,15 +11,6 @@ export const EmailSchema = z
   .pipe(z.email({ error: 'Must be an email address.' }))
   .transform(normalizeEmail)
   .describe('Email address; matched case-insensitively.')
-
-export const UserSchema = z
-  .object({
-    id: z.uuid(),
-    email: z.string().nullable().describe('Null for users who sign in through their app’s own identity provider.'),
-    displayName: z.string().nullable(),
-    createdAt: z.iso.datetime(),
-  })
-  .meta({ id: 'User' })
 
 export const RegisterBodySchema = z
   .object({
@@ -57,5 +49,4 @@ export const TokenPairSchema = z
     },
   })
 
-export type User = z.infer<typeof UserSchema>
 export type TokenPair = z.infer<typeof TokenPairSchema>

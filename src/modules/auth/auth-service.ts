@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import type { Config } from '../../config.js'
-import { Prisma, type PrismaClient } from '../../generated/prisma/client.js'
+import type { PrismaClient } from '../../generated/prisma/client.js'
+import { isUniqueViolation } from '../../lib/db-errors.js'
 import { ConflictError, UnauthorizedError, ValidationError } from '../../lib/errors.js'
 import { sha256Hex } from '../../lib/hash.js'
 import { USER_SCOPES } from '../../lib/scopes.js'
-import type { TokenPair, User } from './auth-schemas.js'
+import { toUser } from '../../lib/user.js'
+import type { TokenPair } from './auth-schemas.js'
 import { decoyPasswordHash, hashPassword, passwordProblem, verifyPassword } from './passwords.js'
 import type { TokenService } from './tokens.js'
 
@@ -14,20 +16,19 @@ import type { TokenService } from './tokens.js'
  * one after a short grace period means it leaked, so the whole family (and its access tokens) ends.
  */
 
+/** Argon2id (passwords.ts); `decoy` is verified against for an unknown email. Tests wrap it to count the work. */
+const ARGON2ID = { hash: hashPassword, verify: verifyPassword, decoy: decoyPasswordHash }
+export type PasswordHasher = typeof ARGON2ID
+
 type Deps = {
   prisma: Pick<PrismaClient, 'user' | 'authSession' | 'refreshToken' | '$transaction'>
   tokens: TokenService
   config: Pick<Config, 'AUTH_REFRESH_TOKEN_TTL_DAYS'>
+  passwords?: PasswordHasher
 }
 
-interface UserRow {
-  id: string
-  email: string | null
-  displayName: string | null
-  createdAt: Date
-}
-
-export const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, displayName: row.displayName, createdAt: row.createdAt.toISOString() })
+/** A user row: what a token pair shows of the user. */
+type UserRow = Parameters<typeof toUser>[0]
 
 /** Refresh tokens are 256 random bits, stored only as their SHA-256: a slow hash would add nothing. */
 const newRefreshToken = () => `tpr_${randomBytes(32).toString('base64url')}`
@@ -39,7 +40,7 @@ const sessionEnded = () => invalidRefreshToken('The session has ended; sign in a
 /** How long a spent refresh token counts as the client's own retry rather than a leak. */
 export const REUSE_GRACE_MS = 10_000
 
-export function createAuthService({ prisma, tokens, config }: Deps) {
+export function createAuthService({ prisma, tokens, config, passwords = ARGON2ID }: Deps) {
   const refreshTtlMs = config.AUTH_REFRESH_TOKEN_TTL_DAYS * 24 * 60 * 60 * 1000
 
   async function issuePair(user: UserRow, sessionId: string, refreshToken: string): Promise<TokenPair> {
@@ -71,12 +72,12 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
     async register(input: { email: string; password: string; displayName?: string | undefined }): Promise<TokenPair> {
       const problem = passwordProblem(input.password, input.email)
       if (problem) throw new ValidationError('The password is not acceptable.', [{ in: 'body', field: 'password', message: problem.message, code: problem.code }])
-      const passwordHash = await hashPassword(input.password)
+      const passwordHash = await passwords.hash(input.password)
       let user: UserRow
       try {
         user = await prisma.user.create({ data: { email: input.email, passwordHash, displayName: input.displayName ?? null } })
       } catch (error) {
-        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        if (isUniqueViolation(error)) {
           throw new ConflictError('An account with this email already exists; sign in instead.', 'email_taken')
         }
         throw error
@@ -87,7 +88,7 @@ export function createAuthService({ prisma, tokens, config }: Deps) {
     /** Same status, body and work for an unknown email and a wrong password. */
     async login(input: { email: string; password: string }): Promise<TokenPair> {
       const user = await prisma.user.findUnique({ where: { email: input.email } })
-      const ok = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), input.password)
+      const ok = await passwords.verify(user?.passwordHash ?? (await passwords.decoy()), input.password)
       if (!user?.passwordHash || !ok) throw invalidCredentials()
       return startSession(user)
     },

@@ -1,4 +1,9 @@
-import { Prisma, type PrismaClient } from '../../generated/prisma/client.js'
+import { LRUCache } from 'lru-cache'
+import type { PrismaClient } from '../../generated/prisma/client.js'
+import { isUniqueViolation } from '../../lib/db-errors.js'
+import { UnauthorizedError } from '../../lib/errors.js'
+import type { Principal } from '../../lib/principal.js'
+import type { CacheClock, TokenService } from './tokens.js'
 
 /** Only refresh `last_seen_at` this often, so verifying a token rarely writes. */
 const LAST_SEEN_RESOLUTION_MS = 60 * 60 * 1000
@@ -13,10 +18,23 @@ const CLIENT_STATUS_CACHE_SIZE = 10_000
 /** The per-request database checks behind a verified token. */
 export function createIdentityService({
   prisma,
+  clock,
 }: {
   prisma: Pick<PrismaClient, 'authSession' | 'externalIdentity' | 'user' | 'apiClient' | '$transaction'>
+  /** What the status cache measures its minute with; tests inject one they can move. */
+  clock?: CacheClock | undefined
 }) {
-  const clientStatus = new Map<string, { active: boolean; until: number }>()
+  const clientStatus = new LRUCache<string, boolean>({
+    max: CLIENT_STATUS_CACHE_SIZE,
+    ttl: CLIENT_STATUS_CACHE_MS,
+    // Read the clock on every check rather than arming a timer to refresh a cached reading.
+    ttlResolution: 0,
+    perf: clock,
+    fetchMethod: async (clientId) => {
+      const client = await prisma.apiClient.findUnique({ where: { clientId }, select: { active: true } })
+      return client?.active === true
+    },
+  })
 
   return {
     /** True while the session is live: not logged out, not revoked for reuse, its user not deleted. */
@@ -26,21 +44,7 @@ export function createIdentityService({
     },
 
     /** True while the app exists and is active; remembered per app for up to a minute. */
-    async clientIsActive(clientId: string): Promise<boolean> {
-      const now = Date.now()
-      const cached = clientStatus.get(clientId)
-      if (cached && cached.until > now) return cached.active
-      const client = await prisma.apiClient.findUnique({ where: { clientId }, select: { active: true } })
-      const active = client?.active === true
-      clientStatus.delete(clientId)
-      if (clientStatus.size >= CLIENT_STATUS_CACHE_SIZE) {
-        // Oldest first: Map keeps insertion order.
-        const oldest = clientStatus.keys().next()
-        if (!oldest.done) clientStatus.delete(oldest.value)
-      }
-      clientStatus.set(clientId, { active, until: now + CLIENT_STATUS_CACHE_MS })
-      return active
-    },
+    clientIsActive: (clientId: string): Promise<boolean> => clientStatus.forceFetch(clientId),
 
     /**
      * The Therapath user behind `(issuer, subject)`, created on first sight. Nothing else from the
@@ -60,10 +64,35 @@ export function createIdentityService({
         return user.id
       } catch (error) {
         // Only a unique violation means two first requests raced and the other created the mapping.
-        if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error
+        if (!isUniqueViolation(error)) throw error
         const raced = await prisma.externalIdentity.findUniqueOrThrow({ where: { issuer_subject: { issuer, subject } } })
         return raced.userId
       }
     },
+  }
+}
+
+/** For the auth guard (src/plugins/auth-guard.ts): the caller behind a bearer token, verified and still live, or UnauthorizedError. */
+export function createAuthenticator({ tokens, ...deps }: { tokens: TokenService } & Parameters<typeof createIdentityService>[0]): (token: string) => Promise<Principal> {
+  const identities = createIdentityService(deps)
+  return async (token) => {
+    const verified = await tokens.verify(token)
+    const scopes = new Set(verified.scopes)
+    switch (verified.kind) {
+      case 'client':
+        // A deactivated (or deleted) app's tokens stop within a minute: its status is cached that long.
+        if (!(await identities.clientIsActive(verified.clientId))) {
+          throw new UnauthorizedError('The app this token was issued to has been deactivated.', 'invalid_token')
+        }
+        return { kind: 'client', clientId: verified.clientId, scopes }
+      case 'user':
+        // A revoked session (logout, refresh-token reuse) or a deleted account ends its tokens at once.
+        if (!(await identities.sessionIsActive(verified.userId, verified.sessionId))) {
+          throw new UnauthorizedError('The session has ended; sign in again.', 'invalid_token')
+        }
+        return { kind: 'user', userId: verified.userId, scopes }
+      case 'external-user':
+        return { kind: 'user', userId: await identities.userForExternalIdentity(verified.issuer, verified.subject), scopes }
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { calculateJwkThumbprint, type CryptoKey, importJWK, type JWK } from 'jose'
 import type { Config } from '../../config.js'
 import { KeyConfigError, loadKeyMaterial } from '../../lib/key-material.js'
@@ -34,19 +34,13 @@ function algorithmOf(jwk: JWK): SigningAlgorithm {
   throw new KeyConfigError(`AUTH_SIGNING_KEYS: unsupported key (kty ${jwk.kty}, crv ${jwk.crv}); use Ed25519 or P-256`)
 }
 
-function keyObjectToJwk(key: KeyObject): JWK {
-  return key.export({ format: 'jwk' })
-}
-
 /** Reads JWK JSON (one key, an array, or a JWKS) or PEM blocks (PKCS#8 private, SPKI public). */
 export function parseKeyMaterial(text: string): JWK[] {
   const trimmed = text.trim()
   if (trimmed.startsWith('-----BEGIN')) {
     const blocks = trimmed.match(/-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g) ?? []
     if (blocks.length === 0) throw new KeyConfigError('AUTH_SIGNING_KEYS: no PEM block found')
-    return blocks.map((block) =>
-      block.includes('PRIVATE KEY') ? keyObjectToJwk(createPrivateKey(block)) : keyObjectToJwk(createPublicKey(block)),
-    )
+    return blocks.map((block) => (block.includes('PRIVATE KEY') ? createPrivateKey(block) : createPublicKey(block)).export({ format: 'jwk' }))
   }
   let parsed: unknown
   try {
@@ -80,17 +74,13 @@ export async function buildKeySet(jwks: JWK[]): Promise<SigningKeys> {
   return { signing, verification, publicJwks }
 }
 
-/** A new Ed25519 private JWK, with its RFC 7638 thumbprint (as jose computes it) as `kid`. */
-function newSigningJwk(): JWK {
-  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })
-  // The thumbprint hashes the required members, in lexicographic order, without whitespace.
-  const kid = createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })).digest('base64url')
-  return { ...jwk, kid, alg: 'EdDSA' }
-}
+/** A new Ed25519 private JWK. Without a `kid`, `buildKeySet` names it by its RFC 7638 thumbprint. */
+const newSigningJwk = (): JWK => ({ ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), alg: 'EdDSA' })
 
 /** A new Ed25519 private JWK, with its thumbprint as `kid`. */
 export async function generateSigningJwk(): Promise<JWK> {
-  return newSigningJwk()
+  const jwk = newSigningJwk()
+  return { ...jwk, kid: await calculateJwkThumbprint(jwk) }
 }
 
 /**

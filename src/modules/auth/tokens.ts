@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
 import { z } from 'zod'
 import type { Config, TrustedIssuer } from '../../config.js'
@@ -26,6 +27,7 @@ export type VerifiedToken =
  * An entry never outlives the token's `exp`, and lasts at most a minute, so a key a trusted issuer
  * drops from its JWKS stops being honoured within a minute (our own keys are read at start).
  * Revocation is unaffected: sessions and apps are checked on every request after verification.
+ * Concurrent requests with one uncached token share a single verification (lru-cache's fetch).
  */
 const VERIFIED_CACHE_MS = 60_000
 const VERIFIED_CACHE_SIZE = 10_000
@@ -56,13 +58,15 @@ export interface IssuedToken {
   expiresIn: number
 }
 
-export function createTokenService({ keys, config }: { keys: SigningKeys; config: Config }) {
+/** The clock cache lifetimes are measured with (lru-cache's `perf`); tests inject one they can move. */
+export type CacheClock = { now(): number }
+
+export function createTokenService({ keys, config, clock }: { keys: SigningKeys; config: Config; clock?: CacheClock | undefined }) {
   const ttl = config.AUTH_ACCESS_TOKEN_TTL_SECONDS
   const trusted = new Map<string, { issuer: TrustedIssuer; jwks: ReturnType<typeof createRemoteJWKSet> }>(
     config.AUTH_TRUSTED_ISSUERS.map((issuer) => [issuer.issuer, { issuer, jwks: createRemoteJWKSet(new URL(issuer.jwksUrl), { timeoutDuration: 3000 }) }]),
   )
 
-  const verifiedCache = new Map<string, { verified: VerifiedToken; until: number }>()
 
   async function sign(claims: JWTPayload & { scope: string }, subject: string): Promise<IssuedToken> {
     const token = await new SignJWT(claims)
@@ -138,6 +142,20 @@ export function createTokenService({ keys, config }: { keys: SigningKeys; config
     }
   }
 
+  const verifiedCache = new LRUCache<string, VerifiedToken>({
+    max: VERIFIED_CACHE_SIZE,
+    ttl: VERIFIED_CACHE_MS,
+    // Read the clock on every check rather than arming a timer to refresh a cached reading.
+    ttlResolution: 0,
+    perf: clock,
+    fetchMethod: async (token, _stale, { options }) => {
+      const { verified, expiresAt: exp } = await verifyUncached(token)
+      // Never beyond the token's own `exp` (at least 1 ms: a ttl of 0 would mean forever).
+      options.ttl = Math.max(1, Math.min(VERIFIED_CACHE_MS, exp - Date.now()))
+      return verified
+    },
+  })
+
   return {
     issueUserToken: (userId: string, sessionId: string, scopes: Scope[]) => sign({ scope: scopes.join(' '), sid: sessionId }, userId),
     issueClientToken: (clientId: string, scopes: Scope[]) => sign({ scope: scopes.join(' '), client_id: clientId }, clientId),
@@ -146,21 +164,7 @@ export function createTokenService({ keys, config }: { keys: SigningKeys; config
      * Verifies a bearer token from any accepted issuer.
      * @throws UnauthorizedError (`invalid_token`) with a reason an integrator can act on.
      */
-    async verify(token: string): Promise<VerifiedToken> {
-      const now = Date.now()
-      const cached = verifiedCache.get(token)
-      if (cached && cached.until > now) return cached.verified
-      const { verified, expiresAt: exp } = await verifyUncached(token)
-      if (verifiedCache.size >= VERIFIED_CACHE_SIZE) {
-        // Oldest first: Map keeps insertion order.
-        for (const key of verifiedCache.keys()) {
-          verifiedCache.delete(key)
-          if (verifiedCache.size < VERIFIED_CACHE_SIZE * 0.9) break
-        }
-      }
-      verifiedCache.set(token, { verified, until: Math.min(exp, now + VERIFIED_CACHE_MS) })
-      return verified
-    },
+    verify: (token: string): Promise<VerifiedToken> => verifiedCache.forceFetch(token),
   }
 }
 

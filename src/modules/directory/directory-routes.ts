@@ -6,7 +6,7 @@ import { z } from 'zod'
 import type { Config } from '../../config.js'
 import { AppError } from '../../lib/errors.js'
 import { problemResponses } from '../../lib/problem.js'
-import type { RouteAuth } from '../auth/auth-guard.js'
+import type { RouteAuth } from '../../lib/principal.js'
 import {
   ImportReportSchema,
   TermListSchema,

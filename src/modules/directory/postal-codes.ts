@@ -35,7 +35,7 @@ let table: Promise<Table> | undefined
 const cellKey = (latCell: number, lonCell: number) => (latCell + 90) * 1000 + (lonCell + 180)
 
 async function load(): Promise<Table> {
-  const { default: data } = await import('zipcodes/lib/codes.js')
+  const { default: data } = await import('../../lib/us-zip-codes.js')
   const byZip = new Map<string, PostalCode>()
   for (const entry of Object.values(data.codes)) {
     const latitude = Number(entry.latitude)

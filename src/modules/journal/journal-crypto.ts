@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import type { JournalTextField } from './journal-fields.js'
 
 /**
  * Encryption at rest for the text people write in their journal: AES-256-GCM from node:crypto,
@@ -32,8 +33,6 @@ export interface SealBinding {
   userId: string
 }
 
-export const JOURNAL_TEXT_FIELDS = ['body', 'title', 'trigger', 'responseNote', 'outcome'] as const
-export type JournalTextField = (typeof JOURNAL_TEXT_FIELDS)[number]
 
 const FORMAT_V1 = 0x01
 const NONCE_BYTES = 12

@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../../generated/prisma/client.js'
 import type { JournalKeyring } from './journal-crypto.js'
-import { openTexts, sealedColumns } from './journal-records.js'
+import { resealedColumns } from './journal-codec.js'
 
 export interface RotationOptions {
   /** Rows re-sealed per transaction. */
@@ -53,7 +53,7 @@ export async function rotateJournalKeys(
     const writes = rows.map((row) =>
       prisma.journalEntry.updateMany({
         where: { id: row.id, revision: row.revision },
-        data: { ...sealedColumns(keyring, row.id, row.userId, openTexts(keyring, row)), revision: { increment: 1 }, updatedAt: row.updatedAt },
+        data: { ...resealedColumns(keyring, row), revision: { increment: 1 }, updatedAt: row.updatedAt },
       }),
     )
     const results = await prisma.$transaction(writes)

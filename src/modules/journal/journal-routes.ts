@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { AccountDataRegistry } from '../../lib/account-data.js'
+import { currentUserId } from '../../lib/principal.js'
 import { problemResponses } from '../../lib/problem.js'
-import type { AccountDataRegistry } from '../account/account-data.js'
-import { currentUserId } from '../auth/auth-guard.js'
-import { replayById } from '../idempotency/idempotency-plugin.js'
+import { replayById } from '../../plugins/idempotency/idempotency-plugin.js'
 import type { JournalKeyring } from './journal-crypto.js'
 import { createJournalInsights, type ScoreSeriesProvider } from './journal-insights.js'
 import {

@@ -2,76 +2,18 @@ import { randomUUID } from 'node:crypto'
 import type { JournalEntry as JournalEntryRow, Prisma, PrismaClient } from '../../generated/prisma/client.js'
 import { z } from 'zod'
 import { resolveRange } from '../../lib/date-range.js'
+import { isRecordNotFound } from '../../lib/db-errors.js'
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { JournalKeyring } from './journal-crypto.js'
-import { type Conflict, type Content, EMPTY_CONFLICT, normalizeConflict, toColumns, toContent } from './journal-records.js'
+import { applyChanges, fromInput, toColumns, toContent, toEntry } from './journal-codec.js'
 import type { CreateJournalEntry, JournalEntry, ListEntriesQuery, UpdateJournalEntry } from './journal-schemas.js'
-import { groupOf } from './journal-vocabulary.js'
 
 /** The list's sort key: newest `occurredAt` first, then id, so equal times still have one order. */
 const CursorSchema = z.object({ o: z.iso.datetime(), i: z.uuid() })
 
 /** Edits retry this often when another write to the same entry lands between their read and write. */
 const WRITE_ATTEMPTS = 3
-
-function toEntry(keyring: JournalKeyring, row: JournalEntryRow): JournalEntry {
-  const content = toContent(keyring, row)
-  const conflict = content.conflict
-  return {
-    id: row.id,
-    occurredAt: row.occurredAt.toISOString(),
-    title: content.title,
-    body: content.body,
-    mood: content.mood,
-    emotions: content.emotions,
-    tags: content.tags,
-    conflict: conflict && { ...conflict, responseGroup: conflict.response === null ? null : groupOf(conflict.response) },
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  }
-}
-
-type ConflictInput = NonNullable<CreateJournalEntry['conflict']>
-
-/** Given parts of a conflict replace those of `base`, null clears one, absent parts stay. */
-function mergeConflict(base: Conflict, given: ConflictInput): Conflict | null {
-  const pick = <K extends keyof Conflict>(key: K): Conflict[K] => (given[key] === undefined ? base[key] : (given[key] as Conflict[K]))
-  return normalizeConflict({
-    trigger: pick('trigger'),
-    response: pick('response'),
-    responseNote: pick('responseNote'),
-    outcome: pick('outcome'),
-    intensity: pick('intensity'),
-  })
-}
-
-function fromInput(input: CreateJournalEntry, now: Date): Content {
-  return {
-    body: input.body,
-    title: input.title ?? null,
-    mood: input.mood,
-    emotions: input.emotions,
-    tags: input.tags,
-    occurredAt: input.occurredAt ?? now,
-    conflict: input.conflict ? mergeConflict(EMPTY_CONFLICT, input.conflict) : null,
-  }
-}
-
-/** Applies a PATCH: given fields replace, null clears, absent stays; the conflict part merges part by part. */
-function applyChanges(current: Content, changes: UpdateJournalEntry): Content {
-  return {
-    body: changes.body ?? current.body,
-    title: changes.title === undefined ? current.title : changes.title,
-    mood: changes.mood ?? current.mood,
-    emotions: changes.emotions ?? current.emotions,
-    tags: changes.tags ?? current.tags,
-    occurredAt: changes.occurredAt ?? current.occurredAt,
-    conflict: changes.conflict === undefined ? current.conflict : changes.conflict === null ? null : mergeConflict(current.conflict ?? EMPTY_CONFLICT, changes.conflict),
-  }
-}
-
-const isNotFound = (error: unknown) => typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025'
 
 export interface JournalServiceDeps {
   prisma: Pick<PrismaClient, 'journalEntry'>
@@ -145,7 +87,7 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
           })
           return toEntry(keyring, updated)
         } catch (error) {
-          if (!isNotFound(error)) throw error
+          if (!isRecordNotFound(error)) throw error
         }
       }
       throw new ConflictError('The entry was changed by another request at the same time; fetch it and try again.', 'concurrent_update')

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Database } from '../../db/database.js'
 import { type Migration, migrationStatus } from '../../db/migrations.js'
 import { ServiceUnavailableError } from '../../lib/errors.js'
@@ -27,17 +28,14 @@ export function createOperationsService({ db, migrations, parts }: { db: Databas
 
   return {
     async readiness() {
-      let timer: NodeJS.Timeout | undefined
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS)
-      })
+      const deadline = new AbortController()
       try {
-        await Promise.race([probe(), deadline])
+        await Promise.race([probe(), sleep(READINESS_TIMEOUT_MS, undefined, { signal: deadline.signal }).then(() => Promise.reject(new Error('timeout')))])
       } catch (error) {
         if (error instanceof ServiceUnavailableError) throw error
         throw new ServiceUnavailableError('The database is not reachable.', 'database_unreachable')
       } finally {
-        clearTimeout(timer)
+        deadline.abort()
       }
       const reports: Record<string, unknown> = {}
       for (const [name, part] of parts) {

@@ -1,4 +1,4 @@
-import type { Scope } from '../../lib/scopes.js'
+import type { Scope } from './scopes.js'
 
 /**
  * The one extension point through which features add a user's data to `GET /v1/me/export`:

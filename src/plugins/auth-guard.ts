@@ -1,49 +1,17 @@
-import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify'
+import type { onRequestAsyncHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { ForbiddenError, UnauthorizedError } from '../../lib/errors.js'
-import { problemResponses } from '../../lib/problem.js'
-import type { Scope } from '../../lib/scopes.js'
-import { createIdentityService } from './identity-service.js'
-import type { TokenService } from './tokens.js'
+import { ForbiddenError, UnauthorizedError } from '../lib/errors.js'
+import { currentPrincipal, type Principal, type RouteAuth } from '../lib/principal.js'
+import { problemResponses } from '../lib/problem.js'
+import type { Scope } from '../lib/scopes.js'
 
 /**
  * Authentication and scopes, by one mechanism: a route declares `config: { auth: { scope } }`
  * and this plugin adds the guard to it, and the matching `security` and 401/403 responses to
- * its OpenAPI entry, so the document cannot disagree with what is enforced.
+ * its OpenAPI entry, so the document cannot disagree with what is enforced. Which tokens are good is
+ * the `authenticate` function's business (the auth module's `createAuthenticator`, in identity-service.ts); this plugin only
+ * reads the header, counts failures and checks the route's demands.
  */
-
-/** The caller behind a verified token. */
-export type Principal =
-  | { kind: 'user'; userId: string; scopes: ReadonlySet<Scope> }
-  | { kind: 'client'; clientId: string; scopes: ReadonlySet<Scope> }
-
-export interface RouteAuth {
-  /** The scope the token must carry; omitted, any valid token of the right kind will do. */
-  scope?: Scope
-  /** `user` (the default) admits only end-user tokens; `any` admits integrator apps too. */
-  principal?: 'user' | 'any'
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    auth?: RouteAuth
-  }
-  interface FastifyRequest {
-    principal: Principal | null
-  }
-}
-
-/** The signed-in user's id. Only for routes declared with `auth`, where the guard has run. */
-export function currentUserId(request: FastifyRequest): string {
-  const principal = request.principal
-  if (principal?.kind !== 'user') throw new UnauthorizedError()
-  return principal.userId
-}
-
-export function currentPrincipal(request: FastifyRequest): Principal {
-  if (!request.principal) throw new UnauthorizedError()
-  return request.principal
-}
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i
 
@@ -61,40 +29,18 @@ function securityFor(auth: RouteAuth): Record<string, string[]>[] {
 }
 
 export const authGuardPlugin = fp(
-  async (app, opts: { tokens: TokenService }) => {
-    const identities = createIdentityService({ prisma: app.db.prisma })
+  async (app, opts: { authenticate: (token: string) => Promise<Principal> }) => {
     app.decorateRequest('principal', null)
-
-    async function authenticate(request: FastifyRequest): Promise<Principal> {
-      const header = request.headers.authorization
-      if (!header) throw new UnauthorizedError('This request needs an access token: Authorization: Bearer <token>.')
-      const token = BEARER.exec(header)?.[1]
-      if (!token) throw new UnauthorizedError('The Authorization header must be `Bearer <token>`.', 'invalid_token')
-      const verified = await opts.tokens.verify(token)
-      const scopes = new Set(verified.scopes)
-      switch (verified.kind) {
-        case 'client':
-          // A deactivated (or deleted) app's tokens stop within a minute: its status is cached that long.
-          if (!(await identities.clientIsActive(verified.clientId))) {
-            throw new UnauthorizedError('The app this token was issued to has been deactivated.', 'invalid_token')
-          }
-          return { kind: 'client', clientId: verified.clientId, scopes }
-        case 'user':
-          // A revoked session (logout, refresh-token reuse) or a deleted account ends its tokens at once.
-          if (!(await identities.sessionIsActive(verified.userId, verified.sessionId))) {
-            throw new UnauthorizedError('The session has ended; sign in again.', 'invalid_token')
-          }
-          return { kind: 'user', userId: verified.userId, scopes }
-        case 'external-user':
-          return { kind: 'user', userId: await identities.userForExternalIdentity(verified.issuer, verified.subject), scopes }
-      }
-    }
 
     /** First of the route's onRequest hooks: who is calling. Failures count per IP, and too many answer 429. */
     const authenticateHook: onRequestAsyncHookHandler = async (request, reply) => {
       await app.authFailures.check(request, reply)
       try {
-        request.principal = await authenticate(request)
+        const header = request.headers.authorization
+        if (!header) throw new UnauthorizedError('This request needs an access token: Authorization: Bearer <token>.')
+        const token = BEARER.exec(header)?.[1]
+        if (!token) throw new UnauthorizedError('The Authorization header must be `Bearer <token>`.', 'invalid_token')
+        request.principal = await opts.authenticate(token)
       } catch (error) {
         if (error instanceof UnauthorizedError) await app.authFailures.record(request, reply)
         throw error
@@ -136,5 +82,5 @@ export const authGuardPlugin = fp(
       schema.description = typeof schema.description === 'string' ? `${schema.description}\n\n${note}` : note
     })
   },
-  { name: 'auth-guard', dependencies: ['database', 'rate-limit'] },
+  { name: 'auth-guard', dependencies: ['rate-limit'] },
 )

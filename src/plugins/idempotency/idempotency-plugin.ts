@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { z } from 'zod'
 import { problemResponses } from '../../lib/problem.js'
-import { currentUserId } from '../auth/auth-guard.js'
+import { currentUserId } from '../../lib/principal.js'
 import { createIdempotencyService, requestHash } from './idempotency-service.js'
 
 /**
