@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seedTherapists } from '../../src/modules/directory/directory-seed.js'
 import type { ScratchDatabase } from '../helpers/database.js'
-import { compareEngines, Random } from '../helpers/differential.js'
+import { compareEngines } from '../helpers/differential.js'
+import { Random } from '../helpers/random.js'
 import { type CuratorClient, curatorApp, migratedScratch, type TherapistInput } from '../helpers/directory.js'
 
 /**
