@@ -96,9 +96,13 @@ export function parseProfile(body: unknown): Therapist {
 
 /** Waits until the directory index (when on) has been built, so searches go through it. */
 export async function indexSettled(app: Pick<App, 'inject'>): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    const body = (await app.inject({ method: 'GET', url: '/readyz' })).json<{ directoryIndex?: { state: string } }>()
-    if (body.directoryIndex === undefined || body.directoryIndex.state === 'ready' || body.directoryIndex.state === 'off') return
+  for (let attempt = 0; attempt < 2400; attempt += 1) {
+    const res = await app.inject({ method: 'GET', url: '/readyz' })
+    // 503 while the first build runs (within DIRECTORY_INDEX_READY_WAIT_SECONDS): not settled yet.
+    if (res.statusCode === 200) {
+      const body = res.json<{ directoryIndex?: { state: string } }>()
+      if (body.directoryIndex === undefined || body.directoryIndex.state === 'ready' || body.directoryIndex.state === 'off') return
+    }
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
   throw new Error('the directory index did not become ready')
