@@ -135,19 +135,35 @@ describe('directory index across instances sharing a database', () => {
     await reaches(b, url, 'restore')
   })
 
-  it('works the other way round, and for many therapists imported at once (more than one notification)', async () => {
+  it('works the other way round, and for more therapists imported at once than the index had room for (it grows)', async () => {
+    // The instances were built on an empty directory: room for 1,024 therapists. 1,100 in one import
+    // also take more than one notification (800 row numbers each) and three write statements.
     newMarker()
     const url = `/v1/therapists?q=${marker}&limit=100`
-    const lines = Array.from({ length: 900 }, (_, i) =>
+    const lines = Array.from({ length: 1100 }, (_, i) =>
       therapist({ externalId: `bulk-${marker}-${i}`, name: `Bulk ${String(i).padStart(4, '0')}`, feeMin: 50 + (i % 200), feeMax: 400, modalities: i % 3 === 0 ? ['cbt'] : ['act'] }),
     )
     const res = await b.inject({ method: 'POST', url: '/v1/therapists/import', headers: { 'content-type': 'application/x-ndjson' }, payload: ndjson(lines) })
     expect(res.statusCode, res.body).toBe(200)
-    expect(res.json<{ summary: { created: number } }>().summary.created).toBe(900)
+    expect(res.json<{ summary: { created: number } }>().summary.created).toBe(1100)
     const own = await searchWithEngine(b, `${url}&modality=cbt&maxFee=120`)
     expect(own.engine).toBe('index')
     expect(difference(own.comparable, (await truth(`${url}&modality=cbt&maxFee=120`)).comparable)).toBe('')
     for (const query of [`${url}&sort=name`, `${url}&modality=cbt&maxFee=120`, `/v1/therapists?q=${marker}&sort=fee&limit=7`]) await reaches(a, query, 'bulk import')
+  })
+
+  it('follows writes made in the database itself (an operator’s UPDATE and DELETE), on every instance', async () => {
+    newMarker()
+    const url = `/v1/therapists?q=${marker}&sort=name`
+    const made: string[] = []
+    for (const name of ['Op One', 'Op Two', 'Op Three']) made.push((await a.inject({ method: 'POST', url: '/v1/therapists', payload: therapist({ name }) })).json<{ id: string }>().id)
+    await scratch.db.query(`UPDATE therapist SET accepting_new_clients = false, name = 'Op Renamed' WHERE id = $1::uuid`, [made[0]])
+    await scratch.db.query(`DELETE FROM therapist WHERE id = $1::uuid`, [made[1]])
+    for (const app of [a, b]) {
+      await reaches(app, url, 'operator writes')
+      await reaches(app, `${url}&acceptingNewClients=false`, 'operator writes')
+    }
+    expect(ids(await search(a, url))).toEqual([made[0], made[2]])
   })
 
   it('reads every one of many consecutive writes in the writer’s next search', async () => {
