@@ -76,6 +76,13 @@ function edgeTherapists(): TherapistInput[] {
       feeMax: 90,
     })
   })
+  // Offices whose chord from (39.5, -98.5) Node's and the C library's sine and cosine make one unit in the
+  // last place apart, on PGlite and on Debian's Postgres alike (found by scanning 20,000 points): with one
+  // hit a page, each is a cursor that one engine issues and the other must read the same way.
+  const oneUlpApart: [number, number][] = [[39.480351, -98.220264], [39.753412, -98.605159], [39.561368, -98.399658], [39.546412, -98.245644], [39.507143, -98.420103], [39.374849, -98.779467]]
+  oneUlpApart.forEach(([latitude, longitude], i) => {
+    list.push({ ...base, externalId: `edge-chord-${i}`, name: `Chord Probe ${i}`, bio: 'Prairie practice.', license: { type: 'lpc', state: 'KS' }, offices: [at(latitude, longitude, 'Smith Center', 'KS', '66967')], feeMin: 70, feeMax: 90 })
+  })
   // Cities whose capitals are beyond ASCII, telehealth only with licences elsewhere.
   list.push({ ...base, externalId: 'edge-city-1', name: 'Cañon Therapist', bio: 'Mountain town.', offices: [at(38.44, -105.24, 'Cañon City', 'CO', '81212')], feeMin: 80, feeMax: 80 })
   list.push({ ...base, externalId: 'edge-city-2', name: 'Española Therapist', bio: 'High desert.', offices: [at(35.99, -106.08, 'ESPAÑOLA', 'NM', '87532')], feeMin: 85, feeMax: 85 })
@@ -104,6 +111,7 @@ const TARGETED = [
   '/v1/therapists?near=51.88,-179.99&radiusKm=500&limit=2',
   '/v1/therapists?near=89.9,0&radiusKm=500&sort=distance&limit=1',
   '/v1/therapists?specialty=attachment,communication&postalCode=15636&radiusKm=150&limit=2&facets=none',
+  '/v1/therapists?near=39.5,-98.5&radiusKm=40&sort=distance&limit=1&licenseType=lpc&q=prairie',
   '/v1/therapists?q=caf%C3%A9&sort=name&limit=2',
   '/v1/therapists?q=caf%C3%A9&sort=fee&limit=2',
   '/v1/therapists?q=caf%C3%A9&sort=relevance&limit=3',
