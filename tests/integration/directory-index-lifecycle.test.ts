@@ -52,6 +52,9 @@ describe('directory index lifecycle', () => {
     apps.push(app)
     return app
   }
+  /** An instance without the index, for writes the index under test must pick up from the feed. */
+  let writerApp: CuratorClient | undefined
+  const writer = async () => (writerApp ??= await open({ DIRECTORY_INDEX: 'off', FACET_CACHE_SECONDS: '0' }))
 
   beforeAll(async () => {
     scratch = await migratedScratch()
@@ -100,28 +103,32 @@ describe('directory index lifecycle', () => {
    * Row numbers only grow (a sequence), and the index maps them to slots with an array as long as the
    * highest one: a directory whose numbers reach five million makes that array alone 20 MB, past the
    * smallest DIRECTORY_INDEX_MAX_MB (16), without the seconds a genuinely large directory takes to load.
+   * Adds that therapist (through `app`, so its index sees the write) unless it is there already.
    */
-  async function addTherapistNumbered(app: CuratorClient, rowNo: number): Promise<string> {
-    await scratch.db.query(`SELECT setval(pg_get_serial_sequence('therapist', 'row_no'), $1::int8)`, [rowNo - 1])
+  const FAR_ROW = 5_000_000
+  async function ensureFarRowNumber(app: CuratorClient): Promise<void> {
+    const [row] = await scratch.db.query<{ high: number }>(`SELECT max(row_no)::int AS high FROM therapist`)
+    if ((row?.high ?? 0) >= FAR_ROW) return
+    await scratch.db.query(`SELECT setval(pg_get_serial_sequence('therapist', 'row_no'), $1::int8)`, [FAR_ROW - 1])
     const res = await app.inject({
       method: 'POST',
       url: '/v1/therapists',
-      payload: { name: `Numbered ${rowNo}`, license: { type: 'lcsw', state: 'CA' }, formats: ['telehealth'], acceptingNewClients: true, bio: 'Late arrival, grief work.' },
+      payload: { name: `Numbered ${FAR_ROW}`, license: { type: 'lcsw', state: 'CA' }, formats: ['telehealth'], acceptingNewClients: true, bio: 'Late arrival, grief work.' },
     })
     expect(res.statusCode, res.body).toBe(201)
-    return res.json<{ id: string }>().id
   }
 
   it('drops an index that grows past DIRECTORY_INDEX_MAX_MB through live changes, as it refuses to build one', async () => {
     const app = await open({ DIRECTORY_INDEX: 'memory', DIRECTORY_INDEX_MAX_MB: '16' })
     expect((await readyz(app)).body.directoryIndex?.state).toBe('ready')
-    await addTherapistNumbered(app, 5_000_000)
+    await ensureFarRowNumber(app)
     const after = (await readyz(app)).body.directoryIndex
     // Either dropped (off, with the reason) or still within the bound; never past it while in use.
     expect(after?.state === 'off' || (after?.megabytes ?? 0) <= 16, JSON.stringify(after)).toBe(true)
   })
 
   it('is off when a build would pass DIRECTORY_INDEX_MAX_MB: /readyz says why, and SQL answers every search', async () => {
+    await ensureFarRowNumber(await writer())
     const app = await open({ DIRECTORY_INDEX: 'memory', DIRECTORY_INDEX_MAX_MB: '16' })
     const { status, body } = await readyz(app)
     expect(status).toBe(200)
@@ -133,6 +140,7 @@ describe('directory index lifecycle', () => {
   })
 
   it('holds readiness while the first build runs, for at most DIRECTORY_INDEX_READY_WAIT_SECONDS', async () => {
+    await ensureFarRowNumber(await writer())
     const waiting = await buildApp(testConfig({ DIRECTORY_INDEX: 'memory' }), { db: scratch.db })
     const impatient = await buildApp(testConfig({ DIRECTORY_INDEX: 'memory', DIRECTORY_INDEX_READY_WAIT_SECONDS: '0' }), { db: scratch.db })
     try {
@@ -149,9 +157,10 @@ describe('directory index lifecycle', () => {
   })
 
   // On the embedded database the build's statements keep the event loop busy until it ends, so only
-  // Postgres lets a request in while it runs. The directory now spans five million row numbers: the
-  // build reads them in 250 chunks, long enough to be seen.
+  // Postgres lets a request in while it runs. With five million row numbers the build reads 250 chunks,
+  // long enough to be seen.
   it.runIf(onPostgres())('answers /readyz with 503 while the first build runs, 200 once built; searches meanwhile use SQL', async () => {
+    await ensureFarRowNumber(await writer())
     const waiting = await buildApp(testConfig({ DIRECTORY_INDEX: 'memory' }), { db: scratch.db })
     const impatient = await buildApp(testConfig({ DIRECTORY_INDEX: 'memory', DIRECTORY_INDEX_READY_WAIT_SECONDS: '0' }), { db: scratch.db })
     try {
@@ -177,7 +186,7 @@ describe('directory index lifecycle', () => {
   })
 
   it.runIf(onPostgres())('holds, once built, everything written while it was being built', async () => {
-    const writer = await open({ DIRECTORY_INDEX: 'off', FACET_CACHE_SECONDS: '0' })
+    const sql = await writer()
     const ids = (await scratch.db.query<{ id: string }>(`SELECT id FROM therapist WHERE deleted_at IS NULL ORDER BY row_no`)).map((row) => row.id)
     const app = await buildApp(testConfig({ DIRECTORY_INDEX: 'memory' }), { db: scratch.db })
     try {
@@ -185,14 +194,14 @@ describe('directory index lifecycle', () => {
       // The build reads 250 chunks of row numbers meanwhile.
       for (const [i, id] of ids.entries()) {
         const payload = i % 7 === 0 ? undefined : { feeMin: 40 + i, feeMax: 400, acceptingNewClients: i % 2 === 0, bio: `Rewritten during the build, midbuild${i % 3}.` }
-        const res = payload ? await writer.inject({ method: 'PATCH', url: `/v1/therapists/${id}`, payload }) : await writer.inject({ method: 'DELETE', url: `/v1/therapists/${id}` })
+        const res = payload ? await sql.inject({ method: 'PATCH', url: `/v1/therapists/${id}`, payload }) : await sql.inject({ method: 'DELETE', url: `/v1/therapists/${id}` })
         expect(res.statusCode, res.body).toBeLessThan(300)
       }
       await indexSettled(app)
       const token = await clientToken(app, ['directory:read'])
       const client: CuratorClient = { raw: app, inject: (options) => app.inject({ ...options, headers: { authorization: `Bearer ${token}` } }) }
       for (const url of ['/v1/therapists?limit=100', '/v1/therapists?q=midbuild1&limit=100', '/v1/therapists?sort=fee&acceptingNewClients=true&limit=100', '/v1/therapists?maxFee=60&limit=100']) {
-        expect(difference((await search(client, url)).comparable, (await search(writer, url)).comparable), url).toBe('')
+        expect(difference((await search(client, url)).comparable, (await search(sql, url)).comparable), url).toBe('')
       }
       expect((await searchesByEngine(app)).sql).toBe(0)
     } finally {
@@ -202,7 +211,7 @@ describe('directory index lifecycle', () => {
 
   it.runIf(onPostgres())('sets the index aside when its change feed is lost (SQL answers), then rebuilds it with what was written meanwhile', async () => {
     const app = await open({ DIRECTORY_INDEX: 'memory' })
-    const writer = await open({ DIRECTORY_INDEX: 'off' })
+    const sql = await writer()
     const [listener] = await scratch.db.query<{ pid: number }>(
       `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "therapist_changes"' ORDER BY backend_start DESC LIMIT 1`,
     )
@@ -211,7 +220,7 @@ describe('directory index lifecycle', () => {
     await scratch.db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "therapist_changes"'`)
     await eventually('the index is set aside', async () => (await readyz(app)).body.directoryIndex?.state !== 'ready')
     expect(await engineOf(app, '/v1/therapists?q=grief')).toEqual({ status: 200, engine: 'sql' })
-    const created = await writer.inject({
+    const created = await sql.inject({
       method: 'POST',
       url: '/v1/therapists',
       payload: { name: 'Written While Deaf', license: { type: 'lcsw', state: 'CA' }, formats: ['telehealth'], acceptingNewClients: true, bio: 'Unheardof work.' },
