@@ -20,7 +20,7 @@ import { type CuratorClient, curatorApp, migratedScratch, searchesByEngine, type
 const SEED = Number(process.env.DIRECTORY_DIFF_SEED ?? 20261130)
 const THERAPISTS = 1500
 /** First pages compared before and after the writes. */
-const QUERIES = 200
+const QUERIES = 180
 const QUERIES_AFTER_WRITES = 100
 
 /** Hand-made therapists the generator does not make: characters beyond U+FFFF and in U+E000–U+FFFF, offices on one point, the antimeridian, subtags. */

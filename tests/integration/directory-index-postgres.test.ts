@@ -281,7 +281,7 @@ describe('offices: earthdistance as the index computes it', () => {
     })
     const table = new OfficeTable()
     offices.forEach((office, slot) => table.replace(slot, [{ position: 1, state: 'CA', city: 'x', ...office }]))
-    for (let n = 0; n < 60; n += 1) {
+    for (let n = 0; n < 40; n += 1) {
       const centre = r.chance(0.7) ? r.pick(offices) : randomPoint(r)
       const radiusM = r.pick([500, 5_000, 40_000, 150_000, 500_000, 3_000_000])
       const found: number[] = []

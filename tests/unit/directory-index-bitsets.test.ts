@@ -11,7 +11,7 @@ import { Random } from '../helpers/random.js'
  * Each failure names its seed; the operations are replayable from it.
  */
 
-const SEEDS = [1, 2, 3, 4, 5, 6]
+const SEEDS = [1, 2, 3, 4]
 
 /** The set slots of a bitset, in order (through forEach, checked against `has` separately). */
 function members(store: BitsetStore, handle: number, from = 0, to = store.words): number[] {
@@ -24,7 +24,7 @@ const sorted = (set: Iterable<number>) => [...set].sort((a, b) => a - b)
 const inWords = (slot: number, from: number, to: number) => slot >= from * 64 && slot < to * 64
 
 describe('BitsetStore', () => {
-  it.each(SEEDS.slice(0, 4))('agrees with a Set model under random operations over word ranges and growth (seed %i)', (seed) => {
+  it.each(SEEDS.slice(0, 3))('agrees with a Set model under random operations over word ranges and growth (seed %i)', (seed) => {
     const r = new Random(seed)
     const store = new BitsetStore(r.pick([1, 63, 64, 65, 130, 700]))
     const model = new Map<number, Set<number>>()
