@@ -2,7 +2,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, expect } from 'vitest'
 import type { z } from 'zod'
 import { type App, buildApp } from '../../src/app.js'
-import { MIGRATIONS_DIR } from '../../src/db/database.js'
+import { type Database, MIGRATIONS_DIR } from '../../src/db/database.js'
 import { applyMigrations, readMigrations } from '../../src/db/migrations.js'
 import { type Therapist, type TherapistInputSchema, TherapistSchema } from '../../src/modules/directory/directory-schemas.js'
 import { clientToken } from './auth.js'
@@ -96,9 +96,13 @@ export function parseProfile(body: unknown): Therapist {
 
 /** Waits until the directory index (when on) has been built, so searches go through it. */
 export async function indexSettled(app: Pick<App, 'inject'>): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    const body = (await app.inject({ method: 'GET', url: '/readyz' })).json<{ directoryIndex?: { state: string } }>()
-    if (body.directoryIndex === undefined || body.directoryIndex.state === 'ready' || body.directoryIndex.state === 'off') return
+  for (let attempt = 0; attempt < 2400; attempt += 1) {
+    const res = await app.inject({ method: 'GET', url: '/readyz' })
+    // 503 while the first build runs (within DIRECTORY_INDEX_READY_WAIT_SECONDS): not settled yet.
+    if (res.statusCode === 200) {
+      const body = res.json<{ directoryIndex?: { state: string } }>()
+      if (body.directoryIndex === undefined || body.directoryIndex.state === 'ready' || body.directoryIndex.state === 'off') return
+    }
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
   throw new Error('the directory index did not become ready')
@@ -109,4 +113,23 @@ export async function searchesByEngine(app: Pick<App, 'inject'>): Promise<{ inde
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
   const count = (engine: string) => Number(new RegExp(`therapath_directory_searches_total\\{engine="${engine}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
   return { index: count('index'), sql: count('sql') }
+}
+
+/** An empty scratch database of the backend under test, migrated (drop it with `destroy`). */
+export async function migratedScratch(): Promise<ScratchDatabase> {
+  const scratch = await scratchDatabase()
+  await scratch.db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
+  return scratch
+}
+
+/**
+ * One more instance of the app on a database a test already has (several instances share one database
+ * in production), sending a curator's token; its directory index, when on, has settled. Close it with `raw.close()`.
+ */
+export async function curatorApp(db: Database, config: Record<string, string> = {}): Promise<CuratorClient> {
+  const raw = await buildApp(testConfig(config), { db })
+  await raw.ready()
+  await indexSettled(raw)
+  const token = await clientToken(raw, ['directory:read', 'directory:write'])
+  return { raw, inject: (options) => raw.inject({ ...options, headers: { authorization: `Bearer ${token}`, ...options.headers } }) }
 }
