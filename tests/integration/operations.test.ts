@@ -109,6 +109,7 @@ describe('readiness failures', () => {
     await scratch.db.withSession((s) => applyMigrations(s, readMigrations(MIGRATIONS_DIR)))
     const app = await buildApp(testConfig(), { db: scratch.db })
     try {
+      await indexSettled(app)
       expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200)
       await scratch.destroy()
       const res = await app.inject({ method: 'GET', url: '/readyz' })

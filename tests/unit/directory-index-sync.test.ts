@@ -50,7 +50,7 @@ function fakeDatabase(options: FakeOptions): Pick<Database, 'query' | 'listen'> 
     await Promise.resolve()
     const rows = (list: unknown[]) => list as Row[]
     if (sql.includes('min(row_no) AS low')) return rows([{ low: 1, high: 1, live: 1 }])
-    if (sql.includes('ORDER BY primary_state')) return rows([{ rows: '1' }])
+    if (sql.includes('ORDER BY primary_postal_code')) return rows([{ rows: '1' }])
     if (sql.includes('AS by_name')) return rows([{ by_name: '1', by_fee: '1' }])
     if (sql.includes('GROUP BY lexeme')) {
       if (options.notifyDuringBuild) notify('1')

@@ -125,7 +125,7 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
       } catch (error) {
         // Text Postgres printed that the reader does not know: answer with SQL alone, which needs no reading.
         log?.warn({ err: error }, 'directory: could not read a text query back; searching it with SQL')
-        return { tree: { op: 'empty' }, supported: false, lexemes: [] }
+        return { tree: { op: 'empty' }, supported: false, lexemes: [], negates: true }
       }
     },
   })
@@ -196,7 +196,8 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
     // radius, ran out: then the bound widens 8x. The next page starts from the bound this one needed.
     const cursor = search.cursor
     let candidates = cursor?.s === 'distance' && cursor.b === 0 ? (cursor.k ?? distanceCandidates) : distanceCandidates
-    let page = pageStatement(search, candidates)
+    const negates = text?.negates ?? true
+    let page = pageStatement(search, candidates, negates)
     let rows = await db.query<PageRow>(page.sql, page.params)
     while (candidates < MAX_DISTANCE_CANDIDATES && !(cursor?.s === 'distance' && cursor.b === 1)) {
       const nearby = rows.filter((row) => row.bucket === 0).length
@@ -205,7 +206,7 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
       const [beyond] = await db.query<{ more: boolean }>(check.sql, check.params)
       if (!beyond?.more) break
       candidates = Math.min(candidates * 8, MAX_DISTANCE_CANDIDATES)
-      page = pageStatement(search, candidates)
+      page = pageStatement(search, candidates, negates)
       rows = await db.query<PageRow>(page.sql, page.params)
     }
     const facetRows = await facetQuery

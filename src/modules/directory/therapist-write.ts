@@ -106,7 +106,7 @@ export async function normalizeTherapist(input: TherapistInput, vocabulary: Voca
     specialties,
     client_focus: clientFocus,
     formats,
-    languages: input.languages ?? ['en'],
+    languages: [...new Set(input.languages ?? ['en'])],
     insurance: [...new Set(input.insurance ?? [])],
     fee_min: input.feeMin ?? null,
     fee_max: input.feeMax ?? null,

@@ -294,6 +294,8 @@ export class TermSet {
   /** Adds a slot without keeping order (bulk load); call `seal` after the last one. */
   append(slot: number): void {
     if (this.dense >= 0) return this.store.set(this.dense, slot)
+    // The same slot twice in a row (a term listed twice) is kept once: `seal` only dedupes what it sorts.
+    if (this.length > 0 && this.slots[this.length - 1] === slot) return
     this.reserve(this.length + 1)
     if (this.length > 0 && (this.slots[this.length - 1] ?? 0) > slot) this.sorted = false
     this.slots[this.length] = slot

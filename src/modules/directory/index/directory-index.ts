@@ -255,7 +255,9 @@ export class DirectoryIndex {
     }
     for (const row of rows) {
       let slot = this.slotOfRow[row.rowNo] ?? -1
-      if (slot >= 0 && (this.seq[slot] ?? 0) >= row.seq) continue
+      // Older than what is held: skip. Equal is applied again (harmless): a build may have taken the row's
+      // columns and its words from two statements that saw different sides of a write.
+      if (slot >= 0 && (this.seq[slot] ?? 0) > row.seq) continue
       if (!row.live) {
         if (slot < 0) continue
         if (this.store.has(this.live, slot)) this.remove(slot)
@@ -640,14 +642,14 @@ export class DirectoryIndex {
     const hits: IndexHit[] = []
     if (cursor === undefined || cursor.b === 0) {
       const touched: number[] = []
-      const after = cursor === undefined ? null : { chord: cursor.c, id: parseUuid(cursor.id) }
+      const where = this.officeFilter(search)
+      const after = cursor === undefined ? null : { chord: this.cursorChord(cursor, where), id: parseUuid(cursor.id) }
       // The nearest `need` therapists after the cursor among the offices seen so far, by their nearest office.
       const top = new NearestFirst(need, (a, b) => {
         const x = this.bestChord[a] ?? 0
         const y = this.bestChord[b] ?? 0
         return x < y ? -1 : x > y ? 1 : compareSlots(this.idWords, a, b)
       })
-      const where = this.officeFilter(search)
       if (where !== null) {
         this.offices.nearestFirst(
           where.latitude,
@@ -671,7 +673,8 @@ export class DirectoryIndex {
         )
       }
       for (const slot of top.inOrder()) {
-        hits.push({ id: this.uuidOf(slot), officePosition: this.bestPosition[slot] ?? null, cursor: { id: this.uuidOf(slot), bucket: 0, chord: this.bestChord[slot] ?? 0 } })
+        const id = this.uuidOf(slot)
+        hits.push({ id, officePosition: this.bestPosition[slot] ?? null, cursor: { id, bucket: 0, chord: this.bestChord[slot] ?? 0, rowNo: this.rowOfSlot[slot] ?? null } })
       }
       for (const slot of touched) this.bestChord[slot] = Infinity
     }
@@ -734,6 +737,17 @@ export class DirectoryIndex {
       const slot = this.byFee[i] ?? 0
       return ((this.feeKey[slot] ?? 0) - fee || compareWords(this.idWords, slot, words)) <= 0
     })
+  }
+
+  /**
+   * Where a sort=distance cursor's therapist stands: its nearest qualifying office's chord as Node computes
+   * it (a cursor made by SQL carries Postgres's, which may differ in the last bit), or the cursor's own
+   * chord when the therapist is unknown here or no longer qualifies.
+   */
+  private cursorChord(cursor: { c: number; r?: number | undefined }, where: ReturnType<DirectoryIndex['officeFilter']>): number {
+    const slot = cursor.r === undefined ? -1 : (this.slotOfRow[cursor.r] ?? -1)
+    if (slot < 0 || where === null || !this.store.has(this.live, slot)) return cursor.c
+    return this.offices.nearestOf(slot, where.latitude, where.longitude, where.radiusM, where.state, where.city) ?? cursor.c
   }
 
   /** The slot's (nearest chord, id) against another's. */

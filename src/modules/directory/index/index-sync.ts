@@ -122,6 +122,8 @@ export class IndexSync {
   /** A re-read of notified rows failed: they wait in `pending`. */
   private behind = false
   private building = false
+  /** The feed was closed on purpose (the index turned off): a lost connection is not a reason to rebuild. */
+  private closedFeed = false
   /** A lost feed is being re-established (one attempt at a time). */
   private reconnecting = false
   private closed = false
@@ -135,13 +137,15 @@ export class IndexSync {
   private retryTimer: NodeJS.Timeout | null = null
   private readonly settledWaiters: (() => void)[] = []
   private readonly barriers = new Map<string, () => void>()
+  /** Markers a writer stopped waiting for: until they come back the index may lack those writes. */
+  private readonly lateBarriers = new Set<string>()
 
   constructor(private readonly options: IndexSyncOptions) {}
 
   private get state(): IndexState {
     if (this.built === 'off') return 'off'
     if (this.current === null) return 'building'
-    return this.feedUp && !this.behind && !this.building ? 'ready' : 'stale'
+    return this.feedUp && !this.behind && !this.building && this.lateBarriers.size === 0 ? 'ready' : 'stale'
   }
 
   /** The index when it is current, else null (search then uses SQL alone, which always is). */
@@ -196,13 +200,16 @@ export class IndexSync {
     if (!this.feedUp || this.current === null || this.closed) return
     const token = `${BARRIER_PREFIX}${randomUUID()}`
     let timer: NodeJS.Timeout | undefined
-    const arrived = new Promise<void>((resolve) => {
-      this.barriers.set(token, resolve)
-      timer = setTimeout(resolve, timeoutMs)
+    const arrived = new Promise<boolean>((resolve) => {
+      this.barriers.set(token, () => resolve(true))
+      timer = setTimeout(() => resolve(false), timeoutMs)
     })
     try {
       await this.options.db.query(`SELECT pg_notify($1, $2)`, [CHANGES_CHANNEL, token])
-      await arrived
+      if (await arrived) return
+      // The writer goes on, but the index may lack its write: searches use SQL until the marker comes back.
+      this.lateBarriers.add(token)
+      this.changed()
     } finally {
       clearTimeout(timer)
       this.barriers.delete(token)
@@ -222,10 +229,17 @@ export class IndexSync {
   }
 
   private notified(payload: string): void {
+    if (this.built === 'off') return
     if (payload.startsWith(BARRIER_PREFIX)) {
       // Everything committed before the marker was notified before it: apply that, then let the writer go.
       const resolve = this.barriers.get(payload)
-      if (resolve) void this.flush().finally(resolve)
+      const late = this.lateBarriers.delete(payload)
+      if (resolve || late) {
+        void this.flush().finally(() => {
+          resolve?.()
+          this.changed()
+        })
+      }
       return
     }
     for (const rowNo of rowNoList(payload)) this.pending.add(rowNo)
@@ -250,6 +264,7 @@ export class IndexSync {
         const found = new Set(parsed.map((row) => row.rowNo))
         index.apply(parsed, rowNos.filter((rowNo) => !found.has(rowNo)))
         this.behind = false
+        if (index.bytes > this.options.maxBytes) await this.turnOff(index.size)
       } catch (error) {
         for (const rowNo of rowNos) this.pending.add(rowNo)
         if (!this.behind) this.options.log.warn({ err: error }, 'directory index: re-reading changed therapists failed; searching with SQL until it works')
@@ -267,7 +282,7 @@ export class IndexSync {
 
   /** The listening connection is gone: changes may be missed, so the index is set aside and rebuilt once listening again. */
   private lost(error: unknown): void {
-    if (this.closed || this.reconnecting) return
+    if (this.closed || this.closedFeed || this.reconnecting) return
     this.reconnecting = true
     if (this.feedUp || this.current === null) {
       this.options.log.warn({ err: error }, 'directory index: the change feed is down; searching with SQL until the index is rebuilt')
@@ -310,7 +325,7 @@ export class IndexSync {
 
   /** Reads the whole directory into a new index, or null when it would pass `maxBytes` (then the index is off). */
   private async read(maxBytes: number): Promise<DirectoryIndex | null> {
-    const { db, log } = this.options
+    const { db } = this.options
     const vocabulary = await this.options.vocabulary()
     const [range] = await db.query<{ low: number | null; high: number | null; live: number }>(
       `SELECT min(row_no) AS low, max(row_no) AS high, count(*) FILTER (WHERE deleted_at IS NULL)::int AS live FROM therapist`,
@@ -343,10 +358,7 @@ export class IndexSync {
       for (const { lexeme, rows: postings } of tags) index.loadPostings('tags', lexeme, rowNumbers(postings))
       if (index.bytes > maxBytes) {
         await next?.catch(() => undefined)
-        this.reason = `it would pass DIRECTORY_INDEX_MAX_MB (${Math.round(maxBytes / 2 ** 20)} MB) at ${index.size} therapists`
-        log.warn(`directory index: off, ${this.reason}; searches use SQL alone`)
-        this.current = null
-        this.built = 'off'
+        await this.turnOff(index.size)
         return null
       }
     }
@@ -357,6 +369,21 @@ export class IndexSync {
     )
     index.finishLoad(rowNoList(orders?.by_name), rowNoList(orders?.by_fee))
     return index
+  }
+
+  /** Past DIRECTORY_INDEX_MAX_MB (building, or grown by changes): drop it and stop listening; searches use SQL alone. */
+  private async turnOff(therapists: number): Promise<void> {
+    this.reason = `it would pass DIRECTORY_INDEX_MAX_MB (${Math.round(this.options.maxBytes / 2 ** 20)} MB) at ${therapists} therapists`
+    this.options.log.warn(`directory index: off, ${this.reason}; searches use SQL alone`)
+    this.current = null
+    this.built = 'off'
+    this.pending.clear()
+    this.feedUp = false
+    const listener = this.listener
+    this.listener = null
+    this.closedFeed = true
+    await listener?.close().catch(() => undefined)
+    this.changed()
   }
 
   /** Wakes whoever waits for the index to settle. */

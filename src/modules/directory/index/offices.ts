@@ -269,6 +269,23 @@ export class OfficeTable {
     }
   }
 
+  /**
+   * The chord to the nearest of a slot's offices that is within `radiusM` (and the state and city), or
+   * null when none is: where a distance cursor's therapist stands, as this engine measures it.
+   */
+  nearestOf(slot: number, latitude: number, longitude: number, radiusM: number, state: number, city: number): number | null {
+    const point = toEarth(latitude, longitude)
+    const limit = chordOf(radiusM)
+    let best: number | null = null
+    for (let office = slot < this.firstOfSlot.length ? (this.firstOfSlot[slot] ?? -1) : -1; office >= 0; office = this.nextOf[office] ?? -1) {
+      if (state >= 0 && this.stateOf[office] !== state) continue
+      if (city >= 0 && this.cityOf[office] !== city) continue
+      const chord = this.chordTo(office, point)
+      if (withinRadius(chord, limit, radiusM) && (best === null || chord < best)) best = chord
+    }
+    return best
+  }
+
   /** The `<->` of an office and a point. */
   private chordTo(office: number, point: Point): number {
     const dx = (this.xs[office] ?? 0) - point.x

@@ -49,7 +49,15 @@ export const CursorSchema = z.union([
   z.strictObject({ s: z.literal('fee'), f: z.number().int(), id: z.uuid() }),
   z.strictObject({ s: z.literal('relevance'), b: z.union([z.literal(1), z.literal(2)]), n: z.string(), id: z.uuid() }),
   // k: the candidate bound the page was found with, so the next page starts there instead of widening again.
-  z.strictObject({ s: z.literal('distance'), b: z.literal(0), c: z.number(), id: z.uuid(), k: z.number().int().min(1).max(MAX_DISTANCE_CANDIDATES).optional() }),
+  // r: the therapist's row number, so the continuing engine can compute its chord itself (c is the issuing engine's).
+  z.strictObject({
+    s: z.literal('distance'),
+    b: z.literal(0),
+    c: z.number(),
+    id: z.uuid(),
+    k: z.number().int().min(1).max(MAX_DISTANCE_CANDIDATES).optional(),
+    r: z.number().int().min(1).max(2147483647).optional(),
+  }),
   z.strictObject({ s: z.literal('distance'), b: z.literal(1), n: z.string(), id: z.uuid() }),
 ])
 export type Cursor = z.infer<typeof CursorSchema>
@@ -181,6 +189,8 @@ export interface CursorFields {
   chord?: number | null
   /** sort=relevance, and sort=distance's telehealth bucket: the name. */
   name?: string | null
+  /** sort=distance, nearby: the therapist's row number (therapist.row_no). */
+  rowNo?: number | null
 }
 
 /**
@@ -198,7 +208,14 @@ export function cursorKey(search: ResolvedSearch, row: CursorFields, candidates?
     case 'distance':
       return row.bucket === 1
         ? { s: 'distance', b: 1, n: String(row.name), id: row.id }
-        : { s: 'distance', b: 0, c: Number(row.chord), id: row.id, ...(candidates === undefined ? {} : { k: candidates }) }
+        : {
+            s: 'distance',
+            b: 0,
+            c: Number(row.chord),
+            id: row.id,
+            ...(candidates === undefined ? {} : { k: candidates }),
+            ...(row.rowNo == null ? {} : { r: Number(row.rowNo) }),
+          }
   }
 }
 

@@ -40,6 +40,12 @@ class SearchSql {
     readonly search: ResolvedSearch,
     /** sort=distance: how many nearest offices the KNN scan may visit. */
     readonly candidates = DISTANCE_CANDIDATES,
+    /**
+     * `q` excludes a word (the tsquery has a NOT, however it was typed: `-x`, `a - b`, `(-x)`): then a
+     * match in the name or tags does not imply a match of the whole text, and relevance's first tier
+     * must test the whole text too. Unknown: assume so.
+     */
+    readonly textNegates = true,
   ) {
     const p = this.params
     if (search.location) {
@@ -186,7 +192,7 @@ class SearchSql {
     if (this.point === undefined) return ''
     const ll = 'll_to_earth(o.latitude, o.longitude)'
     return `LEFT JOIN LATERAL (SELECT o.city, o.state, o.postal_code, earth_distance(${ll}, ${this.point}) AS dist_m FROM therapist_office o
-      WHERE o.therapist_id = t.id ORDER BY ${ll} <-> ${this.point}, o.id LIMIT 1) loc ON true`
+      WHERE o.therapist_id = t.id ORDER BY ${ll} <-> ${this.point}, o.position LIMIT 1) loc ON true`
   }
 
   /** `match.via`: null without a location; with one, `office` within the radius, else `telehealth`. */
@@ -210,7 +216,7 @@ class SearchSql {
         ? ''
         : `LEFT JOIN LATERAL (SELECT o.city, o.state, o.postal_code, earth_distance(${ll}, ${this.point}) AS dist_m FROM therapist_office o
             WHERE o.therapist_id = s.id AND (s.office_position IS NULL OR o.position = s.office_position)
-            ORDER BY ${ll} <-> ${this.point}, o.id LIMIT 1) loc ON true`
+            ORDER BY ${ll} <-> ${this.point}, o.position LIMIT 1) loc ON true`
     return `SELECT ${this.hitColumns(this.via())}, t.id FROM ${rows} JOIN therapist t ON t.id = s.id AND t.deleted_at IS NULL ${location} ORDER BY s.n`
   }
 
@@ -253,7 +259,7 @@ class SearchSql {
           cursor?.s === 'relevance' && cursor.b === tier ? [`(${name}, t.id) > (${p.add(cursor.n, 'text')}, ${p.add(cursor.id, 'uuid')})`] : []
         // Without a negation, a match in the tags is a match in the whole vector (a superset): tier 1 then
         // skips decompressing the 1 kB bio vector of every row it scans.
-        const negates = /(^|\s)-\S/.test(search.q ?? '')
+        const negates = this.textNegates
         const others = this.filters({ text: false })
         const text = this.textMatch() ?? 'true'
         const tier1Filters = negates ? [...others, text] : others
@@ -315,13 +321,18 @@ class SearchSql {
       const conds = [...this.officeConds('o', false), ...filters]
       conds.push(`NOT EXISTS (SELECT 1 FROM therapist_office o2 WHERE o2.therapist_id = o.therapist_id AND o2.id <> o.id
         AND ${this.officeConds('o2').join(' AND ')}
-        AND ((${ll('o2')} <-> ${point}) < o.chord OR ((${ll('o2')} <-> ${point}) = o.chord AND o2.id < o.id)))`)
+        AND ((${ll('o2')} <-> ${point}) < o.chord OR ((${ll('o2')} <-> ${point}) = o.chord AND o2.position < o.position)))`)
       if (cursor !== undefined) {
-        const c = p.add(cursor.c, 'float8')
-        conds.push(`(o.chord > ${c} OR (o.chord = ${c} AND t.id > ${p.add(cursor.id, 'uuid')}))`)
+        // The cursor's therapist's chord as this engine computes it (the directory index computes chords in
+        // Node, whose sine and cosine may differ from the C library's in the last bit); the cursor's own if it
+        // no longer qualifies.
+        const id = p.add(cursor.id, 'uuid')
+        const c = `COALESCE((SELECT min(${ll('o3')} <-> ${point}) FROM therapist_office o3 WHERE o3.therapist_id = ${id}
+          AND ${this.officeConds('o3').join(' AND ')}), ${p.add(cursor.c, 'float8')})`
+        conds.push(`(o.chord > ${c} OR (o.chord = ${c} AND t.id > ${id}))`)
       }
       parts.push(`(SELECT 0 AS bucket, t.id, o.id AS office_id, o.chord, NULL::text AS name
-        FROM (SELECT o.id, o.therapist_id, o.state, o.city, o.latitude, o.longitude, (${ll('o')} <-> ${point}) AS chord
+        FROM (SELECT o.id, o.therapist_id, o.position, o.state, o.city, o.latitude, o.longitude, (${ll('o')} <-> ${point}) AS chord
               FROM therapist_office o ORDER BY ${ll('o')} <-> ${point} LIMIT ${p.add(this.candidates, 'int4')}) o
         JOIN therapist t ON t.id = o.therapist_id
         WHERE ${conds.join(' AND ')}
@@ -339,14 +350,14 @@ class SearchSql {
     }
     if (parts.length === 0) parts.push(`(SELECT 0 AS bucket, NULL::uuid AS id, NULL::uuid AS office_id, NULL::float8 AS chord, NULL::text AS name WHERE false)`)
 
-    return `SELECT ${this.hitColumns(via)}, s.bucket, s.chord, s.name, s.id FROM (
+    return `SELECT ${this.hitColumns(via)}, s.bucket, s.chord, s.name, s.id, t.row_no AS "rowNo" FROM (
         SELECT * FROM (${parts.join(' UNION ALL ')}) u ORDER BY bucket, chord, name, id LIMIT ${limit}
       ) s JOIN therapist t ON t.id = s.id
       LEFT JOIN LATERAL (
         SELECT o.city, o.state, o.postal_code, earth_distance(${ll('o')}, ${point}) AS dist_m FROM therapist_office o
         WHERE (s.office_id IS NOT NULL AND o.id = s.office_id)
            OR (s.office_id IS NULL AND o.therapist_id = s.id)
-        ORDER BY ${ll('o')} <-> ${point}, o.id LIMIT 1
+        ORDER BY ${ll('o')} <-> ${point}, o.position LIMIT 1
       ) loc ON true
       ORDER BY s.bucket, s.chord, s.name, s.id`
   }
@@ -447,8 +458,8 @@ export interface SearchStatements {
 }
 
 /** The page statement; `candidates` bounds the offices sort=distance visits. */
-export function pageStatement(search: ResolvedSearch, candidates = DISTANCE_CANDIDATES): SqlStatement {
-  const page = new SearchSql(search, candidates)
+export function pageStatement(search: ResolvedSearch, candidates = DISTANCE_CANDIDATES, textNegates = true): SqlStatement {
+  const page = new SearchSql(search, candidates, textNegates)
   const sql = page.pageSql()
   return { sql, params: page.params.values }
 }

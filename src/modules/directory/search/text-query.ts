@@ -21,6 +21,8 @@ export interface ParsedTextQuery {
   supported: boolean
   /** The lexemes the query looks for (not negated), for highlighting snippets. */
   lexemes: { lexeme: string; prefix: boolean }[]
+  /** It excludes something (has a NOT): a match of part of the text no longer implies a match of all of it. */
+  negates: boolean
 }
 
 /**
@@ -111,11 +113,11 @@ export function parseTsQuery(text: string): ParsedTextQuery {
   }
 
   skipSpaces()
-  if (at >= text.length) return { tree: { op: 'empty' }, supported: true, lexemes: [] }
+  if (at >= text.length) return { tree: { op: 'empty' }, supported: true, lexemes: [], negates: false }
   const tree = parseOr()
   skipSpaces()
   if (at < text.length) fail('trailing text')
-  return { tree, supported: isSupported(tree), lexemes: positiveLexemes(tree, false) }
+  return { tree, supported: isSupported(tree), lexemes: positiveLexemes(tree, false), negates: hasNot(tree) }
 }
 
 function isSupported(node: TextQuery): boolean {
@@ -130,6 +132,21 @@ function isSupported(node: TextQuery): boolean {
       return isSupported(node.args[0]) && isSupported(node.args[1])
     case 'phrase':
     case 'weighted':
+      return false
+  }
+}
+
+function hasNot(node: TextQuery): boolean {
+  switch (node.op) {
+    case 'not':
+      return true
+    case 'and':
+    case 'or':
+    case 'phrase':
+      return node.args.some(hasNot)
+    case 'word':
+    case 'weighted':
+    case 'empty':
       return false
   }
 }
