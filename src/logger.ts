@@ -27,13 +27,43 @@ const SECRET_KEYS = [
   'text',
 ]
 
+/** Objects are searched this deep (a page of entries inside a request inside a log object is 4). */
+const REDACT_DEPTH = 6
+const CENSOR = '[redacted]'
+
+/**
+ * The logged object with the value of every redacted key replaced, at any depth up to REDACT_DEPTH, in
+ * arrays too. Objects are copied only along the way to a redacted value; the caller's are never changed.
+ * (pino's path-based `redact` needed three wildcard paths per key, about 90 in all, and walked them on
+ * every line: 5 % of the service's CPU under load, for request lines that hold no such key.)
+ */
+export function redactObject(value: unknown, keys: ReadonlySet<string>, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth >= REDACT_DEPTH) return value
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined
+    value.forEach((item, i) => {
+      const redacted = redactObject(item, keys, depth + 1)
+      if (redacted !== item) (copy ??= [...value])[i] = redacted
+    })
+    return copy ?? value
+  }
+  // Errors and other class instances are logged through pino's serializers; plain data is searched.
+  const proto = Object.getPrototypeOf(value) as unknown
+  if (proto !== Object.prototype && proto !== null && !(value instanceof Error)) return value
+  let copy: Record<string, unknown> | undefined
+  for (const [key, item] of Object.entries(value)) {
+    const redacted = keys.has(key) ? CENSOR : redactObject(item, keys, depth + 1)
+    if (redacted !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = redacted
+  }
+  return copy ?? value
+}
+
 /** Options for pino; `redactKeys` are the further object keys features contribute (src/features.ts). */
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>, redactKeys: readonly string[] = []): LoggerOptions {
-  const keys = [...new Set([...SECRET_KEYS, ...redactKeys])]
-  const paths = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]']
+  const keys = new Set([...SECRET_KEYS, ...redactKeys])
   return {
     level: config.LOG_LEVEL,
-    redact: { paths: [...paths, ...keys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`])], censor: '[redacted]' },
+    formatters: { log: (object) => redactObject(object, keys) as Record<string, unknown> },
     timestamp: pino.stdTimeFunctions.isoTime,
     base: { service: 'therapath' },
   }

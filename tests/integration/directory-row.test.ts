@@ -63,3 +63,16 @@ describe('the therapist row', () => {
     expect(inputPaths.filter((path) => !stored.has(path) && path !== 'offices' && path !== 'acceptingNewClientsVerifiedAt')).toEqual([])
   })
 })
+
+describe('the facet bitmasks', () => {
+  const ctx = isolatedDirectory()
+
+  it('refuse a 64th term of a vocabulary, whose bit would wrap into another term’s', async () => {
+    const insert = (sortOrder: number) =>
+      ctx.scratch().db.query(`INSERT INTO vocabulary_term (kind, slug, name, aliases, description, sort_order) VALUES ('modality', $1, $1, '{}', 'test', $2)`, [`test-${sortOrder}`, sortOrder])
+    await expect(insert(64)).rejects.toMatchObject({ code: '23514' })
+    await expect(insert(0)).rejects.toMatchObject({ code: '23514' })
+    await insert(63)
+    await ctx.scratch().db.query(`DELETE FROM vocabulary_term WHERE slug = 'test-63'`)
+  })
+})

@@ -63,6 +63,15 @@ export interface IndexAnswer {
   facets: FacetRow[] | null
 }
 
+/** A set of slots a search filters by, and whether a slot must be out of it (e.g. slidingScale=false). */
+interface Filter {
+  set: number
+  out: boolean
+}
+
+/** A page walks its order this far before it ANDs the filters instead (a rare match would walk it all). */
+const WALK_STEPS = 4096
+
 const FACET_KINDS: Record<FacetName, VocabularyKind> = {
   modality: 'modality',
   specialty: 'specialty',
@@ -358,31 +367,30 @@ export class DirectoryIndex {
   private answerWith(search: ResolvedSearch, text: ParsedTextQuery | undefined, take: () => number): IndexAnswer {
     const store = this.store
     const words = store.words
-    // Every filter but the facets' and the place's, over all slots.
-    const base = take()
-    store.copy(base, this.live)
+    // Every filter as a set of slots (kept sets where one will do; unions made in scratch bitsets), and
+    // whether a slot must be in it or out of it. A page walks its order testing these, and only counting
+    // facets needs them ANDed over all slots.
+    const filters: Filter[] = [{ set: this.live, out: false }]
     if (text !== undefined && search.q !== undefined) {
       const matches = take()
       this.evaluate(text.tree, this.words, matches, take)
-      store.and(base, base, matches)
+      filters.push({ set: matches, out: false })
     }
     if (search.languages.length > 0) {
       const speaks = take()
       store.zero(speaks)
       for (const tag of search.languages) (tag.includes('-') ? this.languageExact : this.languagePrimary).get(tag)?.orInto(speaks)
-      store.and(base, base, speaks)
+      filters.push({ set: speaks, out: false })
     }
     if (search.insurance.length > 0) {
       const takes = take()
       store.zero(takes)
       for (const name of search.insurance) this.insurance.get(name)?.orInto(takes)
-      store.and(base, base, takes)
+      filters.push({ set: takes, out: false })
     }
-    if (search.maxFee !== undefined) store.and(base, base, this.feeAtMost(search.maxFee, take()))
-    if (search.slidingScale === true) store.and(base, base, this.sliding)
-    if (search.slidingScale === false) store.andNot(base, base, this.sliding)
-    if (search.acceptingNewClients === true) store.and(base, base, this.accepting)
-    if (search.acceptingNewClients === false) store.andNot(base, base, this.accepting)
+    if (search.maxFee !== undefined) filters.push({ set: this.feeAtMost(search.maxFee, take()), out: false })
+    if (search.slidingScale !== undefined) filters.push({ set: this.sliding, out: !search.slidingScale })
+    if (search.acceptingNewClients !== undefined) filters.push({ set: this.accepting, out: !search.acceptingNewClients })
 
     // The facet filters, each as one set.
     const active = FACETS.filter((facet) => facetValues(search, facet).length > 0)
@@ -401,31 +409,41 @@ export class DirectoryIndex {
       store.or(place, office, telehealth)
     } else if (office !== null) place = office
 
-    // sort=distance filters by place its own way (nearest office first, then telehealth), so its page
-    // starts from everything else; every other sort and the facets start from `base` with the place.
-    let pageSet: number
-    if (search.sort === 'distance') {
-      pageSet = take()
-      store.copy(pageSet, base)
-      for (const set of facetSet.values()) store.and(pageSet, pageSet, set)
-    } else pageSet = -1
-    if (place !== null) store.and(base, base, place)
-    const [lo, hi] = store.span(base, 0, words)
-
-    const onlyFacetFilters =
-      search.q === undefined && search.languages.length === 0 && search.insurance.length === 0 && search.maxFee === undefined &&
-      search.slidingScale === undefined && search.acceptingNewClients === undefined && place === null
-    const facets = search.facets.length === 0 ? null : this.countFacets(search, base, active, facetSet, lo, hi, take, onlyFacetFilters)
-
-    let hits: IndexHit[]
-    if (search.sort === 'distance') hits = this.distancePage(search, pageSet, office, telehealth, take)
-    else {
-      const all = take()
-      store.copy(all, base, lo, hi)
-      for (const set of facetSet.values()) store.and(all, all, set, lo, hi)
-      hits = search.sort === 'relevance' && text !== undefined ? this.relevancePage(search, text, all, lo, hi, take) : this.orderedPage(search, all, lo, hi)
+    const facetFilters = [...facetSet.values()].map((set): Filter => ({ set, out: false }))
+    let facets: FacetRow[] | null = null
+    if (search.facets.length > 0) {
+      // Every filter but the facets', over all slots, then each facet counted without its own filter.
+      const base = take()
+      this.intersect(base, place === null ? filters : [...filters, { set: place, out: false }], 0, words)
+      const [lo, hi] = store.span(base, 0, words)
+      const onlyFacetFilters =
+        search.q === undefined && search.languages.length === 0 && search.insurance.length === 0 && search.maxFee === undefined &&
+        search.slidingScale === undefined && search.acceptingNewClients === undefined && place === null
+      facets = this.countFacets(search, base, active, facetSet, lo, hi, take, onlyFacetFilters)
     }
+
+    if (search.sort === 'distance') {
+      // sort=distance filters by place its own way, so its page starts from everything else.
+      const pageSet = take()
+      this.intersect(pageSet, [...filters, ...facetFilters], 0, words)
+      return { hits: this.distancePage(search, pageSet, office, telehealth, take), facets }
+    }
+    const all = place === null ? [...filters, ...facetFilters] : [...filters, ...facetFilters, { set: place, out: false }]
+    const hits =
+      search.sort === 'relevance' && text !== undefined ? this.relevancePage(search, text, all, take) : this.orderedPage(search, all, take)
     return { hits, facets }
+  }
+
+  /** dst = the slots every filter lets through, over words [from, to). */
+  private intersect(dst: number, filters: readonly Filter[], from: number, to: number): void {
+    const [first, ...rest] = filters
+    if (first === undefined) return this.store.copy(dst, this.live, from, to)
+    if (first.out) this.store.andNot(dst, this.live, first.set, from, to)
+    else this.store.copy(dst, first.set, from, to)
+    for (const filter of rest) {
+      if (filter.out) this.store.andNot(dst, dst, filter.set, from, to)
+      else this.store.and(dst, dst, filter.set, from, to)
+    }
   }
 
   /** Disjunctive counts: each facet over the slots that pass every filter but its own. */
@@ -468,26 +486,26 @@ export class DirectoryIndex {
     return rows
   }
 
+  /**
+   * A facet filter as one set: a term's own bitset when one value is asked for (read, never written), else
+   * the union (any) or intersection (modalityMatch=all) in a scratch bitset. Facet terms are always bitsets.
+   */
   private facetFilter(search: ResolvedSearch, facet: FacetName, take: () => number): number {
-    const values = facetValues(search, facet)
+    const sets = facetValues(search, facet).map((value) => this.facets[facet].get(value)?.dense ?? -1)
+    const all = facet === 'modality' && search.modalityMatch === 'all'
+    const [first] = sets
+    if (sets.length === 1 && first !== undefined && first >= 0) return first
     const set = take()
-    const terms = this.facets[facet]
-    if (facet === 'modality' && search.modalityMatch === 'all') {
-      this.store.copy(set, this.live)
-      const one = take()
-      for (const value of values) {
-        const term = terms.get(value)
-        if (term === undefined) {
-          this.store.zero(set)
-          break
-        }
-        term.copyInto(one)
-        this.store.and(set, set, one)
+    if (all) {
+      if (sets.some((handle) => handle < 0)) this.store.zero(set)
+      else {
+        this.store.copy(set, first ?? this.live)
+        for (const handle of sets.slice(1)) this.store.and(set, set, handle)
       }
       return set
     }
     this.store.zero(set)
-    for (const value of values) terms.get(value)?.orInto(set)
+    for (const handle of sets) if (handle >= 0) this.store.or(set, set, handle)
     return set
   }
 
@@ -598,35 +616,35 @@ export class DirectoryIndex {
 
   // ---------- pages ----------
 
-  /** sort=name or fee: the first hits of `set` after the cursor, in that order. */
-  private orderedPage(search: ResolvedSearch, set: number, lo: number, hi: number): IndexHit[] {
+  /** sort=name or fee: the first hits passing `filters` after the cursor, in that order. */
+  private orderedPage(search: ResolvedSearch, filters: readonly Filter[], take: () => number): IndexHit[] {
     const cursor = search.cursor
     if (search.sort === 'fee') {
       const start = cursor?.s === 'fee' ? this.feeStart(cursor.f, cursor.id) : 0
-      return this.firstOf(this.byFee, this.feeRank, set, start, search.limit + 1, lo, hi).map((slot) => this.hit(slot, { key: this.feeKey[slot] ?? NO_FEE }))
+      return this.firstOf(this.byFee, this.feeRank, filters, start, search.limit + 1, take).map((slot) => this.hit(slot, { key: this.feeKey[slot] ?? NO_FEE }))
     }
     const start = cursor?.s === 'name' ? this.nameStart(cursor.n, cursor.id) : 0
-    return this.firstOf(this.byName, this.nameRank, set, start, search.limit + 1, lo, hi).map((slot) => this.hit(slot, { key: this.names[slot] ?? '' }))
+    return this.firstOf(this.byName, this.nameRank, filters, start, search.limit + 1, take).map((slot) => this.hit(slot, { key: this.names[slot] ?? '' }))
   }
 
   /** sort=relevance: matches in the name or own modalities and specialties (tier 1), then bio-only ones (tier 2), each by name. */
-  private relevancePage(search: ResolvedSearch, text: ParsedTextQuery, set: number, lo: number, hi: number, take: () => number): IndexHit[] {
+  private relevancePage(search: ResolvedSearch, text: ParsedTextQuery, filters: readonly Filter[], take: () => number): IndexHit[] {
     const tagged = take()
     this.evaluate(text.tree, this.tags, tagged, take)
-    const tier1 = take()
-    const tier2 = take()
-    this.store.and(tier1, set, tagged, lo, hi)
-    this.store.andNot(tier2, set, tagged, lo, hi)
     const cursor = search.cursor?.s === 'relevance' ? search.cursor : undefined
     const need = search.limit + 1
     const hits: IndexHit[] = []
     if (cursor === undefined || cursor.b === 1) {
       const start = cursor ? this.nameStart(cursor.n, cursor.id) : 0
-      for (const slot of this.firstOf(this.byName, this.nameRank, tier1, start, need, lo, hi)) hits.push(this.hit(slot, { bucket: 1, name: this.names[slot] ?? '' }))
+      for (const slot of this.firstOf(this.byName, this.nameRank, [...filters, { set: tagged, out: false }], start, need, take)) {
+        hits.push(this.hit(slot, { bucket: 1, name: this.names[slot] ?? '' }))
+      }
     }
     if (hits.length < need) {
       const start = cursor?.b === 2 ? this.nameStart(cursor.n, cursor.id) : 0
-      for (const slot of this.firstOf(this.byName, this.nameRank, tier2, start, need - hits.length, lo, hi)) hits.push(this.hit(slot, { bucket: 2, name: this.names[slot] ?? '' }))
+      for (const slot of this.firstOf(this.byName, this.nameRank, [...filters, { set: tagged, out: true }], start, need - hits.length, take)) {
+        hits.push(this.hit(slot, { bucket: 2, name: this.names[slot] ?? '' }))
+      }
     }
     return hits
   }
@@ -679,11 +697,13 @@ export class DirectoryIndex {
       for (const slot of touched) this.bestChord[slot] = Infinity
     }
     if (hits.length < need && telehealth !== null) {
-      const remote = take()
-      this.store.and(remote, set, telehealth)
-      if (office !== null) this.store.andNot(remote, remote, office)
+      const remote: Filter[] = [
+        { set, out: false },
+        { set: telehealth, out: false },
+      ]
+      if (office !== null) remote.push({ set: office, out: true })
       const start = cursor?.b === 1 ? this.nameStart(cursor.n, cursor.id) : 0
-      for (const slot of this.firstOf(this.byName, this.nameRank, remote, start, need - hits.length, 0, this.store.words)) {
+      for (const slot of this.firstOf(this.byName, this.nameRank, remote, start, need - hits.length, take)) {
         hits.push(this.hit(slot, { bucket: 1, name: this.names[slot] ?? '' }))
       }
     }
@@ -691,29 +711,42 @@ export class DirectoryIndex {
   }
 
   /**
-   * The first `need` slots of `set` (within words [lo, hi)) from position `start` of `order`: walking
-   * the order when the set is common, sorting the set's own slots by rank when it is rare.
+   * The first `need` slots that pass `filters`, from position `start` of `order`. First by walking the
+   * order and testing each slot (a common match fills a page in a few dozen steps, and nothing is computed
+   * over all slots); past WALK_STEPS without a page, by ANDing the filters and sorting the matches' ranks
+   * (a rare match, found without walking the whole order).
    */
-  private firstOf(order: Int32Array, ranks: Int32Array, set: number, start: number, need: number, lo: number, hi: number): number[] {
-    const total = this.store.count(set, lo, hi)
-    if (total === 0 || need <= 0) return []
+  private firstOf(order: Int32Array, ranks: Int32Array, filters: readonly Filter[], start: number, need: number, take: () => number): number[] {
+    if (need <= 0) return []
     const found: number[] = []
-    // Walking visits about need × order / total slots; listing the set costs about 8 steps per slot.
-    if ((need * order.length) / total > 8 * total) {
-      const candidates: number[] = []
-      this.store.forEach(set, (slot) => {
-        const rank = ranks[slot] ?? -1
-        if (rank >= start) candidates.push(rank)
-      }, lo, hi)
-      for (const rank of smallest(candidates, need, (a, b) => a - b)) found.push(order[rank] ?? 0)
-      return found
-    }
-    for (let rank = start; rank < order.length && found.length < need; rank += 1) {
+    const { words } = this.store.view(this.live)
+    const tests = filters.map((filter) => ({ base: this.store.view(filter.set).base, out: filter.out }))
+    const end = Math.min(order.length, start + WALK_STEPS)
+    let rank = start
+    for (; rank < end && found.length < need; rank += 1) {
       const slot = order[rank] ?? 0
-      const word = slot >>> 6
-      if (word >= lo && word < hi && this.store.has(set, slot)) found.push(slot)
+      const word = slot >>> 5
+      const bit = 1 << (slot & 31)
+      let pass = true
+      for (const test of tests) {
+        if ((((words[test.base + word] ?? 0) & bit) !== 0) === test.out) {
+          pass = false
+          break
+        }
+      }
+      if (pass) found.push(slot)
     }
-    return found
+    if (found.length === need || rank >= order.length) return found
+    // Rare: the matches' own ranks, the smallest from `start` on.
+    const set = take()
+    this.intersect(set, filters, 0, this.store.words)
+    const [lo, hi] = this.store.span(set)
+    const candidates: number[] = []
+    this.store.forEach(set, (slot) => {
+      const at = ranks[slot] ?? -1
+      if (at >= start) candidates.push(at)
+    }, lo, hi)
+    return smallest(candidates, need, (a, b) => a - b).map((at) => order[at] ?? 0)
   }
 
   private hit(slot: number, cursor: Omit<CursorFields, 'id'>): IndexHit {
@@ -860,10 +893,15 @@ export class DirectoryIndex {
   }
 
   private uuidOf(slot: number): string {
-    let hex = ''
-    for (let i = 0; i < 4; i += 1) hex += (this.idWords[slot * 4 + i] ?? 0).toString(16).padStart(8, '0')
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+    const w = this.idWords
+    const at = slot * 4
+    const a = w[at] ?? 0
+    const b = w[at + 1] ?? 0
+    const c = w[at + 2] ?? 0
+    const d = w[at + 3] ?? 0
+    return `${hex16(a >>> 16)}${hex16(a & 0xffff)}-${hex16(b >>> 16)}-${hex16(b & 0xffff)}-${hex16(c >>> 16)}-${hex16(c & 0xffff)}${hex16(d >>> 16)}${hex16(d & 0xffff)}`
   }
+
 }
 
 function facetValues(search: ResolvedSearch, facet: FacetName): string[] {
@@ -880,6 +918,10 @@ function facetValues(search: ResolvedSearch, facet: FacetName): string[] {
       return search.licenseType
   }
 }
+
+/** Four hex digits of every 16-bit value (a uuid is formatted from eight of them, for each hit). */
+const HEX16 = Array.from({ length: 65536 }, (_, i) => i.toString(16).padStart(4, '0'))
+const hex16 = (value: number): string => HEX16[value] ?? '0000'
 
 /** A uuid as four big-endian 32-bit words: compared word by word they sort as Postgres sorts uuids. */
 export function parseUuid(id: string): Uint32Array {
