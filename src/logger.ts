@@ -43,7 +43,7 @@ export function redactObject(value: unknown, keys: ReadonlySet<string>, depth = 
     let copy: unknown[] | undefined
     value.forEach((item, i) => {
       const redacted = redactObject(item, keys, depth + 1)
-      if (redacted !== item) (copy ??= [...value])[i] = redacted
+      if (redacted !== item) (copy ??= [...(value as unknown[])])[i] = redacted
     })
     return copy ?? value
   }

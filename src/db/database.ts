@@ -17,7 +17,11 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', i
 export interface Database {
   readonly kind: 'postgres' | 'embedded'
   readonly prisma: PrismaClient
-  query<Row>(sql: string, params?: unknown[]): Promise<Row[]>
+  /**
+   * @param options.name prepare the statement once per connection under this name (a fixed text run
+   *   often: Postgres then skips parsing and planning it); ignored by the embedded database
+   */
+  query<Row>(sql: string, params?: unknown[], options?: { name?: string }): Promise<Row[]>
   /** Runs `work` on one connection, as advisory locks and explicit transactions need. */
   withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>
   /**
@@ -54,8 +58,8 @@ export function openPostgres(connectionString: string, options: DatabaseOptions 
   return {
     kind: 'postgres',
     prisma,
-    async query<Row>(sql: string, params: unknown[] = []) {
-      const result = await pool.query(sql, params)
+    async query<Row>(sql: string, params: unknown[] = [], options: { name?: string } = {}) {
+      const result = await pool.query(options.name === undefined ? { text: sql, values: params } : { name: options.name, text: sql, values: params })
       return result.rows as Row[]
     },
     async withSession<T>(work: (session: SqlSession) => Promise<T>) {

@@ -36,7 +36,7 @@ describe('parseTsQuery', () => {
       { lexeme: 'c', prefix: false },
       { lexeme: 'd', prefix: true },
     ])
-    expect(parseTsQuery('')).toEqual({ tree: { op: 'empty' }, supported: true, lexemes: [], negates: false })
+    expect(parseTsQuery('')).toEqual({ printed: '', tree: { op: 'empty' }, supported: true, lexemes: [], negates: false })
   })
 
   it('refuses text Postgres never prints', () => {

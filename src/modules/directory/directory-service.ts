@@ -18,7 +18,8 @@ import type { DirectoryIndex } from './index/directory-index.js'
 import type { IndexSync } from './index/index-sync.js'
 import { type FacetRow, facetCounts, FacetCountCache } from './search/search-facets.js'
 import { applied, cursorKey, DISTANCE_CANDIDATES, MAX_DISTANCE_CANDIDATES, type ResolvedSearch, resolveSearch } from './search/search-request.js'
-import { facetStatement, hydrateStatement, moreOfficesWithinRadius, type PageRow, pageStatement, textQueryStatement } from './search/search-sql.js'
+import { facetStatement, moreOfficesWithinRadius, type PageRow, pageStatement, textQueryStatement } from './search/search-sql.js'
+import { HitFormatter, hitJson } from './search/hits.js'
 import { makeSnippets } from './search/snippet.js'
 import { type ParsedTextQuery, parseTsQuery } from './search/text-query.js'
 import { importNdjson } from './therapist-import.js'
@@ -125,7 +126,7 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
       } catch (error) {
         // Text Postgres printed that the reader does not know: answer with SQL alone, which needs no reading.
         log?.warn({ err: error }, 'directory: could not read a text query back; searching it with SQL')
-        return { tree: { op: 'empty' }, supported: false, lexemes: [], negates: true }
+        return { printed: row?.query ?? '', tree: { op: 'empty' }, supported: false, lexemes: [], negates: true }
       }
     },
   })
@@ -173,13 +174,15 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
     const kept = answer.hits.slice(0, search.limit)
     const last = kept.at(-1)
     const nextCursor = answer.hits.length > search.limit && last !== undefined ? encodeCursor(cursorKey(search, last.cursor)) : null
-    let rows: PageRow[] = []
-    if (kept.length > 0) {
-      const statement = hydrateStatement(search, kept)
-      rows = await db.query<PageRow>(statement.sql, statement.params)
-    }
+    const telehealthWanted = search.includeTelehealth && (search.location?.state ?? search.state ?? undefined) !== undefined
+    const rows = (await hitFormatter.hydrate(search, kept, text?.printed ?? null)).map(
+      (row): PageRow => ({ id: row.hit.id, json: hitJson(search, row, telehealthWanted), bio: row.bio ?? undefined, rank: row.rank ?? undefined }),
+    )
     return searchResult(search, await finishHits(rows, text), nextCursor, answer.facets)
   }
+
+  /** Formats the index's pages, one statement for the searches in flight. */
+  const hitFormatter = new HitFormatter(db)
 
   /** SQL alone: the page statement, and the facet counts' statement beside it. */
   async function searchWithSql(search: ResolvedSearch, text: ParsedTextQuery | undefined): Promise<string> {

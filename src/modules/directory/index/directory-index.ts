@@ -12,7 +12,7 @@ import { TermIndex } from './term-index.js'
  * on, the slots that have it (see bitsets.ts). A search is answered here in two steps: which slots
  * match (bitset AND/OR over the filters), then which of them make the page (walking a name or fee
  * order, or the offices near a point) and how many of each facet term they hold (an AND-count per
- * term). Postgres then formats the page's hits (search-sql.ts `hydrateSql`).
+ * term). Postgres then formats the page's hits (search/hits.ts).
  *
  * It answers exactly what the SQL of search-sql.ts answers (the tests compare both on the same data),
  * and keeps what it needs from each row, not the rows: ids, names and fee keys for ordering and
@@ -49,9 +49,11 @@ export interface IndexRow {
   offices: OfficeInput[]
 }
 
-/** One hit of a page: the therapist, where it was found, and what its cursor needs. */
+/** One hit of a page: the therapist, where it was found, why it matched, and what its cursor needs. */
 export interface IndexHit {
   id: string
+  /** The requested modalities and specialties it has, in the order requested. */
+  matched: { modalities: string[]; specialties: string[] }
   /** sort=distance, nearby hits: the office it was found at (therapist_office.position). */
   officePosition: number | null
   cursor: CursorFields
@@ -621,10 +623,10 @@ export class DirectoryIndex {
     const cursor = search.cursor
     if (search.sort === 'fee') {
       const start = cursor?.s === 'fee' ? this.feeStart(cursor.f, cursor.id) : 0
-      return this.firstOf(this.byFee, this.feeRank, filters, start, search.limit + 1, take).map((slot) => this.hit(slot, { key: this.feeKey[slot] ?? NO_FEE }))
+      return this.firstOf(this.byFee, this.feeRank, filters, start, search.limit + 1, take).map((slot) => this.hit(search, slot, { key: this.feeKey[slot] ?? NO_FEE }))
     }
     const start = cursor?.s === 'name' ? this.nameStart(cursor.n, cursor.id) : 0
-    return this.firstOf(this.byName, this.nameRank, filters, start, search.limit + 1, take).map((slot) => this.hit(slot, { key: this.names[slot] ?? '' }))
+    return this.firstOf(this.byName, this.nameRank, filters, start, search.limit + 1, take).map((slot) => this.hit(search, slot, { key: this.names[slot] ?? '' }))
   }
 
   /** sort=relevance: matches in the name or own modalities and specialties (tier 1), then bio-only ones (tier 2), each by name. */
@@ -637,13 +639,13 @@ export class DirectoryIndex {
     if (cursor === undefined || cursor.b === 1) {
       const start = cursor ? this.nameStart(cursor.n, cursor.id) : 0
       for (const slot of this.firstOf(this.byName, this.nameRank, [...filters, { set: tagged, out: false }], start, need, take)) {
-        hits.push(this.hit(slot, { bucket: 1, name: this.names[slot] ?? '' }))
+        hits.push(this.hit(search, slot, { bucket: 1, name: this.names[slot] ?? '' }))
       }
     }
     if (hits.length < need) {
       const start = cursor?.b === 2 ? this.nameStart(cursor.n, cursor.id) : 0
       for (const slot of this.firstOf(this.byName, this.nameRank, [...filters, { set: tagged, out: true }], start, need - hits.length, take)) {
-        hits.push(this.hit(slot, { bucket: 2, name: this.names[slot] ?? '' }))
+        hits.push(this.hit(search, slot, { bucket: 2, name: this.names[slot] ?? '' }))
       }
     }
     return hits
@@ -691,8 +693,7 @@ export class DirectoryIndex {
         )
       }
       for (const slot of top.inOrder()) {
-        const id = this.uuidOf(slot)
-        hits.push({ id, officePosition: this.bestPosition[slot] ?? null, cursor: { id, bucket: 0, chord: this.bestChord[slot] ?? 0, rowNo: this.rowOfSlot[slot] ?? null } })
+        hits.push(this.hit(search, slot, { bucket: 0, chord: this.bestChord[slot] ?? 0, rowNo: this.rowOfSlot[slot] ?? null }, this.bestPosition[slot] ?? null))
       }
       for (const slot of touched) this.bestChord[slot] = Infinity
     }
@@ -704,7 +705,7 @@ export class DirectoryIndex {
       if (office !== null) remote.push({ set: office, out: true })
       const start = cursor?.b === 1 ? this.nameStart(cursor.n, cursor.id) : 0
       for (const slot of this.firstOf(this.byName, this.nameRank, remote, start, need - hits.length, take)) {
-        hits.push(this.hit(slot, { bucket: 1, name: this.names[slot] ?? '' }))
+        hits.push(this.hit(search, slot, { bucket: 1, name: this.names[slot] ?? '' }))
       }
     }
     return hits
@@ -749,9 +750,10 @@ export class DirectoryIndex {
     return smallest(candidates, need, (a, b) => a - b).map((at) => order[at] ?? 0)
   }
 
-  private hit(slot: number, cursor: Omit<CursorFields, 'id'>): IndexHit {
+  private hit(search: ResolvedSearch, slot: number, cursor: Omit<CursorFields, 'id'>, officePosition: number | null = null): IndexHit {
     const id = this.uuidOf(slot)
-    return { id, officePosition: null, cursor: { id, ...cursor } }
+    const has = (facet: FacetName, slugs: string[]) => slugs.filter((slug) => this.facets[facet].get(slug)?.has(slot) === true)
+    return { id, matched: { modalities: has('modality', search.modality), specialties: has('specialty', search.specialty) }, officePosition, cursor: { id, ...cursor } }
   }
 
   /** The first position of the name order after (name, id). */

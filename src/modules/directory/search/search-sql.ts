@@ -202,24 +202,6 @@ class SearchSql {
     return { sql: `CASE WHEN loc.dist_m <= ${this.radiusM} THEN '"office"' ELSE '"telehealth"' END` }
   }
 
-  /**
-   * The hits of a page the directory index chose, formatted as pageSql formats its own: the same
-   * columns, in the given order. With a location, each hit is shown at the office the index found it
-   * by (`officePositions`), or at its nearest office when that is null.
-   */
-  hydrateSql(ids: string[], officePositions: (number | null)[]): string {
-    const p = this.params
-    const rows = `unnest(${p.add(ids, 'uuid[]')}, ${p.add(officePositions, 'int4[]')}) WITH ORDINALITY AS s(id, office_position, n)`
-    const ll = 'll_to_earth(o.latitude, o.longitude)'
-    const location =
-      this.point === undefined
-        ? ''
-        : `LEFT JOIN LATERAL (SELECT o.city, o.state, o.postal_code, earth_distance(${ll}, ${this.point}) AS dist_m FROM therapist_office o
-            WHERE o.therapist_id = s.id AND (s.office_position IS NULL OR o.position = s.office_position)
-            ORDER BY ${ll} <-> ${this.point}, o.position LIMIT 1) loc ON true`
-    return `SELECT ${this.hitColumns(this.via())}, t.id FROM ${rows} JOIN therapist t ON t.id = s.id AND t.deleted_at IS NULL ${location} ORDER BY s.n`
-  }
-
   /** Rows of (json, key columns) for one page plus one, in order. */
   pageSql(): string {
     const { search, params: p } = this
@@ -468,16 +450,6 @@ export function pageStatement(search: ResolvedSearch, candidates = DISTANCE_CAND
 export function textQueryStatement(q: string): SqlStatement {
   const params = new Params()
   return { sql: `SELECT (${buildTsQuery(q, params)})::text AS query`, params: params.values }
-}
-
-/** Formats the hits the directory index chose (see SearchSql.hydrateSql). */
-export function hydrateStatement(search: ResolvedSearch, hits: { id: string; officePosition: number | null }[]): SqlStatement {
-  const hydrate = new SearchSql(search)
-  const sql = hydrate.hydrateSql(
-    hits.map((hit) => hit.id),
-    hits.map((hit) => hit.officePosition),
-  )
-  return { sql, params: hydrate.params.values }
 }
 
 /** The facet counts' statement, or null when no facet is asked for. */

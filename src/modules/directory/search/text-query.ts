@@ -16,6 +16,8 @@ export type TextQuery =
   | { op: 'empty' }
 
 export interface ParsedTextQuery {
+  /** The tsquery as Postgres printed it (it reads it back the same, e.g. for ts_rank). */
+  printed: string
   tree: TextQuery
   /** The index can evaluate it: no phrase or weight restriction. */
   supported: boolean
@@ -113,11 +115,11 @@ export function parseTsQuery(text: string): ParsedTextQuery {
   }
 
   skipSpaces()
-  if (at >= text.length) return { tree: { op: 'empty' }, supported: true, lexemes: [], negates: false }
+  if (at >= text.length) return { printed: text, tree: { op: 'empty' }, supported: true, lexemes: [], negates: false }
   const tree = parseOr()
   skipSpaces()
   if (at < text.length) fail('trailing text')
-  return { tree, supported: isSupported(tree), lexemes: positiveLexemes(tree, false), negates: hasNot(tree) }
+  return { printed: text, tree, supported: isSupported(tree), lexemes: positiveLexemes(tree, false), negates: hasNot(tree) }
 }
 
 function isSupported(node: TextQuery): boolean {
