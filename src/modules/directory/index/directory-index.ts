@@ -65,6 +65,15 @@ export interface IndexAnswer {
   facets: FacetRow[] | null
 }
 
+/** The words of a query that is only words and alternatives of words, or null. */
+function alternatives(node: TextQuery): { lexeme: string; prefix: boolean }[] | null {
+  if (node.op === 'word') return [node]
+  if (node.op !== 'or') return null
+  const left = alternatives(node.args[0])
+  const right = alternatives(node.args[1])
+  return left === null || right === null ? null : [...left, ...right]
+}
+
 /** A set of slots a search filters by, and whether a slot must be out of it (e.g. slidingScale=false). */
 interface Filter {
   set: number
@@ -373,11 +382,7 @@ export class DirectoryIndex {
     // whether a slot must be in it or out of it. A page walks its order testing these, and only counting
     // facets needs them ANDed over all slots.
     const filters: Filter[] = [{ set: this.live, out: false }]
-    if (text !== undefined && search.q !== undefined) {
-      const matches = take()
-      this.evaluate(text.tree, this.words, matches, take)
-      filters.push({ set: matches, out: false })
-    }
+    if (text !== undefined && search.q !== undefined) filters.push({ set: this.evaluate(text.tree, this.words, take), out: false })
     if (search.languages.length > 0) {
       const speaks = take()
       store.zero(speaks)
@@ -582,34 +587,47 @@ export class DirectoryIndex {
     return set
   }
 
-  /** The text query over one of the lexeme indexes (all words, or name and tags). */
-  private evaluate(node: TextQuery, lexemes: TermIndex, dst: number, take: () => number): void {
+  /**
+   * The slots the text query matches in one of the lexeme indexes (all words, or name and tags): a
+   * lexeme's own bitset when the query is one lexeme (read, never written), else a scratch bitset.
+   * Alternatives of words (`'grief' | 'grief':*`) are one union, each lexeme once.
+   */
+  private evaluate(node: TextQuery, lexemes: TermIndex, take: () => number): number {
     const store = this.store
     switch (node.op) {
-      case 'word': {
-        store.zero(dst)
-        if (node.prefix) for (const set of lexemes.withPrefix(node.lexeme)) set.orInto(dst)
-        else lexemes.get(node.lexeme)?.orInto(dst)
-        return
+      case 'word':
+      case 'or': {
+        const words = alternatives(node)
+        if (words !== null) {
+          const sets = [...new Set(words.flatMap((word) => (word.prefix ? lexemes.withPrefix(word.lexeme) : [lexemes.get(word.lexeme)].filter((set) => set !== undefined))))]
+          const only = sets.length === 1 ? sets[0] : undefined
+          if (only !== undefined && only.dense >= 0) return only.dense
+          const dst = take()
+          store.zero(dst)
+          for (const set of sets) set.orInto(dst)
+          return dst
+        }
+        // An alternative with more than words in it (`a | (b & c)`): its sides, then their union.
+        const [left, right] = node.op === 'or' ? node.args : [node, node]
+        const dst = take()
+        store.or(dst, this.evaluate(left, lexemes, take), this.evaluate(right, lexemes, take))
+        return dst
       }
       case 'not': {
-        const inner = take()
-        this.evaluate(node.arg, lexemes, inner, take)
-        store.andNot(dst, this.live, inner)
-        return
+        const dst = take()
+        store.andNot(dst, this.live, this.evaluate(node.arg, lexemes, take))
+        return dst
       }
-      case 'and':
-      case 'or': {
-        this.evaluate(node.args[0], lexemes, dst, take)
-        const right = take()
-        this.evaluate(node.args[1], lexemes, right, take)
-        if (node.op === 'and') store.and(dst, dst, right)
-        else store.or(dst, dst, right)
-        return
+      case 'and': {
+        const dst = take()
+        store.and(dst, this.evaluate(node.args[0], lexemes, take), this.evaluate(node.args[1], lexemes, take))
+        return dst
       }
-      case 'empty':
+      case 'empty': {
+        const dst = take()
         store.zero(dst)
-        return
+        return dst
+      }
       case 'phrase':
       case 'weighted':
         throw new Error('the index does not evaluate phrases or weights; search-service sends such queries to SQL')
@@ -631,8 +649,7 @@ export class DirectoryIndex {
 
   /** sort=relevance: matches in the name or own modalities and specialties (tier 1), then bio-only ones (tier 2), each by name. */
   private relevancePage(search: ResolvedSearch, text: ParsedTextQuery, filters: readonly Filter[], take: () => number): IndexHit[] {
-    const tagged = take()
-    this.evaluate(text.tree, this.tags, tagged, take)
+    const tagged = this.evaluate(text.tree, this.tags, take)
     const cursor = search.cursor?.s === 'relevance' ? search.cursor : undefined
     const need = search.limit + 1
     const hits: IndexHit[] = []

@@ -4,6 +4,7 @@
  * stemming every hit's whole bio, two thirds of a full-text page's statement (pgbench: 716 pages/s with
  * it, 1,996 without). Here only the words that could match are stemmed, by Postgres's own english
  * stemmer (`ts_lexize`), and each word's stem is remembered, so after a few pages no query is needed.
+ * A bio is scanned once for word boundaries, and only the excerpt is cut, escaped and marked.
  */
 
 /** Words of the excerpt at most (ts_headline's MaxWords was 35), and before the first match shown. */
@@ -18,79 +19,105 @@ export interface QueryLexeme {
 /** Stems lower-case words as the english text search configuration does (null: a stop word). */
 export type Stemmer = (words: string[]) => Promise<Map<string, string | null>>
 
-interface Token {
-  start: number
-  end: number
-  lower: string
-}
+// Words are runs of letters and digits, as the text search parser splits them (apostrophes and hyphens split them too).
+const HAS_DIGIT = /\p{N}/u
+const NEEDS_ESCAPE = /[&<>]/
 
-// Runs of letters and digits, as the text search parser splits words (apostrophes and hyphens split them too).
-const WORD = /[\p{L}\p{N}]+/gu
+/** A bio's words as offsets (start, end) in one array, and which of them may match the query. */
+interface Scanned {
+  bio: string
+  bounds: number[]
+  /** Indexes of words that start like a query lexeme, with their lower-case text. */
+  candidates: { word: number; lower: string }[]
+}
 
 /**
  * The snippet of each bio, in order.
  * @param lexemes what the query looks for (not what it excludes), as Postgres stemmed it
  */
 export async function makeSnippets(bios: readonly string[], lexemes: readonly QueryLexeme[], stem: Stemmer): Promise<string[]> {
-  const tokenized = bios.map(tokenize)
   // Only words that start like a query lexeme can stem to it: the english stemmer changes endings only.
-  const candidates = new Set<string>()
-  for (const tokens of tokenized) for (const token of tokens) if (couldMatch(token.lower, lexemes)) candidates.add(token.lower)
-  const stems = candidates.size === 0 ? new Map<string, string | null>() : await stem([...candidates])
-  return bios.map((bio, index) => {
-    const tokens = tokenized[index] ?? []
-    const matched = tokens.map((token) => {
-      if (!candidates.has(token.lower)) return false
+  const starts = [...new Set(lexemes.map(({ lexeme }) => lexeme.slice(0, 3)))]
+  const scanned = bios.map((bio) => scan(bio, starts))
+  const unknown = new Set<string>()
+  for (const { candidates } of scanned) for (const { lower } of candidates) if (!HAS_DIGIT.test(lower)) unknown.add(lower)
+  const stems = unknown.size === 0 ? new Map<string, string | null>() : await stem([...unknown])
+  return scanned.map(({ bio, bounds, candidates }) => {
+    const matched = new Set<number>()
+    for (const { word, lower } of candidates) {
       // Words with digits go through the `simple` dictionary: lower case, unstemmed.
-      const lexeme = /\p{N}/u.test(token.lower) ? token.lower : stems.get(token.lower)
-      return lexeme != null && lexemes.some((query) => (query.prefix ? lexeme.startsWith(query.lexeme) : lexeme === query.lexeme))
-    })
-    return excerpt(bio, tokens, matched)
+      const lexeme = HAS_DIGIT.test(lower) ? lower : stems.get(lower)
+      if (lexeme != null && lexemes.some((query) => (query.prefix ? lexeme.startsWith(query.lexeme) : lexeme === query.lexeme))) matched.add(word)
+    }
+    return excerpt(bio, bounds, matched)
   })
 }
 
-function tokenize(bio: string): Token[] {
-  const tokens: Token[] = []
-  for (const match of bio.matchAll(WORD)) tokens.push({ start: match.index, end: match.index + match[0].length, lower: match[0].toLowerCase() })
-  return tokens
+const WORD_CHAR = /[\p{L}\p{N}]/u
+
+/** Whether the character at `i` is a letter or digit: ASCII tested directly (a bio is scanned char by char, and allocating per character showed in the profile). */
+function isWordChar(bio: string, i: number, code: number, wide: boolean): boolean {
+  if (code < 128) return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57)
+  return WORD_CHAR.test(wide ? bio.slice(i, i + 2) : (bio[i] ?? ''))
 }
 
-function couldMatch(word: string, lexemes: readonly QueryLexeme[]): boolean {
-  return lexemes.some(({ lexeme }) => {
-    const length = Math.min(3, lexeme.length)
-    return word.length >= length && word.slice(0, length) === lexeme.slice(0, length)
-  })
+function scan(bio: string, starts: readonly string[]): Scanned {
+  const bounds: number[] = []
+  const candidates: Scanned['candidates'] = []
+  let start = -1
+  for (let i = 0; i <= bio.length; i += 1) {
+    const code = i < bio.length ? bio.charCodeAt(i) : 32
+    // A surrogate pair is one character: test it whole, and step over its second half.
+    const wide = code >= 0xd800 && code <= 0xdbff && i + 1 < bio.length
+    const inWord = i < bio.length && isWordChar(bio, i, code, wide)
+    if (inWord && start < 0) start = i
+    if (!inWord && start >= 0) {
+      const word = bounds.length / 2
+      bounds.push(start, i)
+      for (const prefix of starts) {
+        if (i - start >= prefix.length && bio.slice(start, start + prefix.length).toLowerCase() === prefix) {
+          candidates.push({ word, lower: bio.slice(start, i).toLowerCase() })
+          break
+        }
+      }
+      start = -1
+    }
+    if (wide && inWord) i += 1
+  }
+  return { bio, bounds, candidates }
 }
 
 /** The window of SNIPPET_WORDS words with the most matches (the earliest of equals), escaped, matches marked. */
-function excerpt(bio: string, tokens: Token[], matched: boolean[]): string {
-  if (tokens.length === 0) return escapeHtml(bio.slice(0, 200))
+function excerpt(bio: string, bounds: number[], matched: ReadonlySet<number>): string {
+  const words = bounds.length / 2
+  if (words === 0) return escapeHtml(bio.slice(0, 200))
   let best = 0
   let bestCount = -1
-  const starts = [0, ...matched.flatMap((isMatch, i) => (isMatch ? [Math.max(0, i - LEAD_WORDS)] : []))]
-  for (const start of starts) {
+  for (const start of [0, ...[...matched].sort((a, b) => a - b).map((word) => Math.max(0, word - LEAD_WORDS))]) {
     let count = 0
-    for (let i = start; i < Math.min(tokens.length, start + SNIPPET_WORDS); i += 1) if (matched[i]) count += 1
+    for (const word of matched) if (word >= start && word < start + SNIPPET_WORDS) count += 1
     if (count > bestCount) {
       best = start
       bestCount = count
     }
   }
-  const last = Math.min(tokens.length, best + SNIPPET_WORDS) - 1
-  let html = ''
-  let at = tokens[best]?.start ?? 0
-  for (let i = best; i <= last; i += 1) {
-    const token = tokens[i] as Token
-    html += escapeHtml(bio.slice(at, token.start))
-    const word = escapeHtml(bio.slice(token.start, token.end))
-    html += matched[i] ? `<mark>${word}</mark>` : word
-    at = token.end
-  }
+  const last = Math.min(words, best + SNIPPET_WORDS) - 1
+  const from = bounds[2 * best] ?? 0
+  let to = bounds[2 * last + 1] ?? bio.length
   // The punctuation right after the last word ("… and more.") reads better than a cut.
-  const tail = /^[^\p{L}\p{N}\s]*/u.exec(bio.slice(at))?.[0] ?? ''
-  return html + escapeHtml(tail)
+  while (to < bio.length && /[^\p{L}\p{N}\s]/u.test(bio[to] ?? '')) to += 1
+  let html = ''
+  let at = from
+  for (const word of [...matched].filter((w) => w >= best && w <= last).sort((a, b) => a - b)) {
+    const start = bounds[2 * word] ?? 0
+    const end = bounds[2 * word + 1] ?? 0
+    html += `${escapeHtml(bio.slice(at, start))}<mark>${escapeHtml(bio.slice(start, end))}</mark>`
+    at = end
+  }
+  return html + escapeHtml(bio.slice(at, to))
 }
 
 function escapeHtml(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return text
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
 }
