@@ -87,7 +87,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const out = openSync(options.logFile ?? '/dev/null', 'w')
   const err = openSync(options.errorFile, 'w')
   const started = performance.now()
-  const child: ChildProcess = spawn(process.execPath, ['dist/server.js'], {
+  // As `npm start` and the Docker image run it (see package.json).
+  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=32', 'dist/server.js'], {
     cwd: options.root,
     env: {
       PATH: process.env.PATH ?? '',

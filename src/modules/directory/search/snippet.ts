@@ -2,9 +2,11 @@
  * `match.snippet`: an excerpt of a hit's bio with the words the query matched in `<mark>`, made in
  * Node from the bio the page already fetched. Postgres's ts_headline did this by re-parsing and
  * stemming every hit's whole bio, two thirds of a full-text page's statement (pgbench: 716 pages/s with
- * it, 1,996 without). Here only the words that could match are stemmed, by Postgres's own english
- * stemmer (`ts_lexize`), and each word's stem is remembered, so after a few pages no query is needed.
- * A bio is scanned once for word boundaries, and only the excerpt is cut, escaped and marked.
+ * it, 1,996 without). Here the bio is searched (indexOf) for words that start like a query lexeme, only
+ * those are stemmed, by Postgres's own english stemmer (`ts_lexize`; each word's stem is remembered, so
+ * after a few pages no query is needed), and only the excerpt is cut into words, escaped and marked:
+ * SNIPPET_WORDS words from a few before the first match (or from the start when only the name or the
+ * tags matched).
  */
 
 /** Words of the excerpt at most (ts_headline's MaxWords was 35), and before the first match shown. */
@@ -20,15 +22,25 @@ export interface QueryLexeme {
 export type Stemmer = (words: string[]) => Promise<Map<string, string | null>>
 
 // Words are runs of letters and digits, as the text search parser splits them (apostrophes and hyphens split them too).
+const WORD_CHAR = /[\p{L}\p{N}]/u
 const HAS_DIGIT = /\p{N}/u
 const NEEDS_ESCAPE = /[&<>]/
 
-/** A bio's words as offsets (start, end) in one array, and which of them may match the query. */
-interface Scanned {
-  bio: string
-  bounds: number[]
-  /** Indexes of words that start like a query lexeme, with their lower-case text. */
-  candidates: { word: number; lower: string }[]
+/** Whether the UTF-16 unit at `i` is (part of) a letter or digit; ASCII is tested directly, without allocating. */
+function isWordAt(text: string, i: number): boolean {
+  const code = text.charCodeAt(i)
+  if (Number.isNaN(code)) return false
+  if (code < 128) return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57)
+  // A surrogate pair is one character: test it whole, from either half.
+  if (code >= 0xdc00 && code <= 0xdfff) return WORD_CHAR.test(text.slice(i - 1, i + 1))
+  if (code >= 0xd800 && code <= 0xdbff) return WORD_CHAR.test(text.slice(i, i + 2))
+  return WORD_CHAR.test(text[i] ?? '')
+}
+
+interface Candidate {
+  start: number
+  end: number
+  lower: string
 }
 
 /**
@@ -37,82 +49,78 @@ interface Scanned {
  */
 export async function makeSnippets(bios: readonly string[], lexemes: readonly QueryLexeme[], stem: Stemmer): Promise<string[]> {
   // Only words that start like a query lexeme can stem to it: the english stemmer changes endings only.
-  const starts = [...new Set(lexemes.map(({ lexeme }) => lexeme.slice(0, 3)))]
-  const scanned = bios.map((bio) => scan(bio, starts))
+  const starts = [...new Set(lexemes.map(({ lexeme }) => lexeme.slice(0, 3)))].filter((start) => start.length > 0)
+  const found = bios.map((bio) => candidates(bio, starts))
   const unknown = new Set<string>()
-  for (const { candidates } of scanned) for (const { lower } of candidates) if (!HAS_DIGIT.test(lower)) unknown.add(lower)
+  for (const words of found) for (const { lower } of words) if (!HAS_DIGIT.test(lower)) unknown.add(lower)
   const stems = unknown.size === 0 ? new Map<string, string | null>() : await stem([...unknown])
-  return scanned.map(({ bio, bounds, candidates }) => {
-    const matched = new Set<number>()
-    for (const { word, lower } of candidates) {
+  return bios.map((bio, i) => {
+    const matched = (found[i] ?? []).filter(({ lower }) => {
       // Words with digits go through the `simple` dictionary: lower case, unstemmed.
       const lexeme = HAS_DIGIT.test(lower) ? lower : stems.get(lower)
-      if (lexeme != null && lexemes.some((query) => (query.prefix ? lexeme.startsWith(query.lexeme) : lexeme === query.lexeme))) matched.add(word)
-    }
-    return excerpt(bio, bounds, matched)
+      return lexeme != null && lexemes.some((query) => (query.prefix ? lexeme.startsWith(query.lexeme) : lexeme === query.lexeme))
+    })
+    return excerpt(bio, matched)
   })
 }
 
-const WORD_CHAR = /[\p{L}\p{N}]/u
-
-/** Whether the character at `i` is a letter or digit: ASCII tested directly (a bio is scanned char by char, and allocating per character showed in the profile). */
-function isWordChar(bio: string, i: number, code: number, wide: boolean): boolean {
-  if (code < 128) return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57)
-  return WORD_CHAR.test(wide ? bio.slice(i, i + 2) : (bio[i] ?? ''))
-}
-
-function scan(bio: string, starts: readonly string[]): Scanned {
-  const bounds: number[] = []
-  const candidates: Scanned['candidates'] = []
-  let start = -1
-  for (let i = 0; i <= bio.length; i += 1) {
-    const code = i < bio.length ? bio.charCodeAt(i) : 32
-    // A surrogate pair is one character: test it whole, and step over its second half.
-    const wide = code >= 0xd800 && code <= 0xdbff && i + 1 < bio.length
-    const inWord = i < bio.length && isWordChar(bio, i, code, wide)
-    if (inWord && start < 0) start = i
-    if (!inWord && start >= 0) {
-      const word = bounds.length / 2
-      bounds.push(start, i)
-      for (const prefix of starts) {
-        if (i - start >= prefix.length && bio.slice(start, start + prefix.length).toLowerCase() === prefix) {
-          candidates.push({ word, lower: bio.slice(start, i).toLowerCase() })
-          break
-        }
+/** The words of a bio that start like one of `starts` (lower case), in order. */
+function candidates(bio: string, starts: readonly string[]): Candidate[] {
+  const lower = bio.toLowerCase()
+  // Lower-casing changed the length (a few characters, e.g. İ): offsets would not line up; compare word by word.
+  const text = lower.length === bio.length ? lower : null
+  const words: Candidate[] = []
+  if (text === null) {
+    for (let i = 0; i < bio.length; ) {
+      if (!isWordAt(bio, i)) {
+        i += 1
+        continue
       }
-      start = -1
+      let end = i
+      while (end < bio.length && isWordAt(bio, end)) end += 1
+      const word = bio.slice(i, end).toLowerCase()
+      if (starts.some((start) => word.startsWith(start))) words.push({ start: i, end, lower: word })
+      i = end
     }
-    if (wide && inWord) i += 1
+    return words
   }
-  return { bio, bounds, candidates }
+  for (const start of starts) {
+    for (let at = text.indexOf(start); at >= 0; at = text.indexOf(start, at + 1)) {
+      if (at > 0 && isWordAt(text, at - 1)) continue
+      let end = at + start.length
+      while (end < text.length && isWordAt(text, end)) end += 1
+      if (!words.some((word) => word.start === at)) words.push({ start: at, end, lower: text.slice(at, end) })
+    }
+  }
+  return words.sort((a, b) => a.start - b.start)
 }
 
-/** The window of SNIPPET_WORDS words with the most matches (the earliest of equals), escaped, matches marked. */
-function excerpt(bio: string, bounds: number[], matched: ReadonlySet<number>): string {
-  const words = bounds.length / 2
-  if (words === 0) return escapeHtml(bio.slice(0, 200))
-  let best = 0
-  let bestCount = -1
-  for (const start of [0, ...[...matched].sort((a, b) => a - b).map((word) => Math.max(0, word - LEAD_WORDS))]) {
-    let count = 0
-    for (const word of matched) if (word >= start && word < start + SNIPPET_WORDS) count += 1
-    if (count > bestCount) {
-      best = start
-      bestCount = count
-    }
+/** SNIPPET_WORDS words from LEAD_WORDS before the first match, escaped, with the matches marked. */
+function excerpt(bio: string, matched: readonly Candidate[]): string {
+  let from = matched[0]?.start ?? 0
+  // Back over LEAD_WORDS words.
+  for (let lead = 0; lead < LEAD_WORDS && from > 0; lead += 1) {
+    let i = from
+    while (i > 0 && !isWordAt(bio, i - 1)) i -= 1
+    while (i > 0 && isWordAt(bio, i - 1)) i -= 1
+    if (i === from) break
+    from = i
   }
-  const last = Math.min(words, best + SNIPPET_WORDS) - 1
-  const from = bounds[2 * best] ?? 0
-  let to = bounds[2 * last + 1] ?? bio.length
-  // The punctuation right after the last word ("… and more.") reads better than a cut.
+  while (from < bio.length && !isWordAt(bio, from)) from += 1
+  // Forward over SNIPPET_WORDS words, then the punctuation right after the last ("… and more.").
+  let to = from
+  for (let words = 0; words < SNIPPET_WORDS && to < bio.length; words += 1) {
+    while (to < bio.length && !isWordAt(bio, to)) to += 1
+    while (to < bio.length && isWordAt(bio, to)) to += 1
+  }
   while (to < bio.length && /[^\p{L}\p{N}\s]/u.test(bio[to] ?? '')) to += 1
+  if (from >= to) return escapeHtml(bio.slice(0, 200))
   let html = ''
   let at = from
-  for (const word of [...matched].filter((w) => w >= best && w <= last).sort((a, b) => a - b)) {
-    const start = bounds[2 * word] ?? 0
-    const end = bounds[2 * word + 1] ?? 0
-    html += `${escapeHtml(bio.slice(at, start))}<mark>${escapeHtml(bio.slice(start, end))}</mark>`
-    at = end
+  for (const word of matched) {
+    if (word.start < from || word.end > to) continue
+    html += `${escapeHtml(bio.slice(at, word.start))}<mark>${escapeHtml(bio.slice(word.start, word.end))}</mark>`
+    at = word.end
   }
   return html + escapeHtml(bio.slice(at, to))
 }
