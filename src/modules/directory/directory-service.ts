@@ -77,7 +77,7 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
   }
 
   async function profileJson(id: string): Promise<string> {
-    const [row] = await db.query<{ json: string }>(PROFILE_SQL, [id])
+    const [row] = await db.query<{ json: string }>(PROFILE_SQL, [id], { name: 'directory_profile' })
     if (!row) throw new NotFoundError('therapist', id)
     return row.json
   }

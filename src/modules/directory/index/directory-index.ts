@@ -429,12 +429,8 @@ export class DirectoryIndex {
       facets = this.countFacets(search, base, active, facetSet, lo, hi, take, onlyFacetFilters)
     }
 
-    if (search.sort === 'distance') {
-      // sort=distance filters by place its own way, so its page starts from everything else.
-      const pageSet = take()
-      this.intersect(pageSet, [...filters, ...facetFilters], 0, words)
-      return { hits: this.distancePage(search, pageSet, office, telehealth, take), facets }
-    }
+    // sort=distance filters by place its own way, so its page starts from everything else.
+    if (search.sort === 'distance') return { hits: this.distancePage(search, [...filters, ...facetFilters], office, telehealth, take), facets }
     const all = place === null ? [...filters, ...facetFilters] : [...filters, ...facetFilters, { set: place, out: false }]
     const hits =
       search.sort === 'relevance' && text !== undefined ? this.relevancePage(search, text, all, take) : this.orderedPage(search, all, take)
@@ -673,7 +669,8 @@ export class DirectoryIndex {
    * such office, nearest first (ties by id); then, with includeTelehealth, telehealth therapists
    * licensed in the searcher's state with no such office, by name.
    */
-  private distancePage(search: ResolvedSearch, set: number, office: number | null, telehealth: number | null, take: () => number): IndexHit[] {
+  private distancePage(search: ResolvedSearch, filters: readonly Filter[], office: number | null, telehealth: number | null, take: () => number): IndexHit[] {
+    const passes = this.tester(filters)
     const cursor = search.cursor?.s === 'distance' ? search.cursor : undefined
     const need = search.limit + 1
     const hits: IndexHit[] = []
@@ -695,7 +692,7 @@ export class DirectoryIndex {
           where.state,
           where.city,
           (slot, chord, position) => {
-            if (!this.store.has(set, slot)) return
+            if (!passes(slot)) return
             const best = this.bestChord[slot] ?? Infinity
             if (best === Infinity) touched.push(slot)
             else if (chord > best || (chord === best && position >= (this.bestPosition[slot] ?? 0))) return
@@ -715,10 +712,7 @@ export class DirectoryIndex {
       for (const slot of touched) this.bestChord[slot] = Infinity
     }
     if (hits.length < need && telehealth !== null) {
-      const remote: Filter[] = [
-        { set, out: false },
-        { set: telehealth, out: false },
-      ]
+      const remote: Filter[] = [...filters, { set: telehealth, out: false }]
       if (office !== null) remote.push({ set: office, out: true })
       const start = cursor?.b === 1 ? this.nameStart(cursor.n, cursor.id) : 0
       for (const slot of this.firstOf(this.byName, this.nameRank, remote, start, need - hits.length, take)) {
@@ -737,22 +731,12 @@ export class DirectoryIndex {
   private firstOf(order: Int32Array, ranks: Int32Array, filters: readonly Filter[], start: number, need: number, take: () => number): number[] {
     if (need <= 0) return []
     const found: number[] = []
-    const { words } = this.store.view(this.live)
-    const tests = filters.map((filter) => ({ base: this.store.view(filter.set).base, out: filter.out }))
+    const passes = this.tester(filters)
     const end = Math.min(order.length, start + WALK_STEPS)
     let rank = start
     for (; rank < end && found.length < need; rank += 1) {
       const slot = order[rank] ?? 0
-      const word = slot >>> 5
-      const bit = 1 << (slot & 31)
-      let pass = true
-      for (const test of tests) {
-        if ((((words[test.base + word] ?? 0) & bit) !== 0) === test.out) {
-          pass = false
-          break
-        }
-      }
-      if (pass) found.push(slot)
+      if (passes(slot)) found.push(slot)
     }
     if (found.length === need || rank >= order.length) return found
     // Rare: the matches' own ranks, the smallest from `start` on.
@@ -765,6 +749,18 @@ export class DirectoryIndex {
       if (at >= start) candidates.push(at)
     }, lo, hi)
     return smallest(candidates, need, (a, b) => a - b).map((at) => order[at] ?? 0)
+  }
+
+  /** Whether a slot passes every filter, tested bit by bit (valid until the store next allocates). */
+  private tester(filters: readonly Filter[]): (slot: number) => boolean {
+    const { words } = this.store.view(this.live)
+    const tests = filters.map((filter) => ({ base: this.store.view(filter.set).base, out: filter.out }))
+    return (slot) => {
+      const word = slot >>> 5
+      const bit = 1 << (slot & 31)
+      for (const test of tests) if ((((words[test.base + word] ?? 0) & bit) !== 0) === test.out) return false
+      return true
+    }
   }
 
   private hit(search: ResolvedSearch, slot: number, cursor: Omit<CursorFields, 'id'>, officePosition: number | null = null): IndexHit {
