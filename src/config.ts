@@ -88,7 +88,7 @@ export const EnvSchema = z.object({
   /** The index is not kept past this size (megabytes); searches then use SQL alone. */
   DIRECTORY_INDEX_MAX_MB: z.coerce.number().int().min(16).max(65_536).default(4096),
   /** /readyz waits this long after start for the index to be built, then answers ready without it (SQL alone). */
-  DIRECTORY_INDEX_READY_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
+  DIRECTORY_INDEX_READY_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(25),
   /**
    * Without the index (off, or while it is built): how long facet counts are reused for the same filters
    * (seconds; 0 = never). Counting in SQL reads every matching therapist; writes through this instance
