@@ -44,29 +44,76 @@
       (local.set $i (i32.add (local.get $i) (i32.const 8)))
       (br $next))))
 
-  ;; number of bits set in a AND b (b = a counts a itself)
+;; number of bits set in a AND b (b = a counts a itself). Four words a step into four sums, so the
+  ;; popcounts of a step do not wait on each other; the last words one by one.
   (func $andCount (export "andCount") (param $a i32) (param $b i32) (param $from i32) (param $to i32) (result i32)
-    (local $i i32) (local $end i32) (local $c i64)
+    (local $i i32) (local $end i32) (local $end4 i32) (local $pa i32) (local $pb i32)
+    (local $c0 i64) (local $c1 i64) (local $c2 i64) (local $c3 i64)
     (local.set $i (i32.shl (local.get $from) (i32.const 3)))
     (local.set $end (i32.shl (local.get $to) (i32.const 3)))
+    (local.set $end4 (i32.sub (local.get $end) (i32.and (i32.sub (local.get $end) (local.get $i)) (i32.const 31))))
+    (block $done4 (loop $next4
+      (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
+      (local.set $pa (i32.add (local.get $a) (local.get $i)))
+      (local.set $pb (i32.add (local.get $b) (local.get $i)))
+      (local.set $c0 (i64.add (local.get $c0) (i64.popcnt (i64.and (i64.load (local.get $pa)) (i64.load (local.get $pb))))))
+      (local.set $c1 (i64.add (local.get $c1) (i64.popcnt (i64.and (i64.load offset=8 (local.get $pa)) (i64.load offset=8 (local.get $pb))))))
+      (local.set $c2 (i64.add (local.get $c2) (i64.popcnt (i64.and (i64.load offset=16 (local.get $pa)) (i64.load offset=16 (local.get $pb))))))
+      (local.set $c3 (i64.add (local.get $c3) (i64.popcnt (i64.and (i64.load offset=24 (local.get $pa)) (i64.load offset=24 (local.get $pb))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 32)))
+      (br $next4)))
     (block $done (loop $next
       (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
-      (local.set $c (i64.add (local.get $c)
+      (local.set $c0 (i64.add (local.get $c0)
         (i64.popcnt (i64.and (i64.load (i32.add (local.get $a) (local.get $i))) (i64.load (i32.add (local.get $b) (local.get $i)))))))
       (local.set $i (i32.add (local.get $i) (i32.const 8)))
       (br $next)))
-    (i32.wrap_i64 (local.get $c)))
+    (i32.wrap_i64 (i64.add (i64.add (local.get $c0) (local.get $c1)) (i64.add (local.get $c2) (local.get $c3)))))
 
-  ;; For n bitsets whose byte offsets are the i32s at $terms: out[k] = bits set in mask AND term k.
-  ;; One call per facet: the mask stays in cache while each term is streamed once.
+;; For n bitsets whose byte offsets are the i32s at $terms: out[k] = bits set in mask AND term k.
+  ;; Terms go two at a time, so each word of the mask is loaded once for both.
   (func (export "countMany") (param $mask i32) (param $terms i32) (param $n i32) (param $from i32) (param $to i32) (param $out i32)
-    (local $k i32)
+    (local $k i32) (local $t0 i32) (local $t1 i32) (local $i i32) (local $end i32) (local $end2 i32)
+    (local $m i64) (local $m2 i64) (local $c0 i64) (local $c1 i64) (local $d0 i64) (local $d1 i64)
     (block $done (loop $next
       (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
-      (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-        (call $andCount (local.get $mask) (i32.load (i32.add (local.get $terms) (i32.shl (local.get $k) (i32.const 2))))
-          (local.get $from) (local.get $to)))
-      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (if (i32.eq (i32.add (local.get $k) (i32.const 1)) (local.get $n))
+        (then
+          (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
+            (call $andCount (local.get $mask) (i32.load (i32.add (local.get $terms) (i32.shl (local.get $k) (i32.const 2)))) (local.get $from) (local.get $to)))
+          (br $done)))
+      (local.set $t0 (i32.load (i32.add (local.get $terms) (i32.shl (local.get $k) (i32.const 2)))))
+      (local.set $t1 (i32.load offset=4 (i32.add (local.get $terms) (i32.shl (local.get $k) (i32.const 2)))))
+      (local.set $c0 (i64.const 0))
+      (local.set $c1 (i64.const 0))
+      (local.set $d0 (i64.const 0))
+      (local.set $d1 (i64.const 0))
+      (local.set $i (i32.shl (local.get $from) (i32.const 3)))
+      (local.set $end (i32.shl (local.get $to) (i32.const 3)))
+      ;; Two words a step while two remain, then the last one.
+      (local.set $end2 (i32.sub (local.get $end) (i32.and (i32.sub (local.get $end) (local.get $i)) (i32.const 15))))
+      (block $pairs_done (loop $pair
+        (br_if $pairs_done (i32.ge_u (local.get $i) (local.get $end2)))
+        (local.set $m (i64.load (i32.add (local.get $mask) (local.get $i))))
+        (local.set $m2 (i64.load offset=8 (i32.add (local.get $mask) (local.get $i))))
+        (local.set $c0 (i64.add (local.get $c0) (i64.popcnt (i64.and (local.get $m) (i64.load (i32.add (local.get $t0) (local.get $i)))))))
+        (local.set $c1 (i64.add (local.get $c1) (i64.popcnt (i64.and (local.get $m) (i64.load (i32.add (local.get $t1) (local.get $i)))))))
+        (local.set $d0 (i64.add (local.get $d0) (i64.popcnt (i64.and (local.get $m2) (i64.load offset=8 (i32.add (local.get $t0) (local.get $i)))))))
+        (local.set $d1 (i64.add (local.get $d1) (i64.popcnt (i64.and (local.get $m2) (i64.load offset=8 (i32.add (local.get $t1) (local.get $i)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $pair)))
+      (block $words_done (loop $word
+        (br_if $words_done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $m (i64.load (i32.add (local.get $mask) (local.get $i))))
+        (local.set $c0 (i64.add (local.get $c0) (i64.popcnt (i64.and (local.get $m) (i64.load (i32.add (local.get $t0) (local.get $i)))))))
+        (local.set $c1 (i64.add (local.get $c1) (i64.popcnt (i64.and (local.get $m) (i64.load (i32.add (local.get $t1) (local.get $i)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $word)))
+      (local.set $c0 (i64.add (local.get $c0) (local.get $d0)))
+      (local.set $c1 (i64.add (local.get $c1) (local.get $d1)))
+      (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2))) (i32.wrap_i64 (local.get $c0)))
+      (i32.store offset=4 (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2))) (i32.wrap_i64 (local.get $c1)))
+      (local.set $k (i32.add (local.get $k) (i32.const 2)))
       (br $next))))
 
   ;; The first word in [from, to) that is not zero, or to when all are.
