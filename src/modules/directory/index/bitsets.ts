@@ -312,7 +312,10 @@ export class TermSet {
   }
 
   seal(): void {
-    if (this.dense >= 0 || this.sorted) return
+    if (this.dense >= 0) return
+    // What growth by doubling reserved beyond the slots: given back after a bulk load.
+    if (this.slots.length > this.length + (this.length >> 2) + 4) this.slots = this.slots.slice(0, this.length)
+    if (this.sorted) return
     const sorted = this.slots.subarray(0, this.length).sort()
     let kept = 0
     for (let i = 0; i < sorted.length; i += 1) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[kept++] = sorted[i] ?? 0

@@ -239,6 +239,7 @@ export class DirectoryIndex {
    */
   finishLoad(nameOrder: readonly number[], feeOrder: readonly number[]): void {
     for (const terms of this.termIndexes()) terms.seal()
+    this.offices.trim()
     this.countPairs()
     const toSlots = (rowNos: readonly number[]) => {
       const slots: number[] = []
