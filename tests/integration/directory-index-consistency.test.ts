@@ -221,4 +221,23 @@ describe('directory index across instances sharing a database', () => {
       await fresh.raw.close()
     }
   })
+
+  // Pages with no search point and no text are formatted from a cache of cards (search/hits.ts): a
+  // change must reach it, through the writer and through every other instance.
+  it('shows a changed card on a page served from the card cache, in the writer at once and in the other instance soon', async () => {
+    newMarker()
+    const url = `/v1/therapists?insurance=${marker}&facets=none`
+    const created = await a.inject({ method: 'POST', url: '/v1/therapists', payload: therapist({ insurance: [marker], name: 'Cached Card' }) })
+    expect(created.statusCode, created.body).toBe(201)
+    const id = created.json<{ id: string }>().id
+    await reaches(b, url, 'created')
+    // Both instances have shown (and cached) the card; change what the card shows.
+    await readsOwnWrite(a, url, [id])
+    const patched = await a.inject({ method: 'PATCH', url: `/v1/therapists/${id}`, payload: { name: 'Cached Card Renamed', acceptingNewClients: false, feeMin: 90 } })
+    expect(patched.statusCode, patched.body).toBe(200)
+    await readsOwnWrite(a, url, [id])
+    expect(JSON.stringify((await search(a, url)).comparable)).toContain('Cached Card Renamed')
+    await reaches(b, url, 'patched')
+    expect(JSON.stringify((await search(b, url)).comparable)).toContain('Cached Card Renamed')
+  })
 })

@@ -20,6 +20,7 @@ import {
 } from './directory-schemas.js'
 import { createDirectoryService, type DirectoryService } from './directory-service.js'
 import { IndexSync } from './index/index-sync.js'
+import { HitFormatter } from './search/hits.js'
 import { IMPORT_MAX_BYTES, IMPORT_MAX_LINE_BYTES, IMPORT_MAX_LINES } from './therapist-import.js'
 import { loadVocabulary } from './vocabulary.js'
 import type { VocabularyTerm } from './vocabulary.js'
@@ -251,16 +252,24 @@ const importRoute: FastifyPluginAsyncZod<{ directory: DirectoryService }> = asyn
   )
 }
 
-type DirectoryConfig = Pick<Config, 'FACET_CACHE_SECONDS' | 'DIRECTORY_INDEX' | 'DIRECTORY_INDEX_MAX_MB' | 'DIRECTORY_INDEX_READY_WAIT_SECONDS'>
+type DirectoryConfig = Pick<Config, 'FACET_CACHE_SECONDS' | 'DIRECTORY_INDEX' | 'DIRECTORY_INDEX_MAX_MB' | 'DIRECTORY_INDEX_READY_WAIT_SECONDS' | 'DIRECTORY_CARD_CACHE_MB'>
 
 /**
  * The directory module: one service shared by the read and the curation routes, and (DIRECTORY_INDEX=memory)
  * the in-process index it searches with, built in the background once the app is ready.
  */
 export const directoryRoutes: FastifyPluginAsyncZod<{ config: DirectoryConfig }> = async (app, { config }) => {
+  // Cards of pages are cached only beside the index, whose change feed keeps them coherent.
+  const hitFormatter = new HitFormatter(app.db, config.DIRECTORY_INDEX === 'memory' ? config.DIRECTORY_CARD_CACHE_MB * 2 ** 20 : 0)
   const index =
     config.DIRECTORY_INDEX === 'memory'
-      ? new IndexSync({ db: app.db, vocabulary: () => loadVocabulary(app.db), log: app.log, maxBytes: config.DIRECTORY_INDEX_MAX_MB * 2 ** 20 })
+      ? new IndexSync({
+          db: app.db,
+          vocabulary: () => loadVocabulary(app.db),
+          log: app.log,
+          maxBytes: config.DIRECTORY_INDEX_MAX_MB * 2 ** 20,
+          onChange: (changed) => hitFormatter.forget(changed),
+        })
       : undefined
   const searches = new Counter({
     name: 'therapath_directory_searches_total',
@@ -274,6 +283,7 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ config: DirectoryConfig }>
     log: app.log,
     facetCacheMs: config.FACET_CACHE_SECONDS * 1000,
     onSearch: (engine) => searches.inc({ engine }),
+    hitFormatter,
   })
   if (index) {
     new Gauge({

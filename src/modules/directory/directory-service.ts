@@ -57,13 +57,15 @@ export interface DirectoryServiceOptions {
   distanceCandidates?: number
   /** Told which way each search was answered (a metric). */
   onSearch?: (engine: 'index' | 'sql') => void
+  /** The formatter of the index's pages (search/hits.ts), shared with whoever tells it of changes. */
+  hitFormatter?: HitFormatter
 }
 
 /** Parsed text queries and stemmed words kept for reuse: both depend on nothing but their text. */
 const TEXT_QUERIES_KEPT = 2_000
 const STEMS_KEPT = 100_000
 
-export function createDirectoryService({ db, index, log, facetCacheMs = 0, distanceCandidates = DISTANCE_CANDIDATES, onSearch }: DirectoryServiceOptions) {
+export function createDirectoryService({ db, index, log, facetCacheMs = 0, distanceCandidates = DISTANCE_CANDIDATES, onSearch, hitFormatter = new HitFormatter(db) }: DirectoryServiceOptions) {
   let vocabularyLoad: Promise<Vocabulary> | undefined
   const facetCache = new FacetCountCache(facetCacheMs)
 
@@ -180,9 +182,6 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
     )
     return searchResult(search, await finishHits(rows, text), nextCursor, answer.facets)
   }
-
-  /** Formats the index's pages, one statement for the searches in flight. */
-  const hitFormatter = new HitFormatter(db)
 
   /** SQL alone: the page statement, and the facet counts' statement beside it. */
   async function searchWithSql(search: ResolvedSearch, text: ParsedTextQuery | undefined): Promise<string> {

@@ -359,6 +359,12 @@ export class DirectoryIndex {
     return ids
   }
 
+  /** The id of the therapist a row number belongs to, if the index has it. */
+  idOfRow(rowNo: number): string | null {
+    const slot = this.slotOfRow[rowNo] ?? -1
+    return slot < 0 ? null : this.uuidOf(slot)
+  }
+
   // ---------- searching ----------
 
   /** Answers a search whose text query (if any) the index supports (see text-query.ts). */

@@ -111,6 +111,8 @@ export interface IndexSyncOptions {
   maxBytes: number
   /** Reconnection backoff for the listener (tests shorten it). */
   retryMs?: number
+  /** Told the ids of therapists that changed once the index holds them, or 'all' when it was rebuilt (caches of rows follow it). */
+  onChange?: (changed: readonly string[] | 'all') => void
 }
 
 export class IndexSync {
@@ -262,7 +264,10 @@ export class IndexSync {
         const rows = await this.options.db.query<{ row: string }>(`SELECT ${ROW_JSON} FROM therapist t WHERE t.row_no = ANY($1::int4[])`, [rowNos])
         const parsed = rows.map((row) => parseRow(row.row))
         const found = new Set(parsed.map((row) => row.rowNo))
-        index.apply(parsed, rowNos.filter((rowNo) => !found.has(rowNo)))
+        const gone = rowNos.filter((rowNo) => !found.has(rowNo))
+        const goneIds = gone.flatMap((rowNo) => index.idOfRow(rowNo) ?? [])
+        index.apply(parsed, gone)
+        this.options.onChange?.([...parsed.map((row) => row.id), ...goneIds])
         this.behind = false
         if (index.bytes > this.options.maxBytes) await this.turnOff(index.size)
       } catch (error) {
@@ -306,6 +311,7 @@ export class IndexSync {
       const index = await this.read(maxBytes)
       if (index === null) return
       this.current = index
+      this.options.onChange?.('all')
       this.building = false
       // What was written while it was read, notified since listening began.
       await this.flush()
