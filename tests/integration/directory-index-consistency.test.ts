@@ -240,4 +240,41 @@ describe('directory index across instances sharing a database', () => {
     await reaches(b, url, 'patched')
     expect(JSON.stringify((await search(b, url)).comparable)).toContain('Cached Card Renamed')
   })
+
+  it('formats radius pages from the card cache as SQL does (office shown, distance to two decimals), and after the offices change', async () => {
+    newMarker()
+    const near = (km: number, bearing: number) => pointAt(km, bearing)
+    const created = await a.inject({
+      method: 'POST',
+      url: '/v1/therapists',
+      payload: therapist({
+        insurance: [marker],
+        offices: [
+          { street: '1 Far St', city: 'Daly City', state: 'CA', postalCode: '94015', ...near(12.345, 200) },
+          { street: '2 Near St', city: 'San Francisco', state: 'CA', postalCode: '94110', ...near(3.456, 20) },
+        ],
+      }),
+    })
+    expect(created.statusCode, created.body).toBe(201)
+    const id = created.json<{ id: string }>().id
+    for (const url of [
+      `/v1/therapists?insurance=${marker}&near=${CENTER.latitude},${CENTER.longitude}&radiusKm=25&facets=none`,
+      `/v1/therapists?insurance=${marker}&near=${CENTER.latitude},${CENTER.longitude}&radiusKm=25&sort=name&facets=none`,
+      `/v1/therapists?insurance=${marker}&near=${CENTER.latitude},${CENTER.longitude}&radiusKm=5&includeTelehealth=true&facets=none`,
+    ]) {
+      // The first answer fills the cache, the second comes from it: both as SQL answers.
+      await readsOwnWrite(a, url, [id])
+      await readsOwnWrite(a, url, [id])
+    }
+    const url = `/v1/therapists?insurance=${marker}&near=${CENTER.latitude},${CENTER.longitude}&radiusKm=25&facets=none`
+    const patched = await a.inject({
+      method: 'PATCH',
+      url: `/v1/therapists/${id}`,
+      payload: { offices: [{ street: '3 Moved St', city: 'Brisbane', state: 'CA', postalCode: '94005', ...near(7.891, 160) }] },
+    })
+    expect(patched.statusCode, patched.body).toBe(200)
+    await readsOwnWrite(a, url, [id])
+    expect(JSON.stringify((await search(a, url)).comparable)).toContain('Brisbane')
+    await reaches(b, url, 'offices moved')
+  })
 })

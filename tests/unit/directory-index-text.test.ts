@@ -74,3 +74,17 @@ describe('compareCodePoints', () => {
     }
   })
 })
+
+describe('twoDecimals', () => {
+  it('rounds a decimal text to two places half away from zero, keeping trailing zeros, as numeric round(x, 2) writes it', async () => {
+    const { twoDecimals } = await import('../../src/modules/directory/search/hits.js')
+    expect(twoDecimals('12.345000000000')).toBe('12.35')
+    expect(twoDecimals('12.344999999999')).toBe('12.34')
+    expect(twoDecimals('5.00000000000000')).toBe('5.00')
+    expect(twoDecimals('0.00000000000000')).toBe('0.00')
+    expect(twoDecimals('0.005')).toBe('0.01')
+    expect(twoDecimals('0.004999')).toBe('0.00')
+    expect(twoDecimals('9.999')).toBe('10.00')
+    expect(twoDecimals('1.50000000000000e-13')).toBe('0.00')
+  })
+})

@@ -1,34 +1,42 @@
 import { LRUCache } from 'lru-cache'
 import type { Database } from '../../../db/database.js'
 import type { IndexHit } from '../index/directory-index.js'
+import { greatCircle, toEarth } from '../index/offices.js'
 import type { ResolvedSearch } from './search-request.js'
 
 /**
  * Formats the hits the directory index chose, as search-sql.ts formats its own (the tests compare the
- * two byte for byte): the card the trigger keeps, where the therapist is, and why they matched.
+ * two): the card the trigger keeps, where the therapist is, and why they matched.
  *
- * Every search in flight shares one statement: requests that arrive together are formatted by a single
- * query of a fixed text, prepared once per connection. Under load that is one round trip to Postgres for
+ * From Postgres, every search in flight shares one statement: requests that arrive together are formatted
+ * by a single query of a fixed text, prepared once per connection. Under load that is one round trip for
  * several pages instead of one each; profiled at a million therapists, sending the statements and waking
  * Postgres for them was a third of the service's CPU. What depends on the search travels per row: the
  * office to show (nearest, or the one the page found), the search point, the text query for the rank.
  *
- * A hit that depends on nothing but its row (no search point, no text query: a page of facet filters,
- * the commonest first page) is kept, its card and location, in a cache bounded in bytes
+ * Without a text query (whose rank Postgres computes from the stored vector) a hit needs only its row: its
+ * card, its first office, and its offices' addresses and points. Those are kept in a cache bounded in bytes
  * (DIRECTORY_CARD_CACHE_MB) and kept coherent by the directory index's change feed: a change drops the
- * therapist's entry before the index answers with it (and so before the writer is answered), and a rebuild
- * drops them all. Measured at 1M, formatting from Postgres halved the throughput of such pages: the rows
- * of a 2 GB table are read from the OS cache, not shared buffers.
+ * therapist's entry before the index answers with it (so before the writer is answered), a rebuild drops
+ * them all, and a statement that raced a change does not fill the cache. The distance is then measured in
+ * Node, as the index measures it, and written as Postgres writes `round((d / 1000)::numeric, 2)`: its
+ * float8 → numeric keeps 15 significant digits (checked on 400,000 random pairs: Node's and the C library's
+ * distances differ in the last bit for a fifth of them, their kilometres to two decimals never).
+ * Measured at 1M, formatting from Postgres halved the throughput of a page: the rows of a 2 GB table are
+ * read from the OS cache, not shared buffers.
  */
 
 const HYDRATE_SQL = `SELECT s.n,
     t.card_json AS card,
+    t.location_json AS "firstOffice",
     CASE WHEN s.lat IS NULL THEN t.location_json WHEN loc.city IS NULL THEN 'null'
          ELSE '{"city":' || to_json(loc.city)::text || ',"state":' || to_json(loc.state)::text || ',"postalCode":' || to_json(loc.postal_code)::text || '}' END AS location,
     loc.dist_m AS "distanceM",
     round((loc.dist_m / 1000)::numeric, 2)::text AS km,
     CASE WHEN s.q IS NULL THEN NULL ELSE t.bio END AS bio,
-    CASE WHEN s.q IS NULL THEN NULL ELSE round(ts_rank(t.search_vector, s.q::tsquery, 1)::float8::numeric, 6)::text END AS rank
+    CASE WHEN s.q IS NULL THEN NULL ELSE round(ts_rank(t.search_vector, s.q::tsquery, 1)::float8::numeric, 6)::text END AS rank,
+    CASE WHEN s.q IS NULL THEN (SELECT json_agg(json_build_array(o.position, to_json(o.city)::text, to_json(o.state)::text, to_json(o.postal_code)::text, o.latitude, o.longitude))
+                                FROM therapist_office o WHERE o.therapist_id = s.id) END AS offices
   FROM unnest($1::uuid[], $2::int4[], $3::float8[], $4::float8[], $5::text[]) WITH ORDINALITY AS s(id, office_position, lat, lon, q, n)
   JOIN therapist t ON t.id = s.id AND t.deleted_at IS NULL
   LEFT JOIN LATERAL (
@@ -50,9 +58,8 @@ interface HitRow {
   tsquery: string | null
 }
 
-/** A hit as Postgres gives it: the JSON parts that come from the row, and what Node finishes it with. */
-export interface HydratedHit {
-  hit: IndexHit
+/** What a hit shows, as Postgres gives it or as the cache makes it. */
+interface Formatted {
   card: string
   location: string
   distanceM: number | null
@@ -61,15 +68,29 @@ export interface HydratedHit {
   rank: string | null
 }
 
+/** A hit as formatted: the JSON parts that come from the row, and what Node finishes it with. */
+export interface HydratedHit extends Formatted {
+  hit: IndexHit
+}
+
+interface StatementRow extends Formatted {
+  n: string | number
+  firstOffice: string
+  /** [position, city, state, postalCode (each as JSON text), latitude, longitude], without a text query. */
+  offices: [number, string, string, string, number, number][] | null
+}
+
 interface Waiting {
   rows: HitRow[]
-  resolve: (rows: ({ card: string; location: string; distanceM: number | null; km: string | null; bio: string | null; rank: string | null } | undefined)[]) => void
+  resolve: (rows: (StatementRow | undefined)[]) => void
   reject: (error: unknown) => void
 }
 
+/** A therapist's row as hits need it: the card, the first office's location, and every office. */
 interface Card {
   card: string
-  location: string
+  firstOffice: string
+  offices: { position: number; location: string; x: number; y: number; z: number }[]
 }
 
 export class HitFormatter {
@@ -84,7 +105,13 @@ export class HitFormatter {
     private readonly db: Pick<Database, 'query'>,
     cacheBytes = 0,
   ) {
-    this.cards = cacheBytes > 0 ? new LRUCache<string, Card>({ maxSize: cacheBytes, sizeCalculation: (card, id) => 2 * (card.card.length + card.location.length + id.length) + 64 }) : null
+    this.cards =
+      cacheBytes > 0
+        ? new LRUCache<string, Card>({
+            maxSize: cacheBytes,
+            sizeCalculation: (card, id) => 2 * (card.card.length + card.firstOffice.length + id.length) + card.offices.reduce((sum, office) => sum + 2 * office.location.length + 64, 96),
+          })
+        : null
   }
 
   /** Therapists that changed (or all of them): their cards are read again next time. */
@@ -101,12 +128,10 @@ export class HitFormatter {
   async hydrate(search: ResolvedSearch, hits: readonly IndexHit[], tsquery: string | null): Promise<HydratedHit[]> {
     if (hits.length === 0) return []
     const cards = this.cards
-    const cacheable = cards !== null && search.location === undefined && tsquery === null
+    const cacheable = cards !== null && tsquery === null
     if (cacheable) {
       const cached = hits.map((hit) => cards.get(hit.id))
-      if (cached.every((card) => card !== undefined)) {
-        return hits.map((hit, i) => ({ hit, ...(cached[i] as Card), distanceM: null, km: null, bio: null, rank: null }))
-      }
+      if (cached.every((card) => card !== undefined)) return hits.map((hit, i) => ({ hit, ...fromCard(search, hit, cached[i] as Card) }))
     }
     const generation = this.generation
     const point = search.location
@@ -119,7 +144,7 @@ export class HitFormatter {
         tsquery,
       }),
     )
-    const found = await new Promise<Parameters<Waiting['resolve']>[0]>((resolve, reject) => {
+    const found = await new Promise<(StatementRow | undefined)[]>((resolve, reject) => {
       this.waiting.push({ rows, resolve, reject })
       if (!this.scheduled) {
         this.scheduled = true
@@ -130,12 +155,12 @@ export class HitFormatter {
     if (cacheable && generation === this.generation) {
       hits.forEach((hit, i) => {
         const row = found[i]
-        if (row !== undefined) cards.set(hit.id, { card: row.card, location: row.location })
+        if (row?.offices !== undefined) cards.set(hit.id, toCard(row))
       })
     }
     return hits.flatMap((hit, i) => {
       const row = found[i]
-      return row === undefined ? [] : [{ hit, ...row }]
+      return row === undefined ? [] : [{ hit, card: row.card, location: row.location, distanceM: row.distanceM, km: row.km, bio: row.bio, rank: row.rank }]
     })
   }
 
@@ -154,20 +179,63 @@ export class HitFormatter {
     }
     const all = batch.flatMap((waiting) => waiting.rows)
     try {
-      const result = await this.db.query<{ n: string | number; card: string; location: string; distanceM: number | null; km: string | null; bio: string | null; rank: string | null }>(
+      const result = await this.db.query<StatementRow>(
         HYDRATE_SQL,
         [all.map((row) => row.id), all.map((row) => row.officePosition), all.map((row) => row.latitude), all.map((row) => row.longitude), all.map((row) => row.tsquery)],
         { name: 'directory_hits' },
       )
-      const byOrdinal = new Map(result.map(({ n, ...row }) => [Number(n), row]))
+      const byOrdinal = new Map(result.map((row) => [Number(row.n), row]))
       let ordinal = 1
-      for (const waiting of batch) {
-        waiting.resolve(waiting.rows.map(() => byOrdinal.get(ordinal++)))
-      }
+      for (const waiting of batch) waiting.resolve(waiting.rows.map(() => byOrdinal.get(ordinal++)))
     } catch (error) {
       for (const waiting of batch) waiting.reject(error)
     }
   }
+}
+
+function toCard(row: StatementRow): Card {
+  return {
+    card: row.card,
+    firstOffice: row.firstOffice,
+    offices: (row.offices ?? []).map(([position, city, state, postalCode, latitude, longitude]) => ({
+      position,
+      location: `{"city":${city},"state":${state},"postalCode":${postalCode}}`,
+      ...toEarth(latitude, longitude),
+    })),
+  }
+}
+
+/** A hit from its cached row, as HYDRATE_SQL would format it for the search. */
+function fromCard(search: ResolvedSearch, hit: IndexHit, card: Card): Formatted {
+  const point = search.location
+  if (point === undefined) return { card: card.card, location: card.firstOffice, distanceM: null, km: null, bio: null, rank: null }
+  const at = toEarth(point.latitude, point.longitude)
+  // The office the page found, or the nearest one (ties by position), as the statement's lateral picks it.
+  let best: { location: string; chord: number } | null = null
+  for (const office of [...card.offices].sort((a, b) => a.position - b.position)) {
+    if (hit.officePosition !== null && office.position !== hit.officePosition) continue
+    const chord = Math.sqrt((office.x - at.x) ** 2 + (office.y - at.y) ** 2 + (office.z - at.z) ** 2)
+    if (best === null || chord < best.chord) best = { location: office.location, chord }
+  }
+  if (best === null) return { card: card.card, location: 'null', distanceM: null, km: null, bio: null, rank: null }
+  const distanceM = greatCircle(best.chord)
+  return { card: card.card, location: best.location, distanceM, km: twoDecimals((distanceM / 1000).toPrecision(15)), bio: null, rank: null }
+}
+
+/**
+ * A decimal text rounded to two places, half away from zero, as Postgres's numeric `round(x, 2)` writes
+ * it (trailing zeros kept: "12.30").
+ */
+export function twoDecimals(decimal: string): string {
+  // An exponent is a magnitude far below a hundredth (toPrecision writes one below 1e-6), or far above any distance.
+  if (decimal.includes('e')) return Math.abs(Number(decimal)) < 1 ? '0.00' : Number(decimal).toFixed(2)
+  const negative = decimal.startsWith('-')
+  const [whole = '0', fraction = ''] = (negative ? decimal.slice(1) : decimal).split('.')
+  const digits = `${fraction}000`
+  let hundredths = BigInt(whole + digits.slice(0, 2))
+  if (Number(digits[2]) >= 5) hundredths += 1n
+  const text = hundredths.toString().padStart(3, '0')
+  return `${negative && hundredths !== 0n ? '-' : ''}${text.slice(0, -2)}.${text.slice(-2)}`
 }
 
 /**
