@@ -88,8 +88,8 @@ export const EnvSchema = z.object({
   /** The index is not kept past this size (megabytes); searches then use SQL alone. */
   DIRECTORY_INDEX_MAX_MB: z.coerce.number().int().min(16).max(65_536).default(4096),
   /**
-   * With the index: the cards of hits that need nothing from the search (no point, no text) are cached up to
-   * this size (megabytes; 0 = none), kept coherent by the index's change feed.
+   * With the index: what hits show of each therapist (card, offices) is cached up to this size (megabytes;
+   * 0 = none) for pages without a text query, kept coherent by the index's change feed.
    */
   DIRECTORY_CARD_CACHE_MB: z.coerce.number().int().min(0).max(16_384).default(64),
   /** /readyz waits this long after start for the index to be built, then answers ready without it (SQL alone). */
