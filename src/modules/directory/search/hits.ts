@@ -14,11 +14,12 @@ import type { ResolvedSearch } from './search-request.js'
  * Postgres for them was a third of the service's CPU. What depends on the search travels per row: the
  * office to show (nearest, or the one the page found), the search point, the text query for the rank.
  *
- * Without a text query (whose rank Postgres computes from the stored vector) a hit needs only its row: its
- * card, its first office, and its offices' addresses and points. Those are kept in a cache bounded in bytes
- * (DIRECTORY_CARD_CACHE_MB) and kept coherent by the directory index's change feed: a change drops the
- * therapist's entry before the index answers with it (so before the writer is answered), a rebuild drops
- * them all, and a statement that raced a change does not fill the cache. The distance is then measured in
+ * What a hit shows depends on its row (the card, the first office, the offices' addresses and points, the
+ * bio) and, for a text query, on the rank Postgres computes from the stored vector, a function of the row and
+ * the query. Both are kept in a cache bounded in bytes (DIRECTORY_CARD_CACHE_MB; a card keeps the ranks of its
+ * last few queries) and kept coherent by the directory index's change feed: a change drops the therapist's
+ * entry before the index answers with it (so before the writer is answered), a rebuild drops them all, and a
+ * statement that raced a change does not fill the cache. A page whose hits are all there is made in Node. The distance is then measured in
  * Node, as the index measures it, and written as Postgres writes `round((d / 1000)::numeric, 2)`: its
  * float8 → numeric keeps 15 significant digits (checked on 400,000 random pairs: Node's and the C library's
  * distances differ in the last bit for a fifth of them, their kilometres to two decimals never).
@@ -33,10 +34,10 @@ const HYDRATE_SQL = `SELECT s.n,
          ELSE '{"city":' || to_json(loc.city)::text || ',"state":' || to_json(loc.state)::text || ',"postalCode":' || to_json(loc.postal_code)::text || '}' END AS location,
     loc.dist_m AS "distanceM",
     round((loc.dist_m / 1000)::numeric, 2)::text AS km,
-    CASE WHEN s.q IS NULL THEN NULL ELSE t.bio END AS bio,
+    t.bio,
     CASE WHEN s.q IS NULL THEN NULL ELSE round(ts_rank(t.search_vector, s.q::tsquery, 1)::float8::numeric, 6)::text END AS rank,
-    CASE WHEN s.q IS NULL THEN (SELECT json_agg(json_build_array(o.position, to_json(o.city)::text, to_json(o.state)::text, to_json(o.postal_code)::text, o.latitude, o.longitude))
-                                FROM therapist_office o WHERE o.therapist_id = s.id) END AS offices
+    (SELECT json_agg(json_build_array(o.position, to_json(o.city)::text, to_json(o.state)::text, to_json(o.postal_code)::text, o.latitude, o.longitude))
+       FROM therapist_office o WHERE o.therapist_id = s.id) AS offices
   FROM unnest($1::uuid[], $2::int4[], $3::float8[], $4::float8[], $5::text[]) WITH ORDINALITY AS s(id, office_position, lat, lon, q, n)
   JOIN therapist t ON t.id = s.id AND t.deleted_at IS NULL
   LEFT JOIN LATERAL (
@@ -76,7 +77,8 @@ export interface HydratedHit extends Formatted {
 interface StatementRow extends Formatted {
   n: string | number
   firstOffice: string
-  /** [position, city, state, postalCode (each as JSON text), latitude, longitude], without a text query. */
+  bio: string
+  /** [position, city, state, postalCode (each as JSON text), latitude, longitude]. */
   offices: [number, string, string, string, number, number][] | null
 }
 
@@ -86,12 +88,18 @@ interface Waiting {
   reject: (error: unknown) => void
 }
 
-/** A therapist's row as hits need it: the card, the first office's location, and every office. */
+/** A therapist's row as hits need it: the card, the first office's location, every office, the bio, and ranks by text query. */
 interface Card {
   card: string
   firstOffice: string
   offices: { position: number; location: string; x: number; y: number; z: number }[]
+  bio: string
+  /** Printed tsquery → rank as JSON text, the last RANKS_KEPT queries. */
+  ranks: Map<string, string>
 }
+
+/** Ranks a card keeps (of the last text queries it was a hit of). */
+const RANKS_KEPT = 8
 
 export class HitFormatter {
   private waiting: Waiting[] = []
@@ -109,7 +117,11 @@ export class HitFormatter {
       cacheBytes > 0
         ? new LRUCache<string, Card>({
             maxSize: cacheBytes,
-            sizeCalculation: (card, id) => 2 * (card.card.length + card.firstOffice.length + id.length) + card.offices.reduce((sum, office) => sum + 2 * office.location.length + 64, 96),
+            // UTF-16 text, the offices' points, the ranks (their queries are shared with the parsed-query cache).
+            sizeCalculation: (card, id) =>
+              2 * (card.card.length + card.firstOffice.length + card.bio.length + id.length) +
+              card.offices.reduce((sum, office) => sum + 2 * office.location.length + 64, 96) +
+              RANKS_KEPT * 48,
           })
         : null
   }
@@ -128,10 +140,11 @@ export class HitFormatter {
   async hydrate(search: ResolvedSearch, hits: readonly IndexHit[], tsquery: string | null): Promise<HydratedHit[]> {
     if (hits.length === 0) return []
     const cards = this.cards
-    const cacheable = cards !== null && tsquery === null
-    if (cacheable) {
+    if (cards !== null) {
       const cached = hits.map((hit) => cards.get(hit.id))
-      if (cached.every((card) => card !== undefined)) return hits.map((hit, i) => ({ hit, ...fromCard(search, hit, cached[i] as Card) }))
+      if (cached.every((card) => card !== undefined && (tsquery === null || card.ranks.has(tsquery)))) {
+        return hits.map((hit, i) => ({ hit, ...fromCard(search, hit, cached[i] as Card, tsquery) }))
+      }
     }
     const generation = this.generation
     const point = search.location
@@ -152,15 +165,22 @@ export class HitFormatter {
         setImmediate(() => void this.flush())
       }
     })
-    if (cacheable && generation === this.generation) {
+    if (cards !== null && generation === this.generation) {
       hits.forEach((hit, i) => {
         const row = found[i]
-        if (row?.offices !== undefined) cards.set(hit.id, toCard(row))
+        if (row === undefined) return
+        const card = cards.get(hit.id) ?? toCard(row)
+        if (tsquery !== null && row.rank !== null) {
+          card.ranks.delete(tsquery)
+          card.ranks.set(tsquery, row.rank)
+          if (card.ranks.size > RANKS_KEPT) card.ranks.delete(card.ranks.keys().next().value as string)
+        }
+        cards.set(hit.id, card)
       })
     }
     return hits.flatMap((hit, i) => {
       const row = found[i]
-      return row === undefined ? [] : [{ hit, card: row.card, location: row.location, distanceM: row.distanceM, km: row.km, bio: row.bio, rank: row.rank }]
+      return row === undefined ? [] : [{ hit, card: row.card, location: row.location, distanceM: row.distanceM, km: row.km, bio: tsquery === null ? null : row.bio, rank: row.rank }]
     })
   }
 
@@ -197,6 +217,8 @@ function toCard(row: StatementRow): Card {
   return {
     card: row.card,
     firstOffice: row.firstOffice,
+    bio: row.bio,
+    ranks: new Map(),
     offices: (row.offices ?? []).map(([position, city, state, postalCode, latitude, longitude]) => ({
       position,
       location: `{"city":${city},"state":${state},"postalCode":${postalCode}}`,
@@ -206,9 +228,10 @@ function toCard(row: StatementRow): Card {
 }
 
 /** A hit from its cached row, as HYDRATE_SQL would format it for the search. */
-function fromCard(search: ResolvedSearch, hit: IndexHit, card: Card): Formatted {
+function fromCard(search: ResolvedSearch, hit: IndexHit, card: Card, tsquery: string | null): Formatted {
+  const text = tsquery === null ? { bio: null, rank: null } : { bio: card.bio, rank: card.ranks.get(tsquery) ?? null }
   const point = search.location
-  if (point === undefined) return { card: card.card, location: card.firstOffice, distanceM: null, km: null, bio: null, rank: null }
+  if (point === undefined) return { card: card.card, location: card.firstOffice, distanceM: null, km: null, ...text }
   const at = toEarth(point.latitude, point.longitude)
   // The office the page found, or the nearest one (ties by position), as the statement's lateral picks it.
   let best: { location: string; chord: number } | null = null
@@ -217,9 +240,9 @@ function fromCard(search: ResolvedSearch, hit: IndexHit, card: Card): Formatted 
     const chord = Math.sqrt((office.x - at.x) ** 2 + (office.y - at.y) ** 2 + (office.z - at.z) ** 2)
     if (best === null || chord < best.chord) best = { location: office.location, chord }
   }
-  if (best === null) return { card: card.card, location: 'null', distanceM: null, km: null, bio: null, rank: null }
+  if (best === null) return { card: card.card, location: 'null', distanceM: null, km: null, ...text }
   const distanceM = greatCircle(best.chord)
-  return { card: card.card, location: best.location, distanceM, km: twoDecimals((distanceM / 1000).toPrecision(15)), bio: null, rank: null }
+  return { card: card.card, location: best.location, distanceM, km: twoDecimals((distanceM / 1000).toPrecision(15)), ...text }
 }
 
 /**
