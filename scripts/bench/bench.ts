@@ -26,6 +26,7 @@ import { MIGRATIONS_DIR, openPostgres } from '../../src/db/database.js'
 import { applyMigrations, readMigrations } from '../../src/db/migrations.js'
 import { createApiClient } from '../../src/modules/auth/clients-service.js'
 import { directoryDemoLoader } from '../../src/modules/directory/directory-seed.js'
+import { prng } from '../../src/modules/directory/therapist-generator.js'
 import { type LoadResult, type LoadTool, runLoad } from './load.js'
 import { type PeerResult, runPeers } from './peers.js'
 import {
@@ -41,6 +42,7 @@ import {
   table,
 } from './report.js'
 import { COLDNESS, type PeerKind, PROFILE_SHAPE, SEARCH_SHAPES, type SearchShape, SHAPE_NAMES, shapeQuery } from './shapes.js'
+import { optionsOrExit } from './cli.js'
 import { type Service, startService } from './service.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -59,9 +61,9 @@ const USAGE = `npm run bench -- [options]
   --service-log FILE   where the service's request log goes (default /dev/null)
   --service-env K=V    a further setting for the service (repeatable), e.g. to compare a feature switched off`
 
-const parsed = (() => {
-  try {
-    return parseArgs({
+const { values: args, fail: usageError, whole } = optionsOrExit(
+  () =>
+    parseArgs({
       options: {
         therapists: { type: 'string', default: '1000000' },
         'database-url': { type: 'string' },
@@ -76,27 +78,9 @@ const parsed = (() => {
         'service-env': { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
       },
-    })
-  } catch (error) {
-    // An unknown option or a missing value: say so with the usage, not with a stack trace.
-    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`)
-    process.exit(2)
-  }
-})()
-const args = parsed.values
-if (args.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
-const usageError = (message: string): never => {
-  console.error(`${message}\n\n${USAGE}`)
-  process.exit(2)
-}
-const whole = (name: string, value: string, min: number, max: number): number => {
-  const number = Number(value)
-  if (!Number.isInteger(number) || number < min || number > max) usageError(`--${name} must be a whole number from ${min} to ${max}`)
-  return number
-}
+    }),
+  USAGE,
+)
 const THERAPISTS = whole('therapists', args.therapists, 1, 10_000_000)
 const SECONDS = whole('seconds', args.seconds, 1, 300)
 const WARMUP = whole('warmup', args.warmup, 0, 60)
@@ -242,17 +226,6 @@ const service = await startService({
 const memoryAtReady = service.memory()
 say(`service pid ${service.pid}, RSS ${fmtMb(memoryAtReady?.rss)}`)
 
-/** A reproducible sequence, so two runs send the same requests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Request paths drawn per load (from the shape's equivalent variants), then sent in turn. */
 const PATHS_PER_LOAD = 4000

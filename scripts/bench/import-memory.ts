@@ -31,6 +31,7 @@ import { IMPORT_MAX_BYTES } from '../../src/modules/directory/therapist-import.j
 import { postalCodes } from '../../src/modules/directory/postal-codes.js'
 import { generateTherapist, geoPool } from '../../src/modules/directory/therapist-generator.js'
 import { fmtInt, fmtMb } from './report.js'
+import { optionsOrExit } from './cli.js'
 import { type Service, startService } from './service.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -39,9 +40,9 @@ const WARMUP_LINES = 2000
 const SAMPLE_MS = 100
 
 const USAGE = `npm run bench:import -- [--lines 50000] [--small 10000] [--max-bytes-per-line 1024] [--database-url URL] [--keep] [--heap-mb 256] [--service-env NAME=value …]`
-const parsed = (() => {
-  try {
-    return parseArgs({
+const { values: args, fail: usageError, whole } = optionsOrExit(
+  () =>
+    parseArgs({
       options: {
         lines: { type: 'string', default: '50000' },
         small: { type: 'string', default: '10000' },
@@ -52,27 +53,9 @@ const parsed = (() => {
         'heap-mb': { type: 'string', default: '256' },
         help: { type: 'boolean', short: 'h', default: false },
       },
-    })
-  } catch (error) {
-    // An unknown option or a missing value: say so with the usage, not with a stack trace.
-    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`)
-    process.exit(2)
-  }
-})()
-const args = parsed.values
-if (args.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
-const usageError = (message: string): never => {
-  console.error(`${message}\n${USAGE}`)
-  process.exit(2)
-}
-const whole = (name: string, value: string, min: number, max: number): number => {
-  const number = Number(value)
-  if (!Number.isInteger(number) || number < min || number > max) usageError(`--${name} must be a whole number from ${min} to ${max}`)
-  return number
-}
+    }),
+  USAGE,
+)
 const LARGE = whole('lines', args.lines, 2, 1_000_000)
 const SMALL = whole('small', args.small, 1, LARGE - 1)
 const MAX_BYTES_PER_LINE = whole('max-bytes-per-line', args['max-bytes-per-line'], 0, 1_000_000)

@@ -1,19 +1,12 @@
 /** A reproducible random source for tests that generate their cases (print the seed with a failure). */
+import { prng } from '../../src/modules/directory/therapist-generator.js'
 
-/** mulberry32: small, seedable, reproducible (the same one the therapist generator uses). */
+/** The therapist generator's seedable source (mulberry32), with the picks tests need. */
 export class Random {
-  private state: number
+  readonly next: () => number
 
   constructor(seed: number) {
-    this.state = seed >>> 0
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0
-    let t = this.state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    this.next = prng(seed)
   }
 
   chance(p: number): boolean {

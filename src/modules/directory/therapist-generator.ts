@@ -12,7 +12,7 @@ import type { PostalCode } from './postal-codes.js'
  */
 
 /** mulberry32: a small, fast, seedable PRNG; good enough for test data, not for secrets. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
