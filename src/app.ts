@@ -99,12 +99,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(operationsRoutes, { config, migrations: deps.migrations ?? readMigrations(MIGRATIONS_DIR) })
   await app.register(oauthRoutes, { tokens, keys })
   await app.register(authRoutes, { prefix: '/v1/auth', config, tokens })
-  await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData })
+  await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData, config })
   await app.register(assessmentsRoutes, { config, registry: accountData, ...deps.assessments })
   await app.register(journalRoutes, {
     prefix: '/v1/journal',
     keyring: journalKeys,
     registry: accountData,
+    resources: config.CRISIS_RESOURCES,
     // Insights draw the user's assessment scores beside their mood.
     scoreSeries: createScoreSeries({ prisma: deps.db.prisma }),
   })

@@ -121,6 +121,15 @@ export async function withTrail<T>(
   })
 }
 
+/**
+ * Records in a transaction of their own, committed before the caller goes on: for reads made of
+ * several queries that cannot share one transaction (insights, the export). A read that fails after
+ * this is still on the trail, as an attempt.
+ */
+export async function recordNow(prisma: TrailClient, actor: Actor, events: TrailEvent | readonly TrailEvent[]): Promise<void> {
+  await prisma.$transaction(async (tx) => record(tx, actor, events))
+}
+
 /** The record of an account's deletion is kept under this chain, which names no one without the user's id. */
 export const erasedChain = (userId: string): string => `erased:${sha256Hex(`therapath erased account\n${userId.toLowerCase()}`)}`
 

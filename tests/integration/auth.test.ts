@@ -634,6 +634,8 @@ describe('trusted identity providers', () => {
               throw failure
             },
           },
+          // The account's creation runs in a transaction with its access-trail record.
+          $transaction: async (work: (tx: unknown) => Promise<unknown>) => work({ user: { create: async () => Promise.reject(failure) } }),
         } as unknown as Parameters<typeof createIdentityService>[0]['prisma'],
       })
     const raced = new Prisma.PrismaClientKnownRequestError('Unique constraint failed', { code: 'P2002', clientVersion: 'test' })
