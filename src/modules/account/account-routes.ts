@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { Config } from '../../config.js'
 import { actorOf } from '../../lib/access-trail.js'
 import type { AccountDataRegistry } from '../../lib/account-data.js'
-import { TimeZoneSchema } from '../../lib/date-range.js'
+import { TimeZoneNameSchema } from '../../lib/date-range.js'
 import { currentPrincipal, currentUserId } from '../../lib/principal.js'
 import { problemResponses } from '../../lib/problem.js'
 import { UserSchema } from '../../lib/user.js'
@@ -41,7 +41,7 @@ const SettingsChangesSchema = z
       .describe(
         'Keep journal entries this many days, then delete them for good (an entry goes once both the day it is about and the day it was written are that many whole days back); null keeps them.',
       ),
-    timeZone: TimeZoneSchema.optional().describe('IANA time zone whose calendar days retention counts in.'),
+    timeZone: TimeZoneNameSchema.optional().describe('IANA time zone whose calendar days retention counts in.'),
   })
   .refine((value) => value.journalRetentionDays !== undefined || value.timeZone !== undefined, 'Send at least one setting to change.')
   .meta({ id: 'SettingsChanges', example: { journalRetentionDays: 90, timeZone: 'Europe/Berlin' } })
