@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../generated/prisma/client.js'
-import { type ChainedRecord, GENESIS_HASH, recordHash } from './access-trail.js'
+import { GENESIS_HASH, recordHash } from './access-trail.js'
 
 /**
  * Checks every access-trail chain: each record's hash is recomputed from its columns and the previous
@@ -53,7 +53,7 @@ export async function verifyAccessChains(prisma: Pick<PrismaClient, 'accessRecor
       }
       if (row.seq !== current.seq + 1n) problems.push({ chain: row.chain, seq: row.seq.toString(), problem: 'gap' })
       if (row.prevHash !== current.hash) problems.push({ chain: row.chain, seq: row.seq.toString(), problem: 'broken_link' })
-      if (recordHash(row.prevHash, row as ChainedRecord) !== row.hash) problems.push({ chain: row.chain, seq: row.seq.toString(), problem: 'hash_mismatch' })
+      if (recordHash(row.prevHash, row) !== row.hash) problems.push({ chain: row.chain, seq: row.seq.toString(), problem: 'hash_mismatch' })
       current = { chain: row.chain, seq: row.seq, hash: row.hash }
     }
     const last = rows.at(-1)

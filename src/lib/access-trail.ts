@@ -93,12 +93,14 @@ function rowOf(actor: Actor, event: TrailEvent): Prisma.AccessRecordCreateManyIn
   }
 }
 
+const isList = (events: TrailEvent | readonly TrailEvent[]): events is readonly TrailEvent[] => Array.isArray(events)
+
 /**
  * Inserts records inside the caller's transaction. Call it last in the transaction, after the data
  * statements: the insert locks the user's chain head until commit.
  */
 export async function record(tx: TrailTx, actor: Actor, events: TrailEvent | readonly TrailEvent[]): Promise<void> {
-  const list = Array.isArray(events) ? events : [events as TrailEvent]
+  const list: readonly TrailEvent[] = isList(events) ? events : [events]
   if (list.length === 0) return
   await tx.accessRecord.createMany({ data: list.map((event) => rowOf(actor, event)) })
 }

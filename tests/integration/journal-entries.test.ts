@@ -205,7 +205,7 @@ describe('journal entries', () => {
         get(target, property, receiver) {
           if (property !== 'findFirst') return Reflect.get(target, property, receiver) as unknown
           return async (...args: unknown[]) => {
-            const row = (await Reflect.apply(Reflect.get(target, property) as (...a: unknown[]) => unknown, target, args)) as unknown
+            const row: unknown = await Reflect.apply(Reflect.get(target, property) as (...a: unknown[]) => unknown, target, args)
             if (!interfered) {
               interfered = true
               expect((await patch(alice, entry.id, { tags: ['after'] })).statusCode).toBe(200)
