@@ -12,6 +12,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { MIGRATIONS_DIR, openDatabase } from '../src/db/database.js'
 import { applyMigrations, readMigrations } from '../src/db/migrations.js'
+import { currentUserId } from '../src/lib/principal.js'
 import { toEntry } from '../src/modules/journal/journal-codec.js'
 import { generateJournalKey, loadJournalKeys } from '../src/modules/journal/journal-keys.js'
 
@@ -46,14 +47,16 @@ await db.withSession((s) => applyMigrations(s, readMigrations(MIGRATIONS_DIR)))
 const keyring = loadJournalKeys(config)
 const app = await buildApp(config, { db, journalKeys: keyring })
 // The same reads without the trail: one query, as before it.
-app.get('/bench/untrailed/:id', async (request) => {
+// Behind the same guard as the real routes (token check and session lookup), so only the trail differs.
+const guarded = { config: { auth: { scope: 'journal:read' as const } } }
+app.get('/bench/untrailed/:id', guarded, async (request) => {
   const { id } = request.params as { id: string }
-  const userId = (request.headers['x-user'] as string) ?? ''
+  const userId = currentUserId(request)
   const row = await db.prisma.journalEntry.findFirst({ where: { id, userId } })
   return row ? toEntry(keyring, row) : null
 })
-app.get('/bench/untrailed', async (request) => {
-  const userId = (request.headers['x-user'] as string) ?? ''
+app.get('/bench/untrailed', guarded, async (request) => {
+  const userId = currentUserId(request)
   const rows = await db.prisma.journalEntry.findMany({ where: { userId }, orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }], take: 21 })
   return { data: rows.slice(0, 20).map((row) => toEntry(keyring, row)) }
 })
@@ -61,7 +64,7 @@ await app.ready()
 
 const reg = await app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: `bench-${randomUUID()}@example.com`, password: 'a long and personal passphrase' } })
 const { user, accessToken } = reg.json<{ user: { id: string }; accessToken: string }>()
-const headers = { authorization: `Bearer ${accessToken}`, 'x-user': user.id }
+const headers = { authorization: `Bearer ${accessToken}` }
 const ids: string[] = []
 for (let i = 0; i < 200; i++) {
   const res = await app.inject({
