@@ -30,6 +30,7 @@ import { idempotencyPlugin } from './plugins/idempotency/idempotency-plugin.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { readinessPlugin } from './plugins/readiness.js'
+import { type RetentionClock, retentionPlugin } from './plugins/retention.js'
 import { securityPlugin } from './plugins/security.js'
 import { swaggerPlugin } from './plugins/swagger.js'
 
@@ -47,6 +48,8 @@ export interface AppDependencies {
   migrations?: Migration[]
   /** What the in-memory caches (verified tokens, app status) measure time with; tests move it. */
   cacheClock?: CacheClock
+  /** What the retention sweep takes as now; tests sweep at any instant. */
+  clock?: RetentionClock
 }
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
@@ -88,6 +91,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(metricsPlugin)
   await app.register(databasePlugin, { db: deps.db })
   await app.register(readinessPlugin)
+  await app.register(retentionPlugin, { config, clock: deps.clock })
   // Before the routes and the OpenAPI plugin: these act on routes as they are added. The order is
   // the order their hooks run in: a request is counted (and perhaps refused) before the guard's
   // scope check and before it may claim an idempotency key; the guard identifies the caller first.
@@ -99,12 +103,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(operationsRoutes, { config, migrations: deps.migrations ?? readMigrations(MIGRATIONS_DIR) })
   await app.register(oauthRoutes, { tokens, keys })
   await app.register(authRoutes, { prefix: '/v1/auth', config, tokens })
-  await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData })
+  await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData, config })
   await app.register(assessmentsRoutes, { config, registry: accountData, ...deps.assessments })
   await app.register(journalRoutes, {
     prefix: '/v1/journal',
     keyring: journalKeys,
     registry: accountData,
+    resources: config.CRISIS_RESOURCES,
     // Insights draw the user's assessment scores beside their mood.
     scoreSeries: createScoreSeries({ prisma: deps.db.prisma }),
   })

@@ -37,6 +37,8 @@ const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(ur
 /** A trusted identity provider. Its JWKS must be https, except on loopback (tests, local IdPs). */
 export const TrustedIssuerSchema = z.object({
   issuer: z.string().min(1),
+  /** How users see this provider's app in their access log ("Acme Wellbeing read your journal entry …"); defaults to the issuer's host. */
+  name: z.string().trim().min(1).max(100).optional(),
   jwksUrl: z.url().refine((value) => {
     const url = new URL(value)
     return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url))
@@ -116,8 +118,8 @@ export const EnvSchema = z.object({
   AUTH_SIGNING_KEYS: z.string().min(1).optional(),
   AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   AUTH_REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
-  /** JSON array of identity providers whose user tokens we accept: [{issuer, jwksUrl, audience?, scopes?}]. */
-  AUTH_TRUSTED_ISSUERS: jsonValue.pipe(z.array(TrustedIssuerSchema, { error: 'must be a JSON array of {issuer, jwksUrl, audience?, scopes?}' })).default([]),
+  /** JSON array of identity providers whose user tokens we accept: [{issuer, jwksUrl, audience?, scopes?, name?}]. */
+  AUTH_TRUSTED_ISSUERS: jsonValue.pipe(z.array(TrustedIssuerSchema, { error: 'must be a JSON array of {issuer, jwksUrl, audience?, scopes?, name?}' })).default([]),
 
   /**
    * Keys that encrypt journal text at rest: `id:base64key` pairs (32-byte keys), comma- or
@@ -145,6 +147,14 @@ export const EnvSchema = z.object({
   CRISIS_RESOURCES: jsonValue
     .pipe(CrisisResourcesSchema)
     .default(DEFAULT_CRISIS_RESOURCES),
+
+  /**
+   * The longest a user may keep journal entries, in days: a user's own `journalRetentionDays` may not be
+   * longer, and users who chose to keep everything keep this long. Unset: no maximum.
+   */
+  JOURNAL_RETENTION_MAX_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  /** How often each instance tries the retention sweep (one instance at a time runs it); 0 turns the schedule off. */
+  RETENTION_SWEEP_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(1440).default(60),
 })
 
 export type Config = Readonly<z.infer<typeof EnvSchema>>

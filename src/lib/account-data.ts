@@ -1,3 +1,4 @@
+import type { TrailResource } from './access-trail.js'
 import type { Scope } from './scopes.js'
 
 /**
@@ -9,20 +10,40 @@ import type { Scope } from './scopes.js'
 export interface AccountDataSection {
   /** Key of the section in the export document, e.g. `journalEntries`. */
   name: string
-  /** Only tokens with this scope see the section, so an app granted less cannot export more. */
-  scope: Scope
+  /** Only tokens with this scope see the section, so an app granted less cannot export more; none: every user token. */
+  scope?: Scope
   /** Everything of this kind the user owns, readable by the user (decrypted, plain JSON). */
   export(userId: string): Promise<unknown>
 }
 
+/** What the access log may say of an item the trail names, for plain words ("your journal entry of 3 Nov"): never its content. */
+export interface TrailLabel {
+  /** e.g. the instrument's short title. */
+  name?: string
+  /** The day the item is about: a journal entry's `occurredAt`, an assessment's `takenAt`. */
+  date: Date
+}
+
+/** Finds labels for the user's items of one resource type; items no longer there are left out. */
+export type TrailLabeler = (userId: string, ids: readonly string[]) => Promise<Map<string, TrailLabel>>
+
 export interface AccountDataRegistry {
   add(section: AccountDataSection): void
   sections(): readonly AccountDataSection[]
+  /** How the access log names the items of a resource type this feature owns. */
+  addLabeler(resourceType: TrailResource, labeler: TrailLabeler): void
+  labeler(resourceType: string): TrailLabeler | undefined
 }
 
 export function createAccountDataRegistry(): AccountDataRegistry {
   const sections: AccountDataSection[] = []
+  const labelers = new Map<string, TrailLabeler>()
   return {
+    addLabeler(resourceType, labeler) {
+      if (labelers.has(resourceType)) throw new Error(`trail labeler for ${resourceType} registered twice`)
+      labelers.set(resourceType, labeler)
+    },
+    labeler: (resourceType) => labelers.get(resourceType),
     add(section) {
       if (sections.some((existing) => existing.name === section.name)) throw new Error(`export section ${section.name} registered twice`)
       sections.push(section)

@@ -35,9 +35,9 @@ export const DateOrInstantSchema = z
   })
 
 /** An IANA time zone (any case), in its canonical spelling; default UTC. */
-export const TimeZoneSchema = z
+/** An IANA zone name, in its usual spelling; no default (for bodies, where absent means "unchanged"). */
+export const TimeZoneNameSchema = z
   .string()
-  .default('UTC')
   .transform((value, ctx) => {
     const zone = canonicalTimeZone(value)
     if (zone === null) {
@@ -46,6 +46,12 @@ export const TimeZoneSchema = z
     }
     return zone
   })
+  .meta({ example: 'Europe/Berlin' })
+
+export const TimeZoneSchema = z
+  .string()
+  .default('UTC')
+  .pipe(TimeZoneNameSchema)
   .meta({ example: 'Europe/Berlin' })
 
 /**

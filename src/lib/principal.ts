@@ -4,7 +4,8 @@ import type { Scope } from './scopes.js'
 
 /** The caller behind a verified token: the auth guard (src/plugins/auth-guard.ts) sets it on routes declaring `config: { auth }`. */
 export type Principal =
-  | { kind: 'user'; userId: string; scopes: ReadonlySet<Scope> }
+  /** `issuer`: the token came from this trusted identity provider, not from Therapath. */
+  | { kind: 'user'; userId: string; scopes: ReadonlySet<Scope>; issuer?: string }
   | { kind: 'client'; clientId: string; scopes: ReadonlySet<Scope> }
 
 export interface RouteAuth {

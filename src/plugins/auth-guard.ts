@@ -23,9 +23,9 @@ function insufficientScope(scope: Scope): ForbiddenError {
   return error
 }
 
-/** OpenAPI `security` for a route: user tokens always; integrator apps where the route admits them. */
+/** OpenAPI `security` for a route: user tokens always; integrator apps where the route admits them (with its scope, if it needs one). */
 function securityFor(auth: RouteAuth): Record<string, string[]>[] {
-  return auth.principal === 'any' && auth.scope ? [{ bearerAuth: [] }, { clientCredentials: [auth.scope] }] : [{ bearerAuth: [] }]
+  return auth.principal === 'any' ? [{ bearerAuth: [] }, { clientCredentials: auth.scope ? [auth.scope] : [] }] : [{ bearerAuth: [] }]
 }
 
 export const authGuardPlugin = fp(

@@ -147,9 +147,10 @@ describe('auth', () => {
       }
       const auth = createAuthService({ prisma: app.db.prisma, tokens: createTokenService({ keys: await loadSigningKeys(config), config }), config, passwords })
       const email = uniqueEmail()
-      await auth.register({ email, password: PASSWORD })
-      await expect(auth.login({ email, password: 'wrong password 123' })).rejects.toMatchObject({ code: 'invalid_credentials' })
-      await expect(auth.login({ email: uniqueEmail('nobody'), password: 'wrong password 123' })).rejects.toMatchObject({ code: 'invalid_credentials' })
+      const actor = { principal: { kind: 'user' as const }, requestId: null }
+      await auth.register({ email, password: PASSWORD }, actor)
+      await expect(auth.login({ email, password: 'wrong password 123' }, actor)).rejects.toMatchObject({ code: 'invalid_credentials' })
+      await expect(auth.login({ email: uniqueEmail('nobody'), password: 'wrong password 123' }, actor)).rejects.toMatchObject({ code: 'invalid_credentials' })
       expect(verified).toHaveLength(2)
       const [userHash, decoy] = verified as [string, string]
       expect(decoy).toBe(await decoyPasswordHash())
@@ -633,6 +634,8 @@ describe('trusted identity providers', () => {
               throw failure
             },
           },
+          // The account's creation runs in a transaction with its access-trail record.
+          $transaction: async (work: (tx: unknown) => Promise<unknown>) => work({ user: { create: async () => Promise.reject(failure) } }),
         } as unknown as Parameters<typeof createIdentityService>[0]['prisma'],
       })
     const raced = new Prisma.PrismaClientKnownRequestError('Unique constraint failed', { code: 'P2002', clientVersion: 'test' })

@@ -10,7 +10,7 @@ import { ownedRowCount } from '../helpers/account.js'
 import { capturingLogger } from '../helpers/app.js'
 import { bearer, clientToken, registerUser, type TestUser } from '../helpers/auth.js'
 import { sharedDatabase, testConfig } from '../helpers/database.js'
-import { allPages, writeEntry } from '../helpers/journal.js'
+import { allPages, withoutSafety, writeEntry } from '../helpers/journal.js'
 
 const CONFLICT = {
   trigger: 'He booked the whole weekend without asking.',
@@ -52,7 +52,8 @@ describe('journal entries', () => {
         conflict: CONFLICT,
       })
       expect(res.statusCode, res.body).toBe(201)
-      const entry = res.json<JournalEntry>()
+      const entry = withoutSafety(res.json<JournalEntry & { safety: unknown }>())
+      expect(res.json().safety).toMatchObject({ alert: false, resources: [] })
       expect(res.headers.location).toBe(`/v1/journal/entries/${entry.id}`)
       expect(entry).toEqual({
         id: expect.any(String),
@@ -178,7 +179,7 @@ describe('journal entries', () => {
       await new Promise((resolve) => setTimeout(resolve, 5))
       const res = await patch(alice, entry.id, { mood: 8, conflict: { outcome: 'We planned Sunday.', responseNote: null, response: 'paused' } })
       expect(res.statusCode, res.body).toBe(200)
-      const updated = res.json<JournalEntry>()
+      const updated = withoutSafety(res.json<JournalEntry & { safety: unknown }>())
       expect(updated).toEqual({
         ...entry,
         mood: 8,
@@ -188,7 +189,7 @@ describe('journal entries', () => {
       expect(Date.parse(updated.updatedAt)).toBeGreaterThan(Date.parse(entry.updatedAt))
       expect((await get(alice, entry.id)).json()).toEqual(updated)
 
-      const cleared = (await patch(alice, entry.id, { title: null, conflict: null, tags: [], body: 'Rewritten.' })).json<JournalEntry>()
+      const cleared = withoutSafety((await patch(alice, entry.id, { title: null, conflict: null, tags: [], body: 'Rewritten.' })).json<JournalEntry & { safety: unknown }>())
       expect(cleared).toMatchObject({ title: null, conflict: null, tags: [], body: 'Rewritten.', emotions: ['anxious'], mood: 8 })
       // Clearing every part of a conflict one by one leaves no conflict.
       const again = (await patch(alice, entry.id, { conflict: { intensity: 3 } })).json<JournalEntry>()
@@ -198,22 +199,24 @@ describe('journal entries', () => {
 
     it('loses no edit when another lands between its read and its write', async () => {
       const entry = await writeEntry(app, alice, { mood: 5, tags: ['before'] })
-      // The service under test, on the real database, with another PATCH landing just before its first write.
+      // The service under test, on the real database, with another PATCH landing between its first read and its write.
       let interfered = false
       const entries = new Proxy(app.db.prisma.journalEntry, {
         get(target, property, receiver) {
-          if (property !== 'update') return Reflect.get(target, property, receiver) as unknown
+          if (property !== 'findFirst') return Reflect.get(target, property, receiver) as unknown
           return async (...args: unknown[]) => {
+            const row: unknown = await Reflect.apply(Reflect.get(target, property) as (...a: unknown[]) => unknown, target, args)
             if (!interfered) {
               interfered = true
               expect((await patch(alice, entry.id, { tags: ['after'] })).statusCode).toBe(200)
             }
-            return Reflect.apply(Reflect.get(target, property) as (...a: unknown[]) => unknown, target, args)
+            return row
           }
         },
       })
-      const service = createJournalService({ prisma: { journalEntry: entries }, keyring: loadJournalKeys(testConfig()) })
-      const updated = await service.update(alice.user.id, entry.id, UpdateJournalEntrySchema.parse({ mood: 2 }))
+      const prisma = { journalEntry: entries, $transaction: app.db.prisma.$transaction.bind(app.db.prisma) } as Parameters<typeof createJournalService>[0]['prisma']
+      const service = createJournalService({ prisma, keyring: loadJournalKeys(testConfig()), resources: testConfig().CRISIS_RESOURCES })
+      const updated = await service.update(alice.user.id, entry.id, UpdateJournalEntrySchema.parse({ mood: 2 }), { principal: { kind: 'user' }, requestId: null })
       expect(interfered).toBe(true)
       expect(updated).toMatchObject({ mood: 2, tags: ['after'] })
       expect((await get(alice, entry.id)).json()).toMatchObject({ mood: 2, tags: ['after'] })

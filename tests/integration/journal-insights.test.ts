@@ -31,10 +31,13 @@ const empty = (start: string, end: string) => ({
   end,
   mood: { count: 0, mean: null, min: null, max: null },
   conflict: { count: 0, meanIntensity: null, regulated: 0, reactive: 0, responses: [] },
+  flaggedEntries: 0,
 })
 
 /** `YYYY-MM-DD` plus `days`. */
 const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10)
+
+const SELF = { principal: { kind: 'user' as const }, requestId: null }
 
 describe('journal insights', () => {
   let app: App
@@ -63,21 +66,24 @@ describe('journal insights', () => {
         end: '2025-03-09',
         mood: { count: 4, mean: 3.5, min: 2, max: 5 },
         conflict: { count: 2, meanIntensity: 7, regulated: 0, reactive: 2, responses: [{ response: 'withdrew', group: 'reactive', count: 2 }] },
+        flaggedEntries: 0,
       },
       {
         start: '2025-03-10',
         end: '2025-03-16',
         mood: { count: 1, mean: 6, min: 6, max: 6 },
         conflict: { count: 1, meanIntensity: 5, regulated: 1, reactive: 0, responses: [{ response: 'paused', group: 'regulated', count: 1 }] },
+        flaggedEntries: 0,
       },
       {
         start: '2025-03-17',
         end: '2025-03-23',
         mood: { count: 2, mean: 7.5, min: 7, max: 8 },
         conflict: { count: 2, meanIntensity: 4, regulated: 1, reactive: 0, responses: [{ response: 'named-my-need', group: 'regulated', count: 1 }] },
+        flaggedEntries: 0,
       },
     ])
-    expect(result.totals).toEqual({ entries: 7, meanMood: 5, conflicts: 5, meanIntensity: 5.75 })
+    expect(result.totals).toEqual({ entries: 7, meanMood: 5, conflicts: 5, meanIntensity: 5.75, flaggedEntries: 0 })
     expect(result.emotions).toEqual([
       { emotion: 'anxious', count: 2, share: 0.29, meanMood: 3.5 },
       { emotion: 'calm', count: 2, share: 0.29, meanMood: 7.5 },
@@ -112,6 +118,7 @@ describe('journal insights', () => {
             { response: 'paused', group: 'regulated', count: 1 },
           ],
         },
+        flaggedEntries: 0,
       },
       empty('2025-03-10', '2025-03-16'),
       {
@@ -128,9 +135,10 @@ describe('journal insights', () => {
             { response: 'named-my-need', group: 'regulated', count: 1 },
           ],
         },
+        flaggedEntries: 0,
       },
     ])
-    expect(result.totals).toEqual({ entries: 7, meanMood: 4.86, conflicts: 6, meanIntensity: 6.4 })
+    expect(result.totals).toEqual({ entries: 7, meanMood: 4.86, conflicts: 6, meanIntensity: 6.4, flaggedEntries: 0 })
   })
 
   it('buckets by calendar month, across a DST change, and takes date-times as exact instants', async () => {
@@ -167,23 +175,23 @@ describe('journal insights', () => {
   it('defaults `from` in the user’s zone without asking the database, and runs four queries either way', async () => {
     const statements: string[] = []
     const counting = { query: <Row>(sql: string, params?: unknown[]) => (statements.push(sql), app.db.query<Row>(sql, params)) }
-    const service = createJournalInsights({ db: counting })
+    const service = createJournalInsights({ db: counting, trail: app.db.prisma })
     // 2025-03-23 10:00 UTC is Monday 2025-03-24 00:00 in Kiritimati (UTC+14): its week begins that day.
-    const weeks = await service.insights(user.user.id, InsightsQuerySchema.parse({ to: '2025-03-23T10:00:00Z', tz: 'Pacific/Kiritimati' }))
+    const weeks = await service.insights(user.user.id, InsightsQuerySchema.parse({ to: '2025-03-23T10:00:00Z', tz: 'Pacific/Kiritimati' }), SELF)
     expect(statements).toHaveLength(4)
     expect(weeks.buckets).toHaveLength(12)
     expect(weeks.buckets[0]!.start).toBe('2025-01-06')
     expect(weeks.from).toBe('2025-01-05T10:00:00.000Z')
     // An hour earlier it is still Sunday there: the twelve weeks start a week earlier.
-    const earlier = await service.insights(user.user.id, InsightsQuerySchema.parse({ to: '2025-03-23T09:00:00Z', tz: 'Pacific/Kiritimati' }))
+    const earlier = await service.insights(user.user.id, InsightsQuerySchema.parse({ to: '2025-03-23T09:00:00Z', tz: 'Pacific/Kiritimati' }), SELF)
     expect(earlier.buckets[0]!.start).toBe('2024-12-30')
     // Months, across a year boundary, with the period's totals adding up its buckets.
     statements.length = 0
-    const months = await service.insights(user.user.id, InsightsQuerySchema.parse({ to: '2025-03-23T22:30:00Z', bucket: 'month', tz: 'Europe/Berlin' }))
+    const months = await service.insights(user.user.id, InsightsQuerySchema.parse({ to: '2025-03-23T22:30:00Z', bucket: 'month', tz: 'Europe/Berlin' }), SELF)
     expect(statements).toHaveLength(4)
     expect(months.from).toBe('2024-03-31T22:00:00.000Z')
     expect(months.buckets.map((bucket) => bucket.start)).toEqual(Array.from({ length: 12 }, (_, i) => `${i < 9 ? 2024 : 2025}-${String(((i + 3) % 12) + 1).padStart(2, '0')}-01`))
-    expect(months.totals).toEqual({ entries: 7, meanMood: 5, conflicts: 5, meanIntensity: 5.75 })
+    expect(months.totals).toEqual({ entries: 7, meanMood: 5, conflicts: 5, meanIntensity: 5.75, flaggedEntries: 0 })
   })
 
   it.each([
@@ -262,11 +270,11 @@ describe('journal insights', () => {
         return series
       }
       const query = InsightsQuerySchema.parse({ from: '2025-03-03', to: '2025-03-23', tz: 'Europe/Berlin' })
-      const result = await createJournalInsights({ db: app.db, scoreSeries: provider }).insights(user.user.id, query)
+      const result = await createJournalInsights({ db: app.db, trail: app.db.prisma, scoreSeries: provider }).insights(user.user.id, query, SELF)
       expect(calls).toEqual([[user.user.id, '2025-03-02T23:00:00.000Z', '2025-03-23T22:59:59.999Z']])
       expect(result.assessmentScores).toEqual(series)
       expect(JournalInsightsSchema.parse(result)).toEqual(result)
-      expect((await createJournalInsights({ db: app.db }).insights(user.user.id, query)).assessmentScores).toEqual([])
+      expect((await createJournalInsights({ db: app.db, trail: app.db.prisma }).insights(user.user.id, query, SELF)).assessmentScores).toEqual([])
     })
   })
 })

@@ -1,10 +1,50 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { Config } from '../../config.js'
+import { actorOf } from '../../lib/access-trail.js'
 import type { AccountDataRegistry } from '../../lib/account-data.js'
+import { TimeZoneNameSchema } from '../../lib/date-range.js'
 import { currentPrincipal, currentUserId } from '../../lib/principal.js'
 import { problemResponses } from '../../lib/problem.js'
 import { UserSchema } from '../../lib/user.js'
+import { AccessLogPageSchema, AccessLogQuerySchema, createAccessLog } from './access-log.js'
 import { createAccountService } from './account-service.js'
+
+const RETENTION_DAYS_MAX = 36_500
+
+const SettingsSchema = z
+  .object({
+    journalRetentionDays: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Journal entries are deleted for good once they are older than this many days; null keeps them (up to the service’s maximum, if it has one).'),
+    timeZone: z.string().describe('IANA time zone whose calendar days retention counts in. Default UTC.'),
+    maxJournalRetentionDays: z.number().int().nullable().describe('The longest this service keeps journal entries (its operator’s setting); null: no maximum.'),
+    effectiveJournalRetentionDays: z
+      .number()
+      .int()
+      .nullable()
+      .describe('What the retention sweep applies: your setting, capped by the maximum; null when entries are kept.'),
+  })
+  .meta({ id: 'Settings', description: 'The user’s own settings.' })
+
+const SettingsChangesSchema = z
+  .strictObject({
+    journalRetentionDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(RETENTION_DAYS_MAX)
+      .nullable()
+      .optional()
+      .describe(
+        'Keep journal entries this many days, then delete them for good (an entry goes once both the day it is about and the day it was written are that many whole days back); null keeps them.',
+      ),
+    timeZone: TimeZoneNameSchema.optional().describe('IANA time zone whose calendar days retention counts in.'),
+  })
+  .refine((value) => value.journalRetentionDays !== undefined || value.timeZone !== undefined, 'Send at least one setting to change.')
+  .meta({ id: 'SettingsChanges', example: { journalRetentionDays: 90, timeZone: 'Europe/Berlin' } })
 
 const MeSchema = UserSchema.extend({
   signIn: z.enum(['password', 'external']).describe('`external`: the user signs in through their app’s identity provider.'),
@@ -24,8 +64,10 @@ const ExportSchema = z
   })
 
 /** The signed-in user's own account: who am I, everything about me, and forget me. */
-export const accountRoutes: FastifyPluginAsyncZod<{ registry: AccountDataRegistry }> = async (app, { registry }) => {
-  const account = createAccountService({ prisma: app.db.prisma, registry })
+export const accountRoutes: FastifyPluginAsyncZod<{ registry: AccountDataRegistry; config: Config }> = async (app, { registry, config }) => {
+  const account = createAccountService({ prisma: app.db.prisma, registry, config })
+  const accessLog = createAccessLog({ prisma: app.db.prisma, registry, config })
+  registry.add({ name: 'accessLog', export: (userId) => accessLog.exportAll(userId) })
 
   app.get(
     '',
@@ -38,7 +80,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ registry: AccountDataRegistr
         response: { 200: MeSchema, ...problemResponses(404) },
       },
     },
-    async (request) => account.me(currentUserId(request), currentPrincipal(request).scopes),
+    async (request) => account.me(currentUserId(request), currentPrincipal(request).scopes, actorOf(request)),
   )
 
   app.get(
@@ -55,7 +97,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ registry: AccountDataRegistr
     },
     async (request, reply) => {
       reply.header('content-disposition', 'attachment; filename="therapath-export.json"')
-      return account.export(currentUserId(request), currentPrincipal(request).scopes)
+      return account.export(currentUserId(request), currentPrincipal(request).scopes, actorOf(request))
     },
   )
 
@@ -68,14 +110,67 @@ export const accountRoutes: FastifyPluginAsyncZod<{ registry: AccountDataRegistr
         operationId: 'deleteMe',
         summary: 'Delete the user and everything they own',
         description:
-          'Irreversible. The account, its sessions, assessments and journal are deleted in one transaction; every Therapath token of the user stops working at once. ' +
+          'Irreversible. The account, its sessions, settings, assessments, journal and access log are deleted in one transaction; every Therapath token of the user stops working at once. ' +
+          'One record of the deletion itself is kept, under a one-way hash of the user id (see the README, Privacy). ' +
           "For a user who signs in through an app's identity provider, their next token from that provider is a first sight again: it gets a new, empty account.",
         response: { 204: z.null().describe('Deleted'), ...problemResponses(404) },
       },
     },
     async (request, reply) => {
-      await account.delete(currentUserId(request))
+      await account.delete(currentUserId(request), actorOf(request))
       return reply.status(204).send(null)
     },
+  )
+
+  app.get(
+    '/access-log',
+    {
+      config: { auth: {} },
+      schema: {
+        tags: ['account'],
+        operationId: 'getAccessLog',
+        summary: 'Who read or changed the user’s data, newest first',
+        description:
+          'Every read, creation, change, export and deletion of the user’s account, assessments and journal — by the user, an app, an identity provider’s token, ' +
+          'an operator’s command or automatic deletion — with when, who, what, the request id and a plain-words description. Never any content. ' +
+          'Filter by `action` and `principal`. Reading the log is itself recorded. Also in `GET /v1/me/export` (`accessLog`).',
+        querystring: AccessLogQuerySchema,
+        response: { 200: AccessLogPageSchema, ...problemResponses(400) },
+      },
+    },
+    async (request) => accessLog.list(currentUserId(request), request.query, actorOf(request)),
+  )
+
+  app.get(
+    '/settings',
+    {
+      config: { auth: {} },
+      schema: {
+        tags: ['account'],
+        operationId: 'getSettings',
+        summary: 'The user’s settings',
+        description: 'Journal retention (and the time zone it counts days in), with the service’s maximum and what applies.',
+        response: { 200: SettingsSchema },
+      },
+    },
+    async (request) => account.settings(currentUserId(request), actorOf(request)),
+  )
+
+  app.patch(
+    '/settings',
+    {
+      config: { auth: {} },
+      schema: {
+        tags: ['account'],
+        operationId: 'updateSettings',
+        summary: 'Change the user’s settings',
+        description:
+          'Send only what changes. `journalRetentionDays`: entries older than that are deleted for good by a sweep that runs about hourly, and each deletion is in ' +
+          'the access log; null keeps entries (up to the service’s maximum). A value above the maximum is a 400 naming it.',
+        body: SettingsChangesSchema,
+        response: { 200: SettingsSchema, ...problemResponses(400) },
+      },
+    },
+    async (request) => account.updateSettings(currentUserId(request), request.body, actorOf(request)),
   )
 }

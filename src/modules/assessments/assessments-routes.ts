@@ -3,6 +3,7 @@ import { type FastifyPluginAsyncZod, hasZodFastifySchemaValidationErrors } from 
 import { z } from 'zod'
 import type { Config } from '../../config.js'
 import type { AccountDataRegistry } from '../../lib/account-data.js'
+import { actorOf } from '../../lib/access-trail.js'
 import { currentUserId } from '../../lib/principal.js'
 import { problemResponses } from '../../lib/problem.js'
 import { replayById } from '../../plugins/idempotency/idempotency-plugin.js'
@@ -57,6 +58,7 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
     publicUrl: opts.config.PUBLIC_URL,
   })
   opts.registry.add({ name: 'assessments', scope: 'assessments:read', export: (userId) => assessments.exportAll(userId) })
+  opts.registry.addLabeler('assessment', (userId, ids) => assessments.labels(userId, ids))
 
   /**
    * A submission the route's schema refuses (a value sent as a string, a stray key, a bad `takenAt`,
@@ -133,7 +135,7 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
         auth: { scope: 'assessments:write' },
         // The idempotency table keeps the new result's id only, never the answers: a retry reads the
         // result again, so one deleted since answers 404 instead of coming back from a copy.
-        idempotent: replayById((request, id) => assessments.get(currentUserId(request), id)),
+        idempotent: replayById((request, id) => assessments.get(currentUserId(request), id, actorOf(request))),
         enrichProblem: withSafetyBlock,
       },
       schema: {
@@ -152,7 +154,7 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
       },
     },
     async (request, reply) => {
-      const assessment = await assessments.create(currentUserId(request), request.body)
+      const assessment = await assessments.create(currentUserId(request), request.body, actorOf(request))
       request.log.info({ assessmentId: assessment.id }, 'assessment created')
       return reply.status(201).header('location', `/v1/assessments/${assessment.id}`).send(assessment)
     },
@@ -173,7 +175,7 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
         response: { 200: AssessmentPageSchema, ...problemResponses(400) },
       },
     },
-    async (request) => assessments.list(currentUserId(request), request.query),
+    async (request) => assessments.list(currentUserId(request), request.query, actorOf(request)),
   )
 
   app.get(
@@ -191,7 +193,7 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
         response: { 200: ProgressSchema, ...problemResponses(400) },
       },
     },
-    async (request) => assessments.progress(currentUserId(request), request.query.instrumentId),
+    async (request) => assessments.progress(currentUserId(request), request.query.instrumentId, actorOf(request)),
   )
 
   app.get(
@@ -207,7 +209,7 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
         response: { 200: AssessmentSchema, ...problemResponses(400, 404) },
       },
     },
-    async (request) => assessments.get(currentUserId(request), request.params.id),
+    async (request) => assessments.get(currentUserId(request), request.params.id, actorOf(request)),
   )
 
   app.get(
@@ -223,7 +225,7 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
         response: { 200: fhirResponse(FhirQuestionnaireResponseSchema, 'FHIR R4 QuestionnaireResponse'), ...problemResponses(400, 404) },
       },
     },
-    async (request, reply) => reply.type(FHIR_JSON).send(await assessments.fhir(currentUserId(request), request.params.id)),
+    async (request, reply) => reply.type(FHIR_JSON).send(await assessments.fhir(currentUserId(request), request.params.id, actorOf(request))),
   )
 
   app.delete(
@@ -240,7 +242,7 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
       },
     },
     async (request, reply) => {
-      await assessments.delete(currentUserId(request), request.params.id)
+      await assessments.delete(currentUserId(request), request.params.id, actorOf(request))
       return reply.status(204).send(null)
     },
   )

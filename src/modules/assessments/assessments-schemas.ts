@@ -1,8 +1,11 @@
 import { z } from 'zod'
-import { CrisisResourceSchema, DEFAULT_CRISIS_RESOURCES, SAFETY_KINDS } from '../../lib/crisis-resources.js'
 import { DateOrInstantSchema, RANGE_CONVENTION, TimeZoneSchema } from '../../lib/date-range.js'
 import { pageOf, PageQuerySchema } from '../../lib/pagination.js'
+import { SAFETY_NOTICE, SafetySchema } from '../../lib/safety.js'
 import { CodingSchema, InstrumentDefinitionSchema } from './instrument-schema.js'
+
+// The safety block is shared with the journal (src/lib/safety.ts); re-exported for this module's files.
+export { SAFETY_NOTICE, type SafetyBlock, type SafetyReason, SafetyReasonSchema, SafetySchema } from '../../lib/safety.js'
 
 /** What the logger must never show of an assessment: the answers people gave (see src/features.ts). */
 export const ASSESSMENT_LOG_REDACTIONS = ['answers']
@@ -55,10 +58,6 @@ export const InstrumentPageSchema = pageOf(InstrumentSummarySchema).meta({
   },
 })
 
-/** Shown in every safety block, alert or not. */
-export const SAFETY_NOTICE =
-  'Self-assessments are screening and reflection tools, not a diagnosis. If you are ever in immediate danger, contact emergency services.'
-
 // ---------- submitting ----------
 
 export const AnswerInputSchema = z
@@ -105,57 +104,6 @@ export const CreateAssessmentSchema = z
 export type CreateAssessment = z.infer<typeof CreateAssessmentSchema>
 
 // ---------- results ----------
-
-export const SafetyReasonSchema = z.object({
-  ruleId: z.string(),
-  kind: z.enum(SAFETY_KINDS),
-  itemId: z.string().describe('The item whose answer fired the rule.'),
-  message: z.string(),
-})
-
-const SAFETY_EXAMPLE = {
-  alert: true,
-  message:
-    'You said you have had thoughts that you would be better off dead or of hurting yourself. You deserve support right now: you can talk to someone at any hour, for free and in confidence.',
-  reasons: [
-    {
-      ruleId: 'phq9-item9',
-      kind: 'self-harm',
-      itemId: 'phq9-9',
-      message:
-        'You said you have had thoughts that you would be better off dead or of hurting yourself. You deserve support right now: you can talk to someone at any hour, for free and in confidence.',
-    },
-  ],
-  resources: DEFAULT_CRISIS_RESOURCES.filter((resource) => resource.for.includes('self-harm')),
-  notice: SAFETY_NOTICE,
-}
-
-export const SafetySchema = z
-  .discriminatedUnion('alert', [
-    z.object({
-      alert: z.literal(true),
-      message: z.string().describe('What to tell the user, first and prominently.'),
-      reasons: z.array(SafetyReasonSchema).min(1),
-      resources: z.array(CrisisResourceSchema).min(1).describe('Crisis resources for the kinds of risk in `reasons`, from the deployment’s configuration.'),
-      notice: z.string(),
-    }),
-    z.object({
-      alert: z.literal(false),
-      message: z.null(),
-      reasons: z.array(SafetyReasonSchema).max(0),
-      resources: z.array(CrisisResourceSchema).max(0),
-      notice: z.string(),
-    }),
-  ])
-  .meta({
-    id: 'Safety',
-    description:
-      'Always present. `alert: true` when any answer signals risk — e.g. PHQ-9 item 9 above 0, whatever the total — with crisis resources an app must show. ' +
-      'Any 400 for a submission carries it too when the answers it could read (numeric strings read as numbers) call for it.',
-    example: SAFETY_EXAMPLE,
-  })
-export type SafetyReason = z.infer<typeof SafetyReasonSchema>
-export type SafetyBlock = z.infer<typeof SafetySchema>
 
 export const RecommendationSchema = z
   .object({

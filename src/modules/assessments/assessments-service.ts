@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js'
+import { type Actor, recordNow, withTrail } from '../../lib/access-trail.js'
 import type { CrisisResource } from '../../lib/crisis-resources.js'
 import { CLOCK_SKEW_MS, resolveRange } from '../../lib/date-range.js'
 import { AppError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
@@ -47,7 +48,7 @@ export class AssessmentValidationError extends AppError {
 type AssessmentRow = Prisma.AssessmentGetPayload<object>
 
 interface Deps {
-  prisma: Pick<PrismaClient, 'assessment'>
+  prisma: Pick<PrismaClient, 'assessment' | '$transaction'>
   catalog: Catalog
   rules: readonly RecommendationRule[]
   resources: readonly CrisisResource[]
@@ -134,11 +135,19 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
     return safetyBlock([...reasons.values()], resources)
   }
 
-  async function findOwn(userId: string, id: string): Promise<AssessmentRow> {
-    // Ownership is part of the query: another user's assessment is simply not found.
-    const row = await prisma.assessment.findFirst({ where: { id, userId } })
-    if (!row) throw new NotFoundError('assessment', id)
-    return row
+  /** The user's result, read and recorded on the access trail in one transaction. */
+  async function findOwn(userId: string, id: string, actor: Actor): Promise<AssessmentRow> {
+    return withTrail(
+      prisma,
+      actor,
+      async (tx) => {
+        // Ownership is part of the query: another user's assessment is simply not found (and nothing is recorded).
+        const row = await tx.assessment.findFirst({ where: { id, userId } })
+        if (!row) throw new NotFoundError('assessment', id)
+        return row
+      },
+      () => ({ userId, action: 'read', resourceType: 'assessment', resourceId: id }),
+    )
   }
 
   return {
@@ -148,7 +157,7 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
      * Validates, scores and stores a completed instrument.
      * @throws AssessmentValidationError naming each bad item (with the safety block when it alerts)
      */
-    async create(userId: string, input: CreateAssessment, now = new Date()): Promise<Assessment> {
+    async create(userId: string, input: CreateAssessment, actor: Actor, now = new Date()): Promise<Assessment> {
       const definition =
         input.instrumentVersion === undefined ? await catalog.current(input.instrumentId) : await catalog.version(input.instrumentId, input.instrumentVersion)
       if (!definition) {
@@ -179,24 +188,30 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
         disclaimer: scored.disclaimer,
         safetyReasons: outcome.safety.reasons,
       }
-      const row = await prisma.assessment.create({
-        data: {
-          userId,
-          instrumentId: definition.id,
-          instrumentVersion: definition.version,
-          answers: scored.answers,
-          score: scored.score,
-          bandKey: scored.band.key,
-          result: result,
-          safetyAlert: outcome.safety.alert,
-          takenAt,
-        },
-      })
+      const row = await withTrail(
+        prisma,
+        actor,
+        (tx) =>
+          tx.assessment.create({
+            data: {
+              userId,
+              instrumentId: definition.id,
+              instrumentVersion: definition.version,
+              answers: scored.answers,
+              score: scored.score,
+              bandKey: scored.band.key,
+              result: result,
+              safetyAlert: outcome.safety.alert,
+              takenAt,
+            },
+          }),
+        (created) => ({ userId, action: 'create', resourceType: 'assessment', resourceId: created.id }),
+      )
       return toAssessment(row, definition)
     },
 
-    async get(userId: string, id: string): Promise<Assessment> {
-      const row = await findOwn(userId, id)
+    async get(userId: string, id: string, actor: Actor): Promise<Assessment> {
+      const row = await findOwn(userId, id, actor)
       return toAssessment(row, await definitionOf(row))
     },
 
@@ -204,7 +219,7 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
      * The user's results, newest first, by keyset on (takenAt, id): stable while results are added.
      * @throws ValidationError when `from` is after `to`
      */
-    async list(userId: string, query: AssessmentListQuery) {
+    async list(userId: string, query: AssessmentListQuery, actor: Actor) {
       const { from, to } = resolveRange(query.from, query.to, query.tz)
       const and: Prisma.AssessmentWhereInput[] = [{ userId }]
       if (query.instrumentId) and.push({ instrumentId: query.instrumentId })
@@ -214,24 +229,38 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
         const t = new Date(after.t)
         and.push({ OR: [{ takenAt: { lt: t } }, { takenAt: t, id: { lt: after.id } }] })
       }
-      const rows = await prisma.assessment.findMany({ where: { AND: and }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 })
+      const rows = await withTrail(
+        prisma,
+        actor,
+        (tx) => tx.assessment.findMany({ where: { AND: and }, orderBy: [{ takenAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 }),
+        (found) => ({ userId, action: 'read', resourceType: 'assessments', itemCount: Math.min(found.length, query.limit) }),
+      )
       const { data, page } = toPage(rows, query.limit, (row) => row, (row) => ({ t: row.takenAt.toISOString(), id: row.id }))
       return { data: await toAssessments(data), page }
     },
 
-    async delete(userId: string, id: string): Promise<void> {
-      const deleted = await prisma.assessment.deleteMany({ where: { id, userId } })
-      if (deleted.count === 0) throw new NotFoundError('assessment', id)
+    async delete(userId: string, id: string, actor: Actor): Promise<void> {
+      await withTrail(
+        prisma,
+        actor,
+        async (tx) => {
+          const deleted = await tx.assessment.deleteMany({ where: { id, userId } })
+          if (deleted.count === 0) throw new NotFoundError('assessment', id)
+        },
+        () => ({ userId, action: 'delete', resourceType: 'assessment', resourceId: id }),
+      )
     },
 
     /** The series for one instrument, oldest first, with the changes and days since the last result. */
-    async progress(userId: string, instrumentId: string, now = new Date()) {
+    async progress(userId: string, instrumentId: string, actor: Actor, now = new Date()) {
       const definition = await catalog.latestStored(instrumentId)
       if (!definition) {
         throw new ValidationError('The request is invalid: 1 problem in the query.', [
           { in: 'query', field: 'instrumentId', message: `No instrument ${instrumentId}.`, code: 'unknown_instrument' },
         ])
       }
+      // Two queries: the record commits first, so no score is read without it.
+      await recordNow(prisma, actor, { userId, action: 'read', resourceType: 'assessments' })
       const select = { id: true, takenAt: true, score: true, instrumentVersion: true, result: true } as const
       const latest = await prisma.assessment.findMany({
         where: { userId, instrumentId },
@@ -253,13 +282,29 @@ export function createAssessmentsService({ prisma, catalog, rules, resources, pu
     },
 
     /** The result as a FHIR R4 QuestionnaireResponse. */
-    async fhir(userId: string, id: string) {
-      const row = await findOwn(userId, id)
+    async fhir(userId: string, id: string, actor: Actor) {
+      const row = await findOwn(userId, id, actor)
       const definition = await definitionOf(row)
       return toQuestionnaireResponse(
         definition,
         { id: row.id, takenAt: row.takenAt, answers: StoredAnswersSchema.parse(row.answers), score: row.score },
         publicUrl,
+      )
+    },
+
+    /** The access log's words for results: the instrument's short title and the day it was taken, never an answer or score. */
+    async labels(userId: string, ids: readonly string[]) {
+      const rows = await prisma.assessment.findMany({
+        where: { userId, id: { in: [...ids] } },
+        select: { id: true, takenAt: true, instrumentId: true, instrumentVersion: true },
+      })
+      return new Map(
+        await Promise.all(
+          rows.map(async (row) => {
+            const definition = await catalog.version(row.instrumentId, row.instrumentVersion)
+            return [row.id, { name: definition?.shortTitle ?? definition?.title ?? row.instrumentId, date: row.takenAt }] as const
+          }),
+        ),
       )
     },
 

@@ -1,6 +1,9 @@
-import { type CrisisResource, resourcesFor } from '../../lib/crisis-resources.js'
+import type { CrisisResource } from '../../lib/crisis-resources.js'
+import { safetyBlock } from '../../lib/safety.js'
 import type { FieldError } from '../../lib/errors.js'
-import { type AnswerInput, type AssessmentResult, SAFETY_NOTICE, type SafetyBlock, type SafetyReason } from './assessments-schemas.js'
+import type { AnswerInput, AssessmentResult, SafetyBlock, SafetyReason } from './assessments-schemas.js'
+
+export { safetyBlock }
 import { type InstrumentDefinition, itemPoints, scoreRange } from './instrument-schema.js'
 
 /**
@@ -45,21 +48,6 @@ export function readableAnswers(answers: unknown): AnswerInput[] {
     const number = typeof value === 'number' ? value : typeof value === 'string' && NUMERIC.test(value) ? Number(value) : Number.NaN
     return typeof itemId === 'string' && Number.isFinite(number) ? [{ itemId: itemId.trim().toLowerCase(), value: number }] : []
   })
-}
-
-/** The safety block for these reasons: crisis resources for each kind of risk, or a plain "no alert". */
-export function safetyBlock(reasons: readonly SafetyReason[], resources: readonly CrisisResource[]): SafetyBlock {
-  if (reasons.length === 0) return { alert: false, message: null, reasons: [], resources: [], notice: SAFETY_NOTICE }
-  const kinds = new Set(reasons.map((reason) => reason.kind))
-  const matching = resourcesFor(resources, kinds)
-  // Configuration guarantees a resource per kind; should it ever not, every resource beats none.
-  return {
-    alert: true,
-    message: [...new Set(reasons.map((reason) => reason.message))].join(' '),
-    reasons: [...reasons],
-    resources: matching.length > 0 ? matching : [...resources],
-    notice: SAFETY_NOTICE,
-  }
 }
 
 /** Each problem with the answers, naming the item: unknown, answered twice, not an option, or missing. */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Config } from '../../config.js'
+import { selfActor } from '../../lib/access-trail.js'
 import { problemResponses } from '../../lib/problem.js'
 import { LoginBodySchema, RefreshBodySchema, RegisterBodySchema, TokenPairSchema } from './auth-schemas.js'
 import { sha256Hex } from '../../lib/hash.js'
@@ -30,7 +31,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ config: Config; tokens: TokenSe
         response: { 201: TokenPairSchema, ...problemResponses(400, 409, 415) },
       },
     },
-    async (request, reply) => reply.status(201).send(await auth.register(request.body)),
+    async (request, reply) => reply.status(201).send(await auth.register(request.body, selfActor(request))),
   )
 
   app.post(
@@ -47,7 +48,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ config: Config; tokens: TokenSe
         response: { 200: TokenPairSchema, ...problemResponses(400, 401, 415) },
       },
     },
-    async (request) => auth.login(request.body),
+    async (request) => auth.login(request.body, selfActor(request)),
   )
 
   app.post(
@@ -83,7 +84,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ config: Config; tokens: TokenSe
       },
     },
     async (request, reply) => {
-      await auth.logout(request.body.refreshToken)
+      await auth.logout(request.body.refreshToken, selfActor(request))
       return reply.status(204).send(null)
     },
   )

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Config } from '../../config.js'
 import type { PrismaClient } from '../../generated/prisma/client.js'
+import { type Actor, withTrail } from '../../lib/access-trail.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import { ConflictError, UnauthorizedError, ValidationError } from '../../lib/errors.js'
 import { sha256Hex } from '../../lib/hash.js'
@@ -55,42 +56,53 @@ export function createAuthService({ prisma, tokens, config, passwords = ARGON2ID
     }
   }
 
-  async function startSession(user: UserRow): Promise<TokenPair> {
+  /** A new session for the user; a sign-in (not the first session of a registration) is on the access trail. */
+  async function startSession(user: UserRow, signIn: Actor | null): Promise<TokenPair> {
     const refreshToken = newRefreshToken()
-    const session = await prisma.authSession.create({
-      data: {
-        userId: user.id,
-        refreshTokens: { create: { tokenHash: sha256Hex(refreshToken), expiresAt: new Date(Date.now() + refreshTtlMs) } },
-      },
-      select: { id: true },
-    })
+    const create = (tx: Pick<PrismaClient, 'authSession'>) =>
+      tx.authSession.create({
+        data: {
+          userId: user.id,
+          refreshTokens: { create: { tokenHash: sha256Hex(refreshToken), expiresAt: new Date(Date.now() + refreshTtlMs) } },
+        },
+        select: { id: true },
+      })
+    const session =
+      signIn === null
+        ? await create(prisma)
+        : await withTrail(prisma, signIn, create, (created) => ({ userId: user.id, action: 'create', resourceType: 'session', resourceId: created.id }))
     return issuePair(user, session.id, refreshToken)
   }
 
   return {
     /** @throws ValidationError for a weak password, ConflictError when the email has an account. */
-    async register(input: { email: string; password: string; displayName?: string | undefined }): Promise<TokenPair> {
+    async register(input: { email: string; password: string; displayName?: string | undefined }, actor: Actor): Promise<TokenPair> {
       const problem = passwordProblem(input.password, input.email)
       if (problem) throw new ValidationError('The password is not acceptable.', [{ in: 'body', field: 'password', message: problem.message, code: problem.code }])
       const passwordHash = await passwords.hash(input.password)
       let user: UserRow
       try {
-        user = await prisma.user.create({ data: { email: input.email, passwordHash, displayName: input.displayName ?? null } })
+        user = await withTrail(
+          prisma,
+          actor,
+          (tx) => tx.user.create({ data: { email: input.email, passwordHash, displayName: input.displayName ?? null } }),
+          (created) => ({ userId: created.id, action: 'create', resourceType: 'account' }),
+        )
       } catch (error) {
         if (isUniqueViolation(error)) {
           throw new ConflictError('An account with this email already exists; sign in instead.', 'email_taken')
         }
         throw error
       }
-      return startSession(user)
+      return startSession(user, null)
     },
 
     /** Same status, body and work for an unknown email and a wrong password. */
-    async login(input: { email: string; password: string }): Promise<TokenPair> {
+    async login(input: { email: string; password: string }, actor: Actor): Promise<TokenPair> {
       const user = await prisma.user.findUnique({ where: { email: input.email } })
       const ok = await passwords.verify(user?.passwordHash ?? (await passwords.decoy()), input.password)
       if (!user?.passwordHash || !ok) throw invalidCredentials()
-      return startSession(user)
+      return startSession(user, actor)
     },
 
     /**
@@ -136,10 +148,16 @@ export function createAuthService({ prisma, tokens, config, passwords = ARGON2ID
     },
 
     /** Ends the session the refresh token belongs to. Unknown tokens are ignored, so logout never fails. */
-    async logout(refreshToken: string): Promise<void> {
-      const row = await prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(refreshToken) }, select: { sessionId: true } })
+    async logout(refreshToken: string, actor: Actor): Promise<void> {
+      const row = await prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(refreshToken) }, select: { sessionId: true, session: { select: { userId: true } } } })
       if (!row) return
-      await prisma.authSession.updateMany({ where: { id: row.sessionId, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: 'logout' } })
+      await withTrail(
+        prisma,
+        actor,
+        (tx) => tx.authSession.updateMany({ where: { id: row.sessionId, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: 'logout' } }),
+        // Only the request that ended the session records it.
+        (ended) => (ended.count === 1 ? { userId: row.session.userId, action: 'delete', resourceType: 'session', resourceId: row.sessionId } : null),
+      )
     },
   }
 }

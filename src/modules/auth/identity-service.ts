@@ -3,6 +3,7 @@ import type { PrismaClient } from '../../generated/prisma/client.js'
 import { isUniqueViolation } from '../../lib/db-errors.js'
 import { UnauthorizedError } from '../../lib/errors.js'
 import type { Principal } from '../../lib/principal.js'
+import { type Actor, withTrail } from '../../lib/access-trail.js'
 import type { CacheClock, TokenService } from './tokens.js'
 
 /** Only refresh `last_seen_at` this often, so verifying a token rarely writes. */
@@ -60,8 +61,14 @@ export function createIdentityService({
         return known.userId
       }
       try {
-        const user = await prisma.user.create({ data: { identities: { create: { issuer, subject } } }, select: { id: true } })
-        return user.id
+        // The account's creation is on its access trail, in the same transaction.
+        const actor: Actor = { principal: { kind: 'issuer', id: issuer }, requestId: null }
+        return await withTrail(
+          prisma,
+          actor,
+          async (tx) => (await tx.user.create({ data: { identities: { create: { issuer, subject } } }, select: { id: true } })).id,
+          (userId) => ({ userId, action: 'create', resourceType: 'account' }),
+        )
       } catch (error) {
         // Only a unique violation means two first requests raced and the other created the mapping.
         if (!isUniqueViolation(error)) throw error
@@ -92,7 +99,7 @@ export function createAuthenticator({ tokens, ...deps }: { tokens: TokenService 
         }
         return { kind: 'user', userId: verified.userId, scopes }
       case 'external-user':
-        return { kind: 'user', userId: await identities.userForExternalIdentity(verified.issuer, verified.subject), scopes }
+        return { kind: 'user', userId: await identities.userForExternalIdentity(verified.issuer, verified.subject), scopes, issuer: verified.issuer }
     }
   }
 }

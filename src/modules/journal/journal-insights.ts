@@ -1,3 +1,4 @@
+import { type Actor, recordNow, type TrailClient } from '../../lib/access-trail.js'
 import type { Database } from '../../db/database.js'
 import { resolveRange } from '../../lib/date-range.js'
 import { ValidationError } from '../../lib/errors.js'
@@ -42,6 +43,8 @@ interface BucketRow {
   /** Conflicts with an intensity, and their sum: means are computed from sums, so totals add up buckets. */
   intensities: number
   sum_intensity: number
+  /** Entries whose text was flagged for crisis language when written. */
+  flagged: number
 }
 
 const mean = (sum: number, count: number): number | null => (count === 0 ? null : round2(sum / count))
@@ -61,7 +64,16 @@ interface StreakRow {
  * sums also give the period's totals), responses per bucket, emotions, and streaks — the first three a
  * range scan of one user's rows on (user_id, occurred_at); the assessment scores come alongside.
  */
-export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 'query'>; scoreSeries?: ScoreSeriesProvider | undefined }) {
+export function createJournalInsights({
+  db,
+  trail,
+  scoreSeries,
+}: {
+  db: Pick<Database, 'query'>
+  /** Where the read is recorded (the access trail), before any of it is computed. */
+  trail: TrailClient
+  scoreSeries?: ScoreSeriesProvider | undefined
+}) {
   function bounds(query: InsightsQuery): { from: Date; to: Date } {
     const now = new Date()
     const range = resolveRange(query.from, query.to ?? { instant: now }, query.tz)
@@ -87,14 +99,15 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
                                   date_trunc($4::text, $3::timestamptz at time zone $5::text),
                                   ('1 ' || $4::text)::interval) as start
          ), entries as (
-           select date_trunc($4::text, occurred_at at time zone $5::text) as start, mood, conflict_intensity, ${HAS_CONFLICT} as has_conflict
+           select date_trunc($4::text, occurred_at at time zone $5::text) as start, mood, conflict_intensity, crisis_flag, ${HAS_CONFLICT} as has_conflict
              from journal_entries where ${inRange}
          )
          select to_char(s.start, 'YYYY-MM-DD') as start,
                 to_char(s.start + ('1 ' || $4::text)::interval - interval '1 day', 'YYYY-MM-DD') as "end",
                 count(e.mood)::int as entries, coalesce(sum(e.mood), 0)::int as sum_mood, min(e.mood)::int as min_mood, max(e.mood)::int as max_mood,
                 count(*) filter (where e.has_conflict)::int as conflicts,
-                count(e.conflict_intensity)::int as intensities, coalesce(sum(e.conflict_intensity), 0)::int as sum_intensity
+                count(e.conflict_intensity)::int as intensities, coalesce(sum(e.conflict_intensity), 0)::int as sum_intensity,
+                count(*) filter (where e.crisis_flag)::int as flagged
            from series s left join entries e on e.start = s.start
           group by s.start order by s.start`,
         [...range, bucket, tz],
@@ -143,13 +156,14 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
     for (const counts of byBucket.values()) for (const { response, count } of counts) overall.set(response, (overall.get(response) ?? 0) + count)
 
     // Every entry of the period falls in exactly one bucket, so the totals are the buckets' sums.
-    const total = { entries: 0, sumMood: 0, conflicts: 0, intensities: 0, sumIntensity: 0 }
+    const total = { entries: 0, sumMood: 0, conflicts: 0, intensities: 0, sumIntensity: 0, flagged: 0 }
     for (const row of buckets) {
       total.entries += row.entries
       total.sumMood += row.sum_mood
       total.conflicts += row.conflicts
       total.intensities += row.intensities
       total.sumIntensity += row.sum_intensity
+      total.flagged += row.flagged
     }
     const streak = streaks[0] ?? { current: 0, longest: null, longest_start: null, longest_end: null, last_entry_day: null }
     return {
@@ -162,6 +176,7 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
         meanMood: mean(total.sumMood, total.entries),
         conflicts: total.conflicts,
         meanIntensity: mean(total.sumIntensity, total.intensities),
+        flaggedEntries: total.flagged,
       },
       buckets: buckets.map((row) => {
         const counts = withGroups(byBucket.get(row.start) ?? [])
@@ -171,6 +186,7 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
           end: row.end,
           mood: { count: row.entries, mean: mean(row.sum_mood, row.entries), min: row.min_mood, max: row.max_mood },
           conflict: { count: row.conflicts, meanIntensity: mean(row.sum_intensity, row.intensities), regulated: inGroup('regulated'), reactive: inGroup('reactive'), responses: counts },
+          flaggedEntries: row.flagged,
         }
       }),
       emotions: emotions
@@ -198,7 +214,10 @@ export function createJournalInsights({ db, scoreSeries }: { db: Pick<Database, 
      * Mood, emotions, conflict responses and intensity per week or month, and writing streaks.
      * @throws ValidationError for a contradictory or too long period, or a zone the database does not know
      */
-    async insights(userId: string, query: InsightsQuery): Promise<JournalInsights> {
+    async insights(userId: string, query: InsightsQuery, actor: Actor): Promise<JournalInsights> {
+      // Four queries at once cannot share the record's transaction; the record commits first instead, so
+      // nothing is computed from the journal without it.
+      await recordNow(trail, actor, { userId, action: 'read', resourceType: 'journal_insights' })
       try {
         return await compute(userId, query)
       } catch (error) {

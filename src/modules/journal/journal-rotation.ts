@@ -1,6 +1,10 @@
 import type { PrismaClient } from '../../generated/prisma/client.js'
+import { operatorActor, record } from '../../lib/access-trail.js'
 import type { JournalKeyring } from './journal-crypto.js'
 import { resealedColumns } from './journal-codec.js'
+
+/** How the access trail names this command. */
+const ROTATION_ACTOR = operatorActor('journal:rotate-key')
 
 export interface RotationOptions {
   /** Rows re-sealed per transaction. */
@@ -50,14 +54,27 @@ export async function rotateJournalKeys(
       take: batchSize,
     })
     if (rows.length === 0) break
-    const writes = rows.map((row) =>
-      prisma.journalEntry.updateMany({
-        where: { id: row.id, revision: row.revision },
-        data: { ...resealedColumns(keyring, row), revision: { increment: 1 }, updatedAt: row.updatedAt },
-      }),
+    // One transaction per batch: the rows re-sealed and, for each, its access-trail record (an operator
+    // command changed the user's entry). Rows changed meanwhile are neither written nor recorded.
+    const written = await prisma.$transaction(
+      async (tx) => {
+        const done: typeof rows = []
+        for (const row of rows) {
+          const result = await tx.journalEntry.updateMany({
+            where: { id: row.id, revision: row.revision },
+            data: { ...resealedColumns(keyring, row), revision: { increment: 1 }, updatedAt: row.updatedAt },
+          })
+          if (result.count === 1) done.push(row)
+        }
+        await record(
+          tx,
+          ROTATION_ACTOR,
+          done.map((row) => ({ userId: row.userId, action: 'update' as const, resourceType: 'journal_entry' as const, resourceId: row.id })),
+        )
+        return done.length
+      },
+      { timeout: 120_000, maxWait: 30_000 },
     )
-    const results = await prisma.$transaction(writes)
-    const written = results.filter((result) => result.count === 1).length
     progress.batches += 1
     progress.rotated += written
     progress.changedMeanwhile += rows.length - written

@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { AccountDataRegistry } from '../../lib/account-data.js'
+import { actorOf } from '../../lib/access-trail.js'
+import type { CrisisResource } from '../../lib/crisis-resources.js'
+import { SafetySchema } from '../../lib/safety.js'
 import { currentUserId } from '../../lib/principal.js'
 import { problemResponses } from '../../lib/problem.js'
 import { replayById } from '../../plugins/idempotency/idempotency-plugin.js'
@@ -21,6 +24,8 @@ import { createJournalService } from './journal-service.js'
 export interface JournalRoutesOptions {
   keyring: JournalKeyring
   registry: AccountDataRegistry
+  /** Crisis resources for the safety block of writes (CRISIS_RESOURCES). */
+  resources: readonly CrisisResource[]
   /** The user's assessment scores, shown beside mood in insights; none without it. */
   scoreSeries?: ScoreSeriesProvider | undefined
 }
@@ -29,12 +34,22 @@ const PRIVACY =
   'Entries are private: only their author can read them, and another user’s entry answers 404, never 403. ' +
   'Body, title and the conflict’s trigger, response note and outcome are encrypted at rest (AES-256-GCM).'
 
+const SAFETY =
+  'The text is screened in memory, before it is encrypted, for language of suicide or self-harm (a reviewed phrase list; see the README): when it has some, ' +
+  '`safety.alert` is `true` with crisis resources an app must show, as for a PHQ-9 item 9 answer. Only a flag is stored, never the words; the write is never refused for it.'
+
+const WrittenJournalEntrySchema = JournalEntrySchema.extend({ safety: SafetySchema }).meta({
+  id: 'WrittenJournalEntry',
+  description: 'The entry as written, with the `safety` block for its text.',
+})
+
 /** The private journal: `/v1/journal/entries` and `/v1/journal/insights`. */
 export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async (app, opts) => {
-  const journal = createJournalService({ prisma: app.db.prisma, keyring: opts.keyring })
-  const insights = createJournalInsights({ db: app.db, scoreSeries: opts.scoreSeries })
+  const journal = createJournalService({ prisma: app.db.prisma, keyring: opts.keyring, resources: opts.resources })
+  const insights = createJournalInsights({ db: app.db, trail: app.db.prisma, scoreSeries: opts.scoreSeries })
 
   opts.registry.add({ name: 'journalEntries', scope: 'journal:read', export: (userId) => journal.exportAll(userId) })
+  opts.registry.addLabeler('journal_entry', (userId, ids) => journal.labels(userId, ids))
 
   app.post(
     '/entries',
@@ -42,7 +57,7 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
       config: {
         auth: { scope: 'journal:write' },
         // A retry gets the entry as it is now, read again: the idempotency table never holds its text.
-        idempotent: replayById((request, id) => journal.get(currentUserId(request), id)),
+        idempotent: replayById((request, id) => journal.getWritten(currentUserId(request), id, actorOf(request))),
       },
       schema: {
         tags: ['journal'],
@@ -51,13 +66,13 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
         description:
           'Records what happened, the mood (1–10), emotions from the vocabulary, free tags and, optionally, a conflict: what set it off, how the user responded ' +
           '(from the vocabulary, plus their own words), what came of it and how intense it was. `occurredAt` defaults to now and cannot be in the future. ' +
-          `Send an \`Idempotency-Key\` to make retries safe. ${PRIVACY}`,
+          `Send an \`Idempotency-Key\` to make retries safe. ${PRIVACY} ${SAFETY}`,
         body: CreateJournalEntrySchema,
-        response: { 201: JournalEntrySchema, ...problemResponses(400) },
+        response: { 201: WrittenJournalEntrySchema, ...problemResponses(400) },
       },
     },
     async (request, reply) => {
-      const entry = await journal.create(currentUserId(request), request.body)
+      const entry = await journal.create(currentUserId(request), request.body, actorOf(request))
       return reply.status(201).header('location', `/v1/journal/entries/${entry.id}`).send(entry)
     },
   )
@@ -78,7 +93,7 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
         response: { 200: JournalEntryPageSchema, ...problemResponses(400) },
       },
     },
-    async (request) => journal.list(currentUserId(request), request.query),
+    async (request) => journal.list(currentUserId(request), request.query, actorOf(request)),
   )
 
   app.get(
@@ -94,7 +109,7 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
         response: { 200: JournalEntrySchema, ...problemResponses(400, 404) },
       },
     },
-    async (request) => journal.get(currentUserId(request), request.params.id),
+    async (request) => journal.get(currentUserId(request), request.params.id, actorOf(request)),
   )
 
   app.patch(
@@ -107,13 +122,13 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
         summary: 'Change a journal entry',
         description:
           'Send only the fields to change; each is validated as on create. `title: null` clears the title and `conflict: null` the conflict part; ' +
-          `inside \`conflict\`, given parts replace, \`null\` clears a part and absent parts stay. ${PRIVACY}`,
+          `inside \`conflict\`, given parts replace, \`null\` clears a part and absent parts stay. ${PRIVACY} ${SAFETY}`,
         params: EntryParamsSchema,
         body: UpdateJournalEntrySchema,
-        response: { 200: JournalEntrySchema, ...problemResponses(400, 404, 409) },
+        response: { 200: WrittenJournalEntrySchema, ...problemResponses(400, 404, 409) },
       },
     },
-    async (request) => journal.update(currentUserId(request), request.params.id, request.body),
+    async (request) => journal.update(currentUserId(request), request.params.id, request.body, actorOf(request)),
   )
 
   app.delete(
@@ -130,7 +145,7 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      await journal.delete(currentUserId(request), request.params.id)
+      await journal.delete(currentUserId(request), request.params.id, actorOf(request))
       return reply.status(204).send(null)
     },
   )
@@ -152,6 +167,6 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
         response: { 200: JournalInsightsSchema, ...problemResponses(400) },
       },
     },
-    async (request) => insights.insights(currentUserId(request), request.query),
+    async (request) => insights.insights(currentUserId(request), request.query, actorOf(request)),
   )
 }

@@ -257,6 +257,7 @@ export const JournalInsightsSchema = z
       meanMood: z.number().nullable(),
       conflicts: z.number().int().describe('Entries with a conflict part.'),
       meanIntensity: z.number().nullable(),
+      flaggedEntries: z.number().int().describe('Entries of the period whose text was flagged for crisis language when written (see `safety` on writes); never the text.'),
     }),
     buckets: z
       .array(
@@ -265,6 +266,7 @@ export const JournalInsightsSchema = z
           end: z.iso.date().describe('Last day of the bucket, in `timeZone`.'),
           mood: MoodStatsSchema,
           conflict: BucketConflictSchema,
+          flaggedEntries: z.number().int().describe('Entries in the bucket whose text was flagged for crisis language when written.'),
         }),
       )
       .describe('Every week or month of the period, oldest first, empty ones included, so charts have no gaps.'),
@@ -298,31 +300,35 @@ export const JournalInsightsSchema = z
       to: '2026-11-01T22:59:59.999Z',
       bucket: 'week',
       timeZone: 'Europe/Berlin',
-      totals: { entries: 9, meanMood: 5.78, conflicts: 4, meanIntensity: 5.5 },
+      totals: { entries: 9, meanMood: 5.78, conflicts: 4, meanIntensity: 5.5, flaggedEntries: 0 },
       buckets: [
         {
           start: '2026-10-05',
           end: '2026-10-11',
           mood: { count: 3, mean: 4.33, min: 3, max: 6 },
           conflict: { count: 2, meanIntensity: 7, regulated: 0, reactive: 2, responses: [{ response: 'withdrew', group: 'reactive', count: 2 }] },
+          flaggedEntries: 0,
         },
         {
           start: '2026-10-12',
           end: '2026-10-18',
           mood: { count: 0, mean: null, min: null, max: null },
           conflict: { count: 0, meanIntensity: null, regulated: 0, reactive: 0, responses: [] },
+          flaggedEntries: 0,
         },
         {
           start: '2026-10-19',
           end: '2026-10-25',
           mood: { count: 4, mean: 6.25, min: 5, max: 8 },
           conflict: { count: 1, meanIntensity: 5, regulated: 1, reactive: 0, responses: [{ response: 'paused', group: 'regulated', count: 1 }] },
+          flaggedEntries: 0,
         },
         {
           start: '2026-10-26',
           end: '2026-11-01',
           mood: { count: 2, mean: 7, min: 6, max: 8 },
           conflict: { count: 1, meanIntensity: 3, regulated: 1, reactive: 0, responses: [{ response: 'named-my-need', group: 'regulated', count: 1 }] },
+          flaggedEntries: 0,
         },
       ],
       emotions: [

@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto'
 import type { JournalEntry as JournalEntryRow, Prisma, PrismaClient } from '../../generated/prisma/client.js'
 import { z } from 'zod'
+import { type Actor, withTrail } from '../../lib/access-trail.js'
+import type { CrisisResource } from '../../lib/crisis-resources.js'
+import type { SafetyBlock } from '../../lib/safety.js'
 import { resolveRange } from '../../lib/date-range.js'
 import { isRecordNotFound } from '../../lib/db-errors.js'
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { JournalKeyring } from './journal-crypto.js'
 import { applyChanges, fromInput, toColumns, toContent, toEntry } from './journal-codec.js'
+import { journalSafety, screenEntry } from './journal-safety.js'
 import type { CreateJournalEntry, JournalEntry, ListEntriesQuery, UpdateJournalEntry } from './journal-schemas.js'
+
+/** What a create or update answers: the entry and its safety block. */
+export type WrittenJournalEntry = JournalEntry & { safety: SafetyBlock }
 
 /** The list's sort key: newest `occurredAt` first, then id, so equal times still have one order. */
 const CursorSchema = z.object({ o: z.iso.datetime(), i: z.uuid() })
@@ -16,31 +23,54 @@ const CursorSchema = z.object({ o: z.iso.datetime(), i: z.uuid() })
 const WRITE_ATTEMPTS = 3
 
 export interface JournalServiceDeps {
-  prisma: Pick<PrismaClient, 'journalEntry'>
+  prisma: Pick<PrismaClient, 'journalEntry' | '$transaction'>
   keyring: JournalKeyring
+  /** Crisis resources for the safety block (CRISIS_RESOURCES). */
+  resources: readonly CrisisResource[]
 }
+
+type EntryReader = Pick<Prisma.TransactionClient, 'journalEntry'>
 
 /**
  * Journal entries for their owner. Every query carries the owner's id, so another user's entry is
  * never loaded: it is "not found", whatever the verb. Text is sealed before it reaches Prisma and
  * opened only on the way out.
  */
-export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
-  async function findOwned(userId: string, id: string): Promise<JournalEntryRow> {
-    const row = await prisma.journalEntry.findFirst({ where: { id, userId } })
+export function createJournalService({ prisma, keyring, resources }: JournalServiceDeps) {
+  async function findOwned(db: EntryReader, userId: string, id: string): Promise<JournalEntryRow> {
+    const row = await db.journalEntry.findFirst({ where: { id, userId } })
     if (!row) throw new NotFoundError('journal entry', id)
     return row
   }
 
+  /** Reads the user's entry and records the read in the same transaction (nothing recorded when it is not theirs). */
+  const readOwned = (userId: string, id: string, actor: Actor) =>
+    withTrail(prisma, actor, (tx) => findOwned(tx, userId, id), () => ({ userId, action: 'read', resourceType: 'journal_entry', resourceId: id }))
+
+  const written = (row: JournalEntryRow): WrittenJournalEntry => ({ ...toEntry(keyring, row), safety: journalSafety(row.crisisFlag, resources) })
+
   return {
-    async create(userId: string, input: CreateJournalEntry): Promise<JournalEntry> {
+    /** Stores a new entry; its text is screened for crisis language in memory first, and only the flag is kept. */
+    async create(userId: string, input: CreateJournalEntry, actor: Actor): Promise<WrittenJournalEntry> {
       const id = randomUUID()
-      const row = await prisma.journalEntry.create({ data: { id, userId, ...toColumns(keyring, id, userId, fromInput(input, new Date())) } })
-      return toEntry(keyring, row)
+      const content = fromInput(input, new Date())
+      const crisisFlag = screenEntry(content)
+      const row = await withTrail(
+        prisma,
+        actor,
+        (tx) => tx.journalEntry.create({ data: { id, userId, crisisFlag, ...toColumns(keyring, id, userId, content) } }),
+        () => ({ userId, action: 'create', resourceType: 'journal_entry', resourceId: id }),
+      )
+      return written(row)
     },
 
-    async get(userId: string, id: string): Promise<JournalEntry> {
-      return toEntry(keyring, await findOwned(userId, id))
+    async get(userId: string, id: string, actor: Actor): Promise<JournalEntry> {
+      return toEntry(keyring, await readOwned(userId, id, actor))
+    },
+
+    /** The entry as a create answered it (with its safety block, from the stored flag): what an idempotent retry gets. */
+    async getWritten(userId: string, id: string, actor: Actor): Promise<WrittenJournalEntry> {
+      return written(await readOwned(userId, id, actor))
     },
 
     /**
@@ -48,7 +78,7 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
      * added or edited between pages neither repeat nor push others out of the pages still to come.
      * @throws ValidationError for a range or mood bounds that contradict themselves
      */
-    async list(userId: string, query: ListEntriesQuery) {
+    async list(userId: string, query: ListEntriesQuery, actor: Actor) {
       const { from, to } = resolveRange(query.from, query.to, query.tz)
       if (query.moodMin !== undefined && query.moodMax !== undefined && query.moodMin > query.moodMax) {
         throw new ValidationError('`moodMin` is above `moodMax`.', [{ in: 'query', field: 'moodMin', message: 'Must not be above `moodMax`.', code: 'invalid_range' }])
@@ -66,7 +96,12 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
         conflictResponse: query.conflictResponse ? { in: query.conflictResponse } : undefined,
         OR: after ? [{ occurredAt: { lt: new Date(after.o) } }, { occurredAt: new Date(after.o), id: { lt: after.i } }] : undefined,
       }
-      const rows = await prisma.journalEntry.findMany({ where, orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 })
+      const rows = await withTrail(
+        prisma,
+        actor,
+        (tx) => tx.journalEntry.findMany({ where, orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 }),
+        (found) => ({ userId, action: 'read', resourceType: 'journal_entries', itemCount: Math.min(found.length, query.limit) }),
+      )
       return toPage(rows, query.limit, (row) => toEntry(keyring, row), (row) => ({ o: row.occurredAt.toISOString(), i: row.id }))
     },
 
@@ -76,16 +111,24 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
      * @throws NotFoundError when the user has no such entry
      * @throws ConflictError when the entry keeps changing under us
      */
-    async update(userId: string, id: string, changes: UpdateJournalEntry): Promise<JournalEntry> {
+    async update(userId: string, id: string, changes: UpdateJournalEntry, actor: Actor): Promise<WrittenJournalEntry> {
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-        const row = await findOwned(userId, id)
+        const row = await findOwned(prisma, userId, id)
         const content = applyChanges(toContent(keyring, row), changes)
+        // The whole text as it will be, screened again: an edit can add crisis language or take it out.
+        const crisisFlag = screenEntry(content)
         try {
-          const updated = await prisma.journalEntry.update({
-            where: { id, userId, revision: row.revision },
-            data: { ...toColumns(keyring, id, userId, content), revision: { increment: 1 } },
-          })
-          return toEntry(keyring, updated)
+          const updated = await withTrail(
+            prisma,
+            actor,
+            (tx) =>
+              tx.journalEntry.update({
+                where: { id, userId, revision: row.revision },
+                data: { ...toColumns(keyring, id, userId, content), crisisFlag, revision: { increment: 1 } },
+              }),
+            () => ({ userId, action: 'update', resourceType: 'journal_entry', resourceId: id }),
+          )
+          return written(updated)
         } catch (error) {
           if (!isRecordNotFound(error)) throw error
         }
@@ -94,12 +137,25 @@ export function createJournalService({ prisma, keyring }: JournalServiceDeps) {
     },
 
     /** @throws NotFoundError when the user has no such entry */
-    async delete(userId: string, id: string): Promise<void> {
-      const deleted = await prisma.journalEntry.deleteMany({ where: { id, userId } })
-      if (deleted.count === 0) throw new NotFoundError('journal entry', id)
+    async delete(userId: string, id: string, actor: Actor): Promise<void> {
+      await withTrail(
+        prisma,
+        actor,
+        async (tx) => {
+          const deleted = await tx.journalEntry.deleteMany({ where: { id, userId } })
+          if (deleted.count === 0) throw new NotFoundError('journal entry', id)
+        },
+        () => ({ userId, action: 'delete', resourceType: 'journal_entry', resourceId: id }),
+      )
     },
 
-    /** Every entry of the user, decrypted, newest first: their section of `GET /v1/me/export`. */
+    /** The access log's words for entries: each one's date, nothing it says. */
+    async labels(userId: string, ids: readonly string[]) {
+      const rows = await prisma.journalEntry.findMany({ where: { userId, id: { in: [...ids] } }, select: { id: true, occurredAt: true } })
+      return new Map(rows.map((row) => [row.id, { date: row.occurredAt }]))
+    },
+
+    /** Every entry of the user, decrypted, newest first: their section of `GET /v1/me/export` (which records the export). */
     async exportAll(userId: string): Promise<JournalEntry[]> {
       const rows = await prisma.journalEntry.findMany({ where: { userId }, orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }] })
       return rows.map((row) => toEntry(keyring, row))
