@@ -14,7 +14,8 @@
  * recovered without a restart. One table; exit 1 on any breach. It never touches another cluster and
  * signals only processes it started (the service) or that belong to its own cluster.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -22,6 +23,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 
+const execFileAsync = promisify(execFile)
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const VERSION = process.env.CHAOS_PG_VERSION ?? '15'
 const CLUSTER = `chaos_${process.pid}`
@@ -55,16 +57,19 @@ async function freePort(): Promise<number> {
 const pgPort = await freePort()
 const servicePort = await freePort()
 let clusterCreated = false
-const ctl = (...args: string[]) => execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', VERSION, CLUSTER, ...args], { stdio: 'pipe' })
+/** Async, so the clients' clocks keep running while Postgres stops or starts. */
+const ctl = async (action: 'start' | 'stop', mode?: 'fast' | 'immediate') => {
+  await execFileAsync('pg_ctlcluster', ['--skip-systemctl-redirect', ...(mode ? ['--mode', mode] : []), VERSION, CLUSTER, action])
+}
 
-function createCluster(): void {
+async function createCluster(): Promise<void> {
   log(`creating cluster ${VERSION}/${CLUSTER} on port ${pgPort}`)
   execFileSync('pg_createcluster', [VERSION, CLUSTER, '-p', String(pgPort), '--start-conf', 'manual', '--', '--auth-local=trust', '--auth-host=trust'], { stdio: 'pipe' })
   clusterCreated = true
   const confDir = `/etc/postgresql/${VERSION}/${CLUSTER}`
   execFileSync('sh', ['-c', `printf 'local all all trust\\nhost all all 127.0.0.1/32 trust\\n' > ${confDir}/pg_hba.conf`])
   execFileSync('sh', ['-c', `printf "listen_addresses = '127.0.0.1'\\nfsync = off\\nmax_connections = 60\\n" >> ${confDir}/postgresql.conf`])
-  ctl('start')
+  await ctl('start')
 }
 
 function dropCluster(): void {
@@ -405,8 +410,8 @@ interface Fault {
 }
 
 const FAULTS: Fault[] = [
-  { name: 'postgres stop -m fast', inject: async () => void ctl('stop', '-m', 'fast'), heal: async () => void ctl('start') },
-  { name: 'postgres stop -m immediate', inject: async () => void ctl('stop', '-m', 'immediate'), heal: async () => void ctl('start') },
+  { name: 'postgres stop -m fast', inject: () => ctl('stop', 'fast'), heal: () => ctl('start') },
+  { name: 'postgres stop -m immediate', inject: () => ctl('stop', 'immediate'), heal: () => ctl('start') },
   {
     name: 'postgres frozen (SIGSTOP)',
     inject: async () => {
@@ -419,7 +424,7 @@ const FAULTS: Fault[] = [
 ]
 
 async function main(): Promise<number> {
-  createCluster()
+  await createCluster()
   await startService()
   const connectChecker = async () => {
     const client = new pg.Client({ connectionString: DATABASE_URL })

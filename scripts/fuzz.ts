@@ -369,7 +369,7 @@ async function run(): Promise<number> {
           headers['content-type'] = type
           body = Array.from({ length: int(1, 3) }, () => JSON.stringify(valid ? validValue(resolve(doc.components?.schemas?.TherapistCreate ?? {})) : invalidValue({ type: 'object' }))).join('\n')
         } else {
-          headers['content-type'] = 'application/json'
+          headers['content-type'] = type
           const value = valid ? validValue(media.schema) : chance(0.1) ? undefined : invalidValue(media.schema)
           body = value === undefined ? '{"broken": ' : JSON.stringify(value)
         }

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { DataDirLockedError } from './db/data-dir-lock.js'
 import { type Database, MIGRATIONS_DIR, openDatabase } from './db/database.js'
 import { MigrationError, readMigrations } from './db/migrations.js'
-import { prepareDatabase } from './db/prepare.js'
+import { type PreparedDatabase, prepareDatabase } from './db/prepare.js'
 import { DatabaseUnreachableError, waitForDatabase } from './db/startup.js'
 import { DEMO_DATA_LOADERS, FEATURE_LOG_REDACTIONS } from './features.js'
 import { createLogger } from './logger.js'
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   let db: Database | undefined
   try {
     const migrations = readMigrations(MIGRATIONS_DIR)
-    let prepared
+    let prepared: PreparedDatabase
     if (config.DATABASE_URL) {
       // Postgres may still be starting (compose, a reboot): wait for it, then migrate on a short-lived
       // handle without the statement timeout that bounds requests, since a migration may run longer.

@@ -157,7 +157,8 @@ describe('faults in the middle of a request (defects 3 and 4)', () => {
     await app.ready()
     try {
       const user = await registerUser(app)
-      const res = await app.inject({ method: 'POST', url: '/probe/writes', headers: { ...user.headers, 'idempotency-key': randomUUID() }, payload: {} })
+      // The write commits, then the database is gone and the request fails: freeing the key fails too.
+      const res = await app.inject({ method: 'POST', url: '/probe/writes', headers: { ...user.headers, 'idempotency-key': randomUUID() }, payload: { failAfterCommit: true } })
       expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/)
       expect(res.body).not.toMatch(LEAKS)
       expect(res.statusCode).toBeGreaterThanOrEqual(500)
