@@ -81,6 +81,26 @@ export async function openDatabase(config: Config, options: DatabaseOptions = {}
   }
 }
 
+/**
+ * A query that timed out on the client side (`query_timeout`: the server did not answer at all) leaves
+ * its connection in an unknown state: the statement, or a transaction's BEGIN, may still run once the
+ * server wakes up, and a transaction's connection goes back to the pool without an error. So such a
+ * connection is ended at once (the server rolls back whatever it held when it reads the goodbye) and the
+ * pool discards it, instead of handing a half-open transaction to the next request.
+ */
+function endOnQueryTimeout(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const result = query(...args)
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (error instanceof Error && error.message === 'Query read timeout') void client.end().catch(() => undefined)
+      })
+    }
+    return result
+  }
+}
+
 /** Postgres through one `pg` pool shared by Prisma and raw queries. Connects lazily, on first use. */
 export function openPostgres(connectionString: string, options: DatabaseOptions = {}): Database {
   const statementTimeout = options.statementTimeoutMs
@@ -94,6 +114,7 @@ export function openPostgres(connectionString: string, options: DatabaseOptions 
   })
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined)
+  if (statementTimeout) pool.on('connect', endOnQueryTimeout)
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
   return {
     kind: 'postgres',
