@@ -133,9 +133,10 @@ export const idempotencyPlugin = fp(
 
     const wired = new WeakSet<object>()
     app.addHook('onRoute', (route: RouteOptions) => {
-      const options = route.config?.idempotent
-      if (!options || wired.has(route.config)) return
-      wired.add(route.config)
+      const config = route.config
+      const options = config?.idempotent
+      if (!config || !options || wired.has(config)) return
+      wired.add(config)
       const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value])
       route.preHandler = [...asArray(route.preHandler), beforeHandler]
       route.onSend = [...asArray(route.onSend), onSend]
