@@ -23,7 +23,12 @@ declare module 'fastify' {
 /** A NUL character (Postgres text cannot hold it) or a UTF-16 surrogate without its pair (not Unicode text). */
 export const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
-const isPlain = (value: object): boolean => Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null
+/** Arrays and data objects (the query parser's have a prototype-less prototype), never streams or buffers. */
+const isPlain = (value: object): boolean => {
+  if (Array.isArray(value)) return true
+  const proto = Object.getPrototypeOf(value) as object | null
+  return proto === null || proto === Object.prototype || Object.getPrototypeOf(proto) === null
+}
 
 /** The dotted path of the first string (or key) in `value` that cannot be stored as text, if any. */
 export function unstorableTextAt(value: unknown, path: string[] = [], depth = 0): string | undefined {

@@ -264,34 +264,6 @@ describe('hostile input (defects 5 and 7)', () => {
   })
 })
 
-describe('requests that arrive while shutting down (defect 7)', () => {
-  it('answer 503 shutting_down as problem+json', async () => {
-    const app = await buildApp(testConfig(), { db: await sharedDatabase() })
-    let finish: () => void = () => undefined
-    app.get('/probe/hold', () => new Promise<{ ok: true }>((resolve) => (finish = () => resolve({ ok: true }))))
-    const address = await app.listen({ port: 0, host: '127.0.0.1' })
-    const { port } = new URL(address)
-    const socket = connect({ port: Number(port), host: '127.0.0.1' })
-    let received = ''
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
-    socket.on('data', (chunk) => (received += chunk.toString('utf8')))
-    // Two pipelined requests on one kept-alive connection: the second is read after shutdown began.
-    socket.write('GET /probe/hold HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    const closing = app.close()
-    await new Promise((resolve) => setImmediate(resolve))
-    finish()
-    await closing
-    socket.destroy()
-    await closed
-    const second = received.slice(received.indexOf('HTTP/1.1', 10))
-    expect(received).toMatch(/^HTTP\/1\.1 200 /)
-    expect(second).toMatch(/^HTTP\/1\.1 503 /)
-    expect(second).toMatch(/content-type: application\/problem\+json/i)
-    expect(second).toContain('"code":"shutting_down"')
-  })
-})
-
 describe('one journal entry that cannot be decrypted (defect 8)', () => {
   let app: App
   let user: TestUser
