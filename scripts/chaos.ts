@@ -317,6 +317,7 @@ interface Row {
   duplicates: number
   stuckKeys: number
   other5xx: number
+  unavailable: number
   worstMs: number
   recoveryMs: number | null
   breaches: string[]
@@ -337,7 +338,7 @@ async function check(scenario: Scenario, workers: Worker[], db: pg.Client, befor
       ids.length === 0 ? 0 : counted((await db.query(`select count(*) as n from ${table} where id = any($1::uuid[])`, [ids])).rows)
     missing += journalIds.length - (await present('journal_entries', journalIds))
     missing += assessmentIds.length - (await present('assessments', assessmentIds))
-    missing += worker.therapists.size - (await present('therapists', [...worker.therapists.values()]))
+    missing += worker.therapists.size - (await present('therapist', [...worker.therapists.values()]))
     const rows = {
       journal: counted((await db.query('select count(*) as n from journal_entries where user_id = $1', [worker.userId])).rows),
       assessments: counted((await db.query('select count(*) as n from assessments where user_id = $1', [worker.userId])).rows),
@@ -348,7 +349,7 @@ async function check(scenario: Scenario, workers: Worker[], db: pg.Client, befor
     if (new Set(journalIds).size !== journalIds.length || new Set(assessmentIds).size !== assessmentIds.length) duplicates++
     if (worker.unresolved > 0) breaches.push(`${worker.unresolved} write(s) never acknowledged within ${RETRY_BUDGET_MS} ms`)
   }
-  const therapistRows = counted((await db.query(`select count(*) as n from therapists where external_id like 'chaos-%'`)).rows) - therapistsBefore
+  const therapistRows = counted((await db.query(`select count(*) as n from therapist where external_id like 'chaos-%'`)).rows) - therapistsBefore
   const therapistAcks = workers.reduce((sum, worker) => sum + worker.therapists.size, 0)
   duplicates += Math.max(0, therapistRows - therapistAcks - workers.reduce((sum, worker) => sum + worker.unresolved, 0))
 
@@ -394,6 +395,7 @@ async function check(scenario: Scenario, workers: Worker[], db: pg.Client, befor
     duplicates,
     stuckKeys,
     other5xx,
+    unavailable: during.filter((o) => o.status === 503 || o.status === 504).length,
     worstMs,
     recoveryMs: scenario.recoveredAt === null ? null : scenario.recoveredAt - scenario.healedAt,
     breaches,
@@ -445,7 +447,7 @@ async function main(): Promise<number> {
   for (const fault of FAULTS) {
     const workers = await Promise.all(Array.from({ length: WORKERS }, () => newWorker()))
     const before = new Map(workers.map((worker) => [worker.userId, { journal: 0, assessments: 0 }]))
-    const therapistsBefore = Number((await db.query<{ n: string }>(`select count(*) as n from therapists where external_id like 'chaos-%'`)).rows[0]?.n ?? 0)
+    const therapistsBefore = Number((await db.query<{ n: string }>(`select count(*) as n from therapist where external_id like 'chaos-%'`)).rows[0]?.n ?? 0)
     const scenario: Scenario = { name: fault.name, observations: [], faultStart: Number.MAX_SAFE_INTEGER, healedAt: 0, recoveredAt: null }
     current = scenario
     running = true
@@ -476,8 +478,10 @@ async function main(): Promise<number> {
   }
   await db.end().catch(() => undefined)
 
-  const header = ['scenario', 'acknowledged', 'missing', 'duplicates', 'stuck keys', '5xx not 503/504', 'worst ms', 'recovery ms']
-  const table = rows.map((row) => [row.scenario, row.acknowledged, row.missing, row.duplicates, row.stuckKeys, row.other5xx, row.worstMs, row.recoveryMs ?? 'never'].map(String))
+  const header = ['scenario', 'acknowledged', 'missing', 'duplicates', 'stuck keys', '5xx not 503/504', '503/504 answered', 'worst ms', 'recovery ms']
+  const table = rows.map((row) =>
+    [row.scenario, row.acknowledged, row.missing, row.duplicates, row.stuckKeys, row.other5xx, row.unavailable, row.worstMs, row.recoveryMs ?? 'never'].map(String),
+  )
   const widths = header.map((title, index) => Math.max(title.length, ...table.map((cells) => cells[index]?.length ?? 0)))
   const line = (cells: string[]) => `| ${cells.map((cell, index) => (index === 0 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0))).join(' | ')} |`
   console.log(line(header))
