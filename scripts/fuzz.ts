@@ -346,7 +346,13 @@ async function run(): Promise<number> {
       let url = template.replace(/\{(\w+)\}/g, (_, param: string) => {
         const pool = template.includes('journal') ? ids.journal : template.includes('assessments') ? ids.assessments : template.includes('therapists') ? ids.therapists : []
         const value = valid ? (pool && pool.length > 0 && chance(0.7) ? pick(pool) : param === 'id' && template.includes('instruments') ? pick(['gad-7', 'phq-9', 'therapy-readiness']) : uuid()) : asQueryValue(pick([...HOSTILE, 'x'.repeat(101), uuid()]))
-        return encodeURIComponent(String(value))
+        try {
+          // An empty segment would be another operation (`/v1/therapists/` is the list).
+          return encodeURIComponent(String(value)) || '-'
+        } catch {
+          // An unpaired surrogate: send the bytes a careless client would (CESU-8), which are not UTF-8.
+          return '%ED%A0%80'
+        }
       })
       const query = new URLSearchParams()
       const headers: Record<string, string> = {}
