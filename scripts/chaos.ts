@@ -269,12 +269,12 @@ async function oneWrite(worker: Worker, n: number): Promise<void> {
     const [url, body, into] =
       kind === 0 ? ['/v1/journal/entries', { body: `chaos entry ${key}`, mood: 5 }, worker.journal] : ['/v1/assessments', GAD7, worker.assessments]
     const id = await until(
-      () => call('POST', url as string, body, { ...auth, 'idempotency-key': key }),
+      () => call('POST', url, body, { ...auth, 'idempotency-key': key }),
       (r) => (r.status === 201 ? (r.json as { id: string }).id : r.status === 401 ? null : undefined),
     )
     if (id === null) return signIn(worker)
     if (id === undefined) worker.unresolved++
-    else (into as Map<string, string>).set(key, id)
+    else into.set(key, id)
     return
   }
   if (kind === 2) {
@@ -335,13 +335,13 @@ async function check(scenario: Scenario, workers: Worker[], db: pg.Client, befor
     const assessmentIds = [...worker.assessments.values()]
     acknowledged += journalIds.length + assessmentIds.length + worker.therapists.size + worker.refreshes
     const present = async (table: string, ids: string[]) =>
-      ids.length === 0 ? 0 : counted((await db.query(`select count(*) as n from ${table} where id = any($1::uuid[])`, [ids])).rows)
+      ids.length === 0 ? 0 : counted((await db.query<{ n: string }>(`select count(*) as n from ${table} where id = any($1::uuid[])`, [ids])).rows)
     missing += journalIds.length - (await present('journal_entries', journalIds))
     missing += assessmentIds.length - (await present('assessments', assessmentIds))
     missing += worker.therapists.size - (await present('therapist', [...worker.therapists.values()]))
     const rows = {
-      journal: counted((await db.query('select count(*) as n from journal_entries where user_id = $1', [worker.userId])).rows),
-      assessments: counted((await db.query('select count(*) as n from assessments where user_id = $1', [worker.userId])).rows),
+      journal: counted((await db.query<{ n: string }>('select count(*) as n from journal_entries where user_id = $1', [worker.userId])).rows),
+      assessments: counted((await db.query<{ n: string }>('select count(*) as n from assessments where user_id = $1', [worker.userId])).rows),
     }
     // Every write each client made was acknowledged (or counted unresolved): more rows are duplicates.
     duplicates += Math.max(0, rows.journal - worker.journal.size - (before.get(worker.userId)?.journal ?? 0) - worker.unresolved)
@@ -349,7 +349,7 @@ async function check(scenario: Scenario, workers: Worker[], db: pg.Client, befor
     if (new Set(journalIds).size !== journalIds.length || new Set(assessmentIds).size !== assessmentIds.length) duplicates++
     if (worker.unresolved > 0) breaches.push(`${worker.unresolved} write(s) never acknowledged within ${RETRY_BUDGET_MS} ms`)
   }
-  const therapistRows = counted((await db.query(`select count(*) as n from therapist where external_id like 'chaos-%'`)).rows) - therapistsBefore
+  const therapistRows = counted((await db.query<{ n: string }>(`select count(*) as n from therapist where external_id like 'chaos-%'`)).rows) - therapistsBefore
   const therapistAcks = workers.reduce((sum, worker) => sum + worker.therapists.size, 0)
   duplicates += Math.max(0, therapistRows - therapistAcks - workers.reduce((sum, worker) => sum + worker.unresolved, 0))
 
@@ -374,7 +374,7 @@ async function check(scenario: Scenario, workers: Worker[], db: pg.Client, befor
     }
   }
   current = saved
-  const pending = counted((await db.query('select count(*) as n from idempotency_keys where response_status is null and expires_at < now()')).rows)
+  const pending = counted((await db.query<{ n: string }>('select count(*) as n from idempotency_keys where response_status is null and expires_at < now()')).rows)
   stuckKeys += pending
 
   const during = scenario.observations.filter((o) => o.at >= scenario.faultStart)

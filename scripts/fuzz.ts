@@ -57,7 +57,7 @@ const HOSTILE: unknown[] = [
   '2026-02-30T00:00:00Z',
   2147483648,
   -2147483649,
-  9007199254740993,
+  Number.MAX_SAFE_INTEGER + 2,
   1e308,
   -1,
   0,
@@ -96,7 +96,7 @@ function resolve(schema: Schema): Schema {
 
 function exampleOf(schema: Schema): unknown {
   if (schema.example !== undefined) return schema.example
-  if (Array.isArray(schema.examples) && schema.examples.length > 0) return pick(schema.examples)
+  if (Array.isArray(schema.examples) && schema.examples.length > 0) return pick(schema.examples as unknown[])
   return undefined
 }
 
@@ -109,10 +109,10 @@ function validValue(raw: Schema, depth = 0): unknown {
     const options = schema[key]
     if (Array.isArray(options) && options.length > 0) return validValue(pick(options) as Schema, depth + 1)
   }
-  if (Array.isArray(schema.allOf) && schema.allOf.length > 0) return validValue(schema.allOf[0] as Schema, depth + 1)
+  if (Array.isArray(schema.allOf) && schema.allOf.length > 0) return validValue((schema.allOf as Schema[])[0] ?? {}, depth + 1)
   const example = chance(0.5) ? exampleOf(schema) : undefined
   if (example !== undefined) return example
-  const type = Array.isArray(schema.type) ? pick(schema.type.filter((t) => t !== 'null')) : schema.type
+  const type = Array.isArray(schema.type) ? pick((schema.type as unknown[]).filter((t) => t !== 'null')) : schema.type
   switch (type) {
     case 'string':
       return stringFor(schema)
@@ -175,13 +175,14 @@ function stringFor(schema: Schema): string {
 function invalidValue(raw: Schema): unknown {
   const schema = resolve(raw)
   if (chance(0.5)) return pick(HOSTILE)
-  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type
+  const type: unknown = Array.isArray(schema.type) ? (schema.type as unknown[])[0] : schema.type
   if (type === 'object' && schema.properties) {
     const value = validValue(schema) as Record<string, unknown>
-    const names = Object.keys(schema.properties as object)
+    const names = Object.keys(schema.properties)
     const name = pick(names)
-    if (chance(0.3)) delete value[name]
-    else if (chance(0.3)) value[`unexpected${int(0, 9)}`] = 1
+    const roll = random()
+    if (roll < 0.3) delete value[name]
+    else if (roll < 0.5) value[`unexpected${int(0, 9)}`] = 1
     else value[name] = pick(HOSTILE)
     return value
   }
@@ -293,7 +294,7 @@ async function run(): Promise<number> {
   await start()
   doc = (await (await fetch(`${BASE}/openapi.json`)).json()) as typeof doc
   const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false })
-  ajv.addSchema(doc as object, 'openapi.json')
+  ajv.addSchema(doc, 'openapi.json')
 
   const register = async () => {
     const res = await fetch(`${BASE}/v1/auth/register`, {

@@ -83,7 +83,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     // A client that has not sent its whole request by then gets 408 `request_timeout`; Node checks each second.
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     http: { connectionsCheckingInterval: 1000, headersTimeout: Math.min(config.REQUEST_TIMEOUT_MS, 60_000) },
-    frameworkErrors: frameworkErrorHandler,
+    frameworkErrors: (error, request, reply) => void frameworkErrorHandler(error, request, reply),
     clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>()
 

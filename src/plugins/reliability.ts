@@ -21,6 +21,7 @@ declare module 'fastify' {
 }
 
 /** A NUL character (Postgres text cannot hold it) or a UTF-16 surrogate without its pair (not Unicode text). */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what it looks for
 export const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 /** Arrays and data objects (the query parser's have a prototype-less prototype), never streams or buffers. */
