@@ -17,20 +17,25 @@ const KINDS: Record<'unique_violation' | 'record_not_found' | 'invalid_value' | 
   // only a message). Answered 503 `database_unavailable`: a retry later can succeed.
   connection: {
     codes: [
-      'P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2039', '08*', '57P01', '57P02', '57P03', '57014',
+      'P1001', 'P1002', 'P1008', 'P1017', 'P2024', '08*', '57P01', '57P02', '57P03', '57014',
       'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH',
+      // The `kind` Prisma's driver adapters give a socket error (P2039, Prisma's generic database error,
+      // carries any kind of error: only its cause tells).
+      'DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections',
     ],
-    messages: /timeout exceeded when trying to connect|Connection terminated|Query read timeout|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)/i,
+    // P2028 only for its timeouts (an interactive transaction that could not start or expired in time).
+    messages:
+      /timeout exceeded when trying to connect|Connection terminated|Query read timeout|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)|Unable to start a transaction in the given time|A query cannot be executed on an expired transaction/i,
   },
 }
 
 /** Every code and message on the error and its causes (Prisma's `meta.driverAdapterError` included). */
 function signsOf(error: unknown, depth = 0): { codes: string[]; messages: string[] } {
   if (typeof error !== 'object' || error === null || depth > 5) return { codes: [], messages: [] }
-  const { code, originalCode, message, cause, meta } = error as Record<string, unknown>
+  const { code, originalCode, kind, message, cause, meta } = error as Record<string, unknown>
   const inner = [cause, (meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError].map((next) => signsOf(next, depth + 1))
   return {
-    codes: [code, originalCode].filter((value): value is string => typeof value === 'string').concat(...inner.map((signs) => signs.codes)),
+    codes: [code, originalCode, kind].filter((value): value is string => typeof value === 'string').concat(...inner.map((signs) => signs.codes)),
     messages: (typeof message === 'string' ? [message] : []).concat(...inner.map((signs) => signs.messages)),
   }
 }

@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Prisma } from '../generated/prisma/client.js'
-import type { TrailEvent } from './access-trail.js'
 
 /**
  * Work that must commit in the same transaction as a request's write: the Idempotency-Key's stored
@@ -8,7 +7,13 @@ import type { TrailEvent } from './access-trail.js'
  * write goes through `withTrail`, which calls the hook last in its transaction with what was written.
  * A hook that throws rolls the write back.
  */
-export type WriteHook = (tx: Prisma.TransactionClient, events: readonly TrailEvent[]) => Promise<void>
+export type WriteHook = (tx: Prisma.TransactionClient, events: readonly WrittenEvent[]) => Promise<void>
+
+/** What a write did, as its access-trail event says it (src/lib/access-trail.ts `TrailEvent`). */
+export interface WrittenEvent {
+  action: string
+  resourceId?: string | null
+}
 
 const storage = new AsyncLocalStorage<WriteHook>()
 
