@@ -25,11 +25,12 @@ import { directoryRoutes } from './modules/directory/directory-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { authGuardPlugin } from './plugins/auth-guard.js'
 import { databasePlugin } from './plugins/database.js'
-import { errorHandlerPlugin } from './plugins/error-handler.js'
+import { clientErrorHandler, errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { idempotencyPlugin } from './plugins/idempotency/idempotency-plugin.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { readinessPlugin } from './plugins/readiness.js'
+import { reliabilityPlugin } from './plugins/reliability.js'
 import { type RetentionClock, retentionPlugin } from './plugins/retention.js'
 import { securityPlugin } from './plugins/security.js'
 import { swaggerPlugin } from './plugins/swagger.js'
@@ -73,9 +74,17 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Trust X-Forwarded-For from exactly this many proxies in front of us, no further.
     trustProxy: (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS,
-    return503OnClosing: true,
+    // While closing, the reliability plugin answers new requests with a 503 problem+json instead.
+    return503OnClosing: false,
     // `/v1/me` and `/v1/me/` are the same resource.
     routerOptions: { ignoreTrailingSlash: true },
+    // A request that takes longer than this from arrival gets 503 `deadline_exceeded` (the import sets its own).
+    ...(config.REQUEST_DEADLINE_MS > 0 ? { handlerTimeout: config.REQUEST_DEADLINE_MS } : {}),
+    // A client that has not sent its whole request by then gets 408 `request_timeout`; Node checks each second.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    http: { connectionsCheckingInterval: 1000, headersTimeout: Math.min(config.REQUEST_TIMEOUT_MS, 60_000) },
+    frameworkErrors: (error, request, reply) => void frameworkErrorHandler(error, request, reply),
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
@@ -87,6 +96,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   const accountData = createAccountDataRegistry()
 
   await app.register(errorHandlerPlugin)
+  await app.register(reliabilityPlugin, { config })
   await app.register(securityPlugin, { config })
   await app.register(metricsPlugin)
   await app.register(databasePlugin, { db: deps.db })
@@ -97,7 +107,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   // scope check and before it may claim an idempotency key; the guard identifies the caller first.
   await app.register(rateLimitPlugin, { config })
   await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma, clock: deps.cacheClock }) })
-  await app.register(idempotencyPlugin)
+  await app.register(idempotencyPlugin, { leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS })
   await app.register(swaggerPlugin, { config })
 
   await app.register(operationsRoutes, { config, migrations: deps.migrations ?? readMigrations(MIGRATIONS_DIR) })

@@ -34,6 +34,26 @@ const jsonValue = z.string().transform((text, ctx) => {
 
 const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
 
+/**
+ * A host that names a loopback, private, link-local (cloud metadata: 169.254.169.254), unique-local or
+ * otherwise non-public address, written as an IP literal or as `localhost`. Host names are not resolved.
+ */
+export function isPrivateHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal')) return true
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host)
+  if (v4) {
+    const [a = 0, b = 0] = v4.slice(1).map(Number)
+    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224
+  }
+  if (host.includes(':')) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)
+    if (mapped?.[1]) return isPrivateHost(mapped[1])
+    return host === '::' || host === '::1' || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || /^::ffff:/.test(host)
+  }
+  return false
+}
+
 /** A trusted identity provider. Its JWKS must be https, except on loopback (tests, local IdPs). */
 export const TrustedIssuerSchema = z.object({
   issuer: z.string().min(1),
@@ -104,6 +124,33 @@ export const EnvSchema = z.object({
   FACET_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   /** Apply pending migrations at start (the default). Off: start only if the schema is current. */
   MIGRATE_ON_START: booleanFlag.default(true),
+  /**
+   * At start, keep trying to reach Postgres this long (seconds, with backoff, one log line per attempt)
+   * before exiting non-zero; 0 tries once.
+   */
+  DB_START_RETRY_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /** Longest wait for a Postgres connection (from the pool, or a new one), in ms; then 503 `database_unavailable`. */
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /**
+   * Longest one SQL statement may run, in ms (Postgres `statement_timeout`); the client gives up one second
+   * later if the server does not answer at all (frozen, partitioned). Then 503 `database_unavailable`.
+   */
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  /**
+   * Longest a request may take from arrival to response, in ms; past it the client gets 503 `deadline_exceeded`
+   * (the NDJSON import has its own, longer deadline). 0 = no deadline.
+   */
+  REQUEST_DEADLINE_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+  /**
+   * Longest a client may take to send a request's headers and body, in ms; a slower one gets 408 `request_timeout`
+   * and is disconnected, checked every second. Raise it for NDJSON imports over slow links.
+   */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /**
+   * How long a claimed Idempotency-Key whose request never finished (its instance died, the database went
+   * away) stays locked, in seconds, before a retry takes it over and runs the request again.
+   */
+  IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
 
   /** This service's public base URL: the `iss` of the tokens it signs, and the token URL in the docs. */
   PUBLIC_URL: z.url({ error: 'must be an absolute URL' }).default('http://localhost:3000'),
@@ -120,6 +167,11 @@ export const EnvSchema = z.object({
   AUTH_REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** JSON array of identity providers whose user tokens we accept: [{issuer, jwksUrl, audience?, scopes?, name?}]. */
   AUTH_TRUSTED_ISSUERS: jsonValue.pipe(z.array(TrustedIssuerSchema, { error: 'must be a JSON array of {issuer, jwksUrl, audience?, scopes?, name?}' })).default([]),
+  /**
+   * Accept a trusted issuer's `jwksUrl` on a loopback, private or link-local address. Off by default: the
+   * service would fetch whatever such an address serves (e.g. a cloud metadata endpoint).
+   */
+  AUTH_ALLOW_PRIVATE_JWKS: booleanFlag.default(false),
 
   /**
    * Keys that encrypt journal text at rest: `id:base64key` pairs (32-byte keys), comma- or
@@ -174,7 +226,21 @@ export const sharedKeyRequired = (name: SharedKey): string =>
  * the one-line configuration error at start, before any database work. (The embedded database
  * generates its keys into DATA_DIR.)
  */
-const ServiceEnvSchema = EnvSchema.superRefine((env, ctx) => {
+/** Every configuration, the service's and the commands': no JWKS fetched from a private address unless allowed. */
+const CheckedEnvSchema = EnvSchema.superRefine((env, ctx) => {
+  if (env.AUTH_ALLOW_PRIVATE_JWKS) return
+  for (const [index, issuer] of env.AUTH_TRUSTED_ISSUERS.entries()) {
+    if (isPrivateHost(new URL(issuer.jwksUrl).hostname)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_TRUSTED_ISSUERS', index, 'jwksUrl'],
+        message: `AUTH_TRUSTED_ISSUERS: the jwksUrl of ${issuer.issuer} is on a private, loopback or link-local address; set AUTH_ALLOW_PRIVATE_JWKS=true if that is intended`,
+      })
+    }
+  }
+})
+
+const ServiceEnvSchema = CheckedEnvSchema.superRefine((env, ctx) => {
   if (env.DATABASE_URL === undefined) return
   for (const name of Object.keys(SHARED_KEYS) as SharedKey[]) {
     if (env[name] === undefined) ctx.addIssue({ code: 'custom', message: sharedKeyRequired(name) })
@@ -200,10 +266,14 @@ export function loadConfig(env: Record<string, string | undefined>, options: { s
   const present = Object.fromEntries(
     Object.entries(env).filter(([key, value]) => key in EnvSchema.shape && value !== undefined && value !== ''),
   )
-  const parsed = (options.sharedKeys === 'optional' ? EnvSchema : ServiceEnvSchema).safeParse(present)
+  const parsed = (options.sharedKeys === 'optional' ? CheckedEnvSchema : ServiceEnvSchema).safeParse(present)
   if (!parsed.success) {
     // A rule across variables names them in its message; a field's issue is prefixed with its name.
-    throw new ConfigError(parsed.error.issues.map((issue) => (issue.path.length === 0 ? issue.message : `${String(issue.path[0])}: ${issue.message}`)))
+    throw new ConfigError(
+      parsed.error.issues.map((issue) =>
+        issue.path.length === 0 || (issue.code === 'custom' && issue.message.startsWith(`${String(issue.path[0])}:`)) ? issue.message : `${String(issue.path[0])}: ${issue.message}`,
+      ),
+    )
   }
   return Object.freeze(parsed.data)
 }

@@ -6,9 +6,11 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
-import { MIGRATIONS_DIR, openDatabase } from './db/database.js'
+import { DataDirLockedError } from './db/data-dir-lock.js'
+import { type Database, MIGRATIONS_DIR, openDatabase } from './db/database.js'
 import { MigrationError, readMigrations } from './db/migrations.js'
-import { prepareDatabase } from './db/prepare.js'
+import { type PreparedDatabase, prepareDatabase } from './db/prepare.js'
+import { DatabaseUnreachableError, waitForDatabase } from './db/startup.js'
 import { DEMO_DATA_LOADERS, FEATURE_LOG_REDACTIONS } from './features.js'
 import { createLogger } from './logger.js'
 import { loadSigningKeys } from './modules/auth/keys.js'
@@ -34,10 +36,25 @@ async function configure() {
 async function main(): Promise<void> {
   const { config, keys, journalKeys } = await configure()
   const log = createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS })
-  const db = await openDatabase(config)
+  let db: Database | undefined
   try {
     const migrations = readMigrations(MIGRATIONS_DIR)
-    const prepared = await prepareDatabase(db, config, log, { migrations, demoLoaders: DEMO_DATA_LOADERS })
+    let prepared: PreparedDatabase
+    if (config.DATABASE_URL) {
+      // Postgres may still be starting (compose, a reboot): wait for it, then migrate on a short-lived
+      // handle without the statement timeout that bounds requests, since a migration may run longer.
+      const setup = await openDatabase(config, { statementTimeoutMs: 0, poolSize: 2 })
+      try {
+        await waitForDatabase(setup, log, config.DB_START_RETRY_SECONDS)
+        prepared = await prepareDatabase(setup, config, log, { migrations, demoLoaders: DEMO_DATA_LOADERS })
+      } finally {
+        await setup.close().catch(() => undefined)
+      }
+      db = await openDatabase(config)
+    } else {
+      db = await openDatabase(config)
+      prepared = await prepareDatabase(db, config, log, { migrations, demoLoaders: DEMO_DATA_LOADERS })
+    }
     const app = await buildApp(config, { db, logger: log, keys, journalKeys, migrations })
 
     // The first SIGTERM/SIGINT (or an uncaught error) drains in-flight requests and closes the
@@ -48,7 +65,7 @@ async function main(): Promise<void> {
         if (err) log.error({ err }, 'shutting down after an unexpected error')
         else log.info({ signal }, 'shutting down: draining in-flight requests')
         await app.close()
-        await db.close()
+        await db?.close()
         log.info('shut down cleanly')
       },
     )
@@ -65,8 +82,8 @@ async function main(): Promise<void> {
       `Therapath is listening on ${address} (docs at ${address}/docs)`,
     )
   } catch (error) {
-    await db.close().catch(() => undefined)
-    if (error instanceof MigrationError) {
+    await db?.close().catch(() => undefined)
+    if (error instanceof MigrationError || error instanceof DatabaseUnreachableError || error instanceof DataDirLockedError) {
       log.fatal(`cannot start: ${error.message}`)
       process.exit(1)
     }

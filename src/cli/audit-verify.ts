@@ -3,14 +3,14 @@
  * and exits 1 if any record was edited, removed or moved. Reads only; needs no keys.
  */
 import { loadConfig } from '../config.js'
-import { openDatabase } from '../db/database.js'
+import { openDatabaseForCommand } from './open-database.js'
 import { FEATURE_LOG_REDACTIONS } from '../features.js'
 import { verifyAccessChains } from '../lib/access-trail-verify.js'
 import { createLogger } from '../logger.js'
 
 const config = loadConfig(process.env, { sharedKeys: 'optional' })
 const log = createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS })
-const db = await openDatabase(config)
+const db = await openDatabaseForCommand(config)
 try {
   const report = await verifyAccessChains(db.prisma)
   if (report.problems.length === 0) {

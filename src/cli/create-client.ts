@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
-import { MIGRATIONS_DIR, openDatabase } from '../db/database.js'
+import { MIGRATIONS_DIR } from '../db/database.js'
+import { openDatabaseForCommand } from './open-database.js'
 import { applyMigrations, readMigrations } from '../db/migrations.js'
 import { CLIENT_SCOPES } from '../lib/scopes.js'
 import { createApiClient } from '../modules/auth/clients-service.js'
@@ -17,7 +18,7 @@ if (!values.name || !values.scopes) {
 
 // Signs and encrypts nothing: runs on Postgres without the service's keys.
 const config = loadConfig(process.env, { sharedKeys: 'optional' })
-const db = await openDatabase(config)
+const db = await openDatabaseForCommand(config)
 try {
   await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
   const client = await createApiClient(db.prisma, { name: values.name, scopes: values.scopes.split(/[,\s]+/).filter(Boolean) })

@@ -6,7 +6,8 @@
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
-import { MIGRATIONS_DIR, openDatabase } from '../db/database.js'
+import { MIGRATIONS_DIR } from '../db/database.js'
+import { openDatabaseForCommand } from './open-database.js'
 import { applyMigrations, readMigrations } from '../db/migrations.js'
 import { FEATURE_LOG_REDACTIONS } from '../features.js'
 import { createLogger } from '../logger.js'
@@ -31,7 +32,7 @@ try {
   process.exit(1)
 }
 
-const db = await openDatabase(config)
+const db = await openDatabaseForCommand(config)
 try {
   await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
   log.info({ currentKeyId: keyring.current.id, keyIds: [...keyring.byId.keys()], batchSize }, 'rotating journal entries to the newest key')

@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
-import { MIGRATIONS_DIR, openDatabase } from '../db/database.js'
+import { MIGRATIONS_DIR } from '../db/database.js'
+import { openDatabaseForCommand } from './open-database.js'
 import { loadDemoData } from '../db/demo-data.js'
 import { applyMigrations, readMigrations } from '../db/migrations.js'
 import { DEMO_DATA_LOADERS, FEATURE_LOG_REDACTIONS } from '../features.js'
@@ -26,7 +27,7 @@ const options = { therapists: asCount(args.therapists, 'therapists'), seed: asCo
 // Signs and encrypts nothing: runs on Postgres without the service's keys.
 const config = loadConfig(process.env, { sharedKeys: 'optional' })
 const log = createLogger(config, { redactKeys: FEATURE_LOG_REDACTIONS })
-const db = await openDatabase(config)
+const db = await openDatabaseForCommand(config)
 try {
   await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
   const started = performance.now()

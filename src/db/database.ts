@@ -4,6 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import type { Config } from '../config.js'
 import { PrismaClient } from '../generated/prisma/client.js'
+import { lockDataDir } from './data-dir-lock.js'
 import type { SqlSession } from './migrations.js'
 
 /** Where the committed migrations live, from `src/db` and from `dist/db` alike. */
@@ -40,20 +41,80 @@ export interface Listener {
 export interface DatabaseOptions {
   /** Connections in the Postgres pool. */
   poolSize?: number
+  /** Longest wait for a connection (from the pool, or a new one), in ms (DB_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number
+  /**
+   * Longest one statement may run, in ms (DB_STATEMENT_TIMEOUT_MS): Postgres cancels it then, and the
+   * client stops waiting one second later when the server does not answer at all.
+   */
+  statementTimeoutMs?: number
 }
+
+/** The Postgres options of a configuration: every wait toward the database is bounded. */
+export const databaseOptions = (config: Pick<Config, 'DB_CONNECT_TIMEOUT_MS' | 'DB_STATEMENT_TIMEOUT_MS'>): DatabaseOptions => ({
+  connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+  statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+})
 
 /** Opens Postgres when `DATABASE_URL` is set, otherwise the embedded database in `DATA_DIR` (PGlite, WebAssembly: loaded only then). */
 export async function openDatabase(config: Config, options: DatabaseOptions = {}): Promise<Database> {
-  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, options)
+  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, { ...databaseOptions(config), ...options })
   const { startPGlite } = await import('./pglite.js')
-  return openEmbedded(await startPGlite(config.DATA_DIR))
+  if (config.DATA_DIR === 'memory') return openEmbedded(await startPGlite(config.DATA_DIR))
+  // Single-process: the server and the operator commands refuse a DATA_DIR another process has open.
+  const lock = lockDataDir(config.DATA_DIR)
+  try {
+    const db = await openEmbedded(await startPGlite(config.DATA_DIR))
+    return {
+      ...db,
+      async close() {
+        try {
+          await db.close()
+        } finally {
+          lock.release()
+        }
+      },
+    }
+  } catch (error) {
+    lock.release()
+    throw error
+  }
+}
+
+/**
+ * A query that timed out on the client side (`query_timeout`: the server did not answer at all) leaves
+ * its connection in an unknown state: the statement, or a transaction's BEGIN, may still run once the
+ * server wakes up, and a transaction's connection goes back to the pool without an error. So such a
+ * connection is ended at once (the server rolls back whatever it held when it reads the goodbye) and the
+ * pool discards it, instead of handing a half-open transaction to the next request.
+ */
+function endOnQueryTimeout(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const result = query(...args)
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (error instanceof Error && error.message === 'Query read timeout') void client.end().catch(() => undefined)
+      })
+    }
+    return result
+  }
 }
 
 /** Postgres through one `pg` pool shared by Prisma and raw queries. Connects lazily, on first use. */
 export function openPostgres(connectionString: string, options: DatabaseOptions = {}): Database {
-  const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10 })
+  const statementTimeout = options.statementTimeoutMs
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    // Without these a frozen or partitioned server makes every request wait for ever.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 0,
+    ...(statementTimeout ? { statement_timeout: statementTimeout, query_timeout: statementTimeout + 1000 } : {}),
+    keepAlive: true,
+  })
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined)
+  if (statementTimeout) pool.on('connect', endOnQueryTimeout)
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
   return {
     kind: 'postgres',

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
 import { sha256Hex } from './hash.js'
+import { currentWriteHook } from './write-hook.js'
 
 /**
  * The access trail: who read, created, changed, exported or deleted a user's account, assessments and
@@ -119,6 +120,9 @@ export async function withTrail<T>(
     const result = await work(tx)
     const happened = events(result)
     if (happened !== null) await record(tx, actor, happened)
+    // E.g. the request's Idempotency-Key: it commits with this write or not at all.
+    const hook = currentWriteHook()
+    if (hook && happened !== null) await hook(tx, isList(happened) ? happened : [happened])
     return result
   })
 }

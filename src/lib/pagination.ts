@@ -21,6 +21,12 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
     }),
   })
 
+/**
+ * An instant in a cursor: ISO 8601 in the years 0001–9999, the range both JavaScript and Postgres
+ * timestamps hold (a forged `0000-…` would otherwise reach the database and fail there).
+ */
+export const cursorInstant = () => z.iso.datetime().refine((value) => /^(?!0000)\d{4}-/.test(value), 'year out of range')
+
 export function encodeCursor(key: unknown): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url')
 }

@@ -43,11 +43,12 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
   404: 'No such resource (or it belongs to someone else).',
   409: 'Conflicts with the current state.',
   413: 'The request body is too large.',
+  414: 'A path parameter is longer than 100 characters (`uri_too_long`).',
   415: 'The request body has an unsupported media type.',
   422: 'Well-formed but cannot be processed.',
   429: 'Too many requests; retry after `Retry-After` seconds.',
   500: 'Unexpected error; nothing about it is disclosed. Quote `requestId` when reporting it.',
-  503: 'Temporarily unavailable.',
+  503: 'Temporarily unavailable: `database_unavailable` (the database cannot be reached or did not answer in time), `deadline_exceeded` (the request ran past REQUEST_DEADLINE_MS) or `shutting_down`. Retry after `Retry-After` seconds; for a create, with the same `Idempotency-Key`.',
 }
 
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
@@ -28,7 +29,7 @@ declare module 'fastify' {
 }
 
 /** Node's reason phrases, with RFC 9110's newer names where they differ. */
-const STATUS_TITLES: Record<number, string | undefined> = { ...STATUS_CODES, 413: 'Content Too Large', 422: 'Unprocessable Content' }
+const STATUS_TITLES: Record<number, string | undefined> = { ...STATUS_CODES, 413: 'Content Too Large', 414: 'URI Too Long', 422: 'Unprocessable Content' }
 
 /** Fastify's own client-error codes, mapped to our stable codes. Their messages are safe to show. */
 const FASTIFY_CODES: Record<string, string> = {
@@ -39,7 +40,21 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
+  FST_ERR_BAD_URL: 'invalid_url',
 }
+
+/** Seconds a client should wait before retrying after the database was unavailable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5
+
+/** The 503 for a database that cannot be reached or did not answer in time: never its message, host or SQL. */
+export const databaseUnavailable = (): ProblemParts => ({
+  status: 503,
+  code: 'database_unavailable',
+  title: 'Service Unavailable',
+  detail: 'The database is unavailable or did not answer in time; nothing was changed unless a retry with the same Idempotency-Key says so. Retry after `Retry-After` seconds.',
+  headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+})
 
 const VALIDATION_PLACES: Record<string, FieldError['in']> = {
   body: 'body',
@@ -78,8 +93,21 @@ export function toProblem(error: unknown): ProblemParts | null {
   const dbError = dbErrorKind(error)
   if (dbError === 'record_not_found') return { status: 404, code: 'not_found', title: 'Not Found', detail: 'The resource was not found.' }
   if (dbError === 'unique_violation') return { status: 409, code: 'conflict', title: 'Conflict', detail: 'A resource with the same unique value already exists.' }
+  if (dbError === 'connection') return databaseUnavailable()
+  if (dbError === 'invalid_value') {
+    return { status: 400, code: 'invalid_value', title: 'Bad Request', detail: 'A value in the request is out of range or contains characters that cannot be stored.' }
+  }
   if (typeof error !== 'object' || error === null) return null
   const fastifyError = error as Partial<FastifyError>
+  if (fastifyError.code === 'FST_ERR_HANDLER_TIMEOUT') {
+    return {
+      status: 503,
+      code: 'deadline_exceeded',
+      title: 'Service Unavailable',
+      detail: 'The request did not finish within the server\'s deadline (REQUEST_DEADLINE_MS). Retry after `Retry-After` seconds, with the same Idempotency-Key for a create.',
+      headers: { 'retry-after': '1' },
+    }
+  }
   const status = fastifyError.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = (fastifyError.code && FASTIFY_CODES[fastifyError.code]) ?? (status === 429 ? 'rate_limited' : 'bad_request')
@@ -104,6 +132,40 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
   return reply.status(problem.status).type('application/problem+json; charset=utf-8').send(JSON.stringify(body))
 }
 
+/**
+ * Errors Fastify raises before a route runs (a malformed or too long URL, `frameworkErrors`): the same
+ * problem+json as everything else, e.g. 414 `uri_too_long` for an id over the router's 100 characters.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(
+    request,
+    reply,
+    toProblem(error) ?? { status: 500, code: 'internal_error', title: 'Internal Server Error', detail: 'An unexpected error occurred. Quote the requestId if you report it.' },
+  )
+}
+
+/**
+ * Errors on a connection before a request exists (Node's `clientError`): a request whose headers and
+ * body did not arrive within REQUEST_TIMEOUT_MS (408 `request_timeout`), headers too large (431) or
+ * unparsable (400). Written straight to the socket as problem+json, then the connection is closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, code, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'The request was not received in full within the server\'s time limit (REQUEST_TIMEOUT_MS).']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'The request headers are too large.']
+        : [400, 'malformed_request', 'The request could not be parsed as HTTP.']
+  const body = JSON.stringify({ type: 'about:blank', title: titleFor(status), status, detail, code })
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${titleFor(status)}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy()
+}
+
 export const errorHandlerPlugin = fp(
   async (app) => {
     app.setErrorHandler(async (error: unknown, request, reply) => {
@@ -113,7 +175,8 @@ export const errorHandlerPlugin = fp(
       // An enricher that fails turns the answer into a 500 for its own error.
       const problem = mapped && enrich ? await enrich(mapped, error, request).catch((failure: unknown) => void (unexpected = failure)) : mapped
       if (problem) {
-        request.log.debug({ code: problem.code, status: problem.status }, 'request refused')
+        if (problem.status >= 500) request.log.warn({ err: error, code: problem.code, status: problem.status }, 'request failed: service unavailable')
+        else request.log.debug({ code: problem.code, status: problem.status }, 'request refused')
         return sendProblem(request, reply, problem)
       }
       if (isResponseSerializationError(unexpected)) {

@@ -17,7 +17,9 @@ import { AppError } from '../lib/errors.js'
  *   requests to routes that need a token answer 429 until the window ends, without a token being
  *   verified. Not the stricter sign-in limit: clients behind one NAT whose tokens expire each fail
  *   once, legitimately, before refreshing.
- * - Routes that take credentials have a stricter per-IP limit and a per-account one (`limitCredentials`).
+ * - Routes that take credentials have a stricter per-IP limit and a per-account one (`limitCredentials`),
+ *   counted per account and address, so nobody can lock an account's owner out from another address.
+ *   Behind a load balancer set TRUST_PROXY_HOPS, or every client shares the balancer's address.
  *
  * With REDIS_URL every instance shares the counters; while Redis is unreachable, requests pass
  * (logged once per outage) rather than failing or waiting.
@@ -110,7 +112,9 @@ export const rateLimitPlugin = fp(
     const perAccount = app.createRateLimit({
       max: config.RATE_LIMIT_ACCOUNT_MAX,
       timeWindow,
-      keyGenerator: (request) => `credentials-account:${keys.get(request) ?? request.ip}`,
+      // Per account *and* address: guessing someone's password from one address cannot lock the owner
+      // out from theirs, while the per-IP limit above still bounds each address's guesses in total.
+      keyGenerator: (request) => `credentials-account:${keys.get(request) ?? ''}:${request.ip}`,
     })
 
     app.decorate('limitCredentials', async (request: FastifyRequest, reply: FastifyReply, accountKey: string) => {

@@ -44,6 +44,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     RATE_LIMIT_MAX: '100000',
     RATE_LIMIT_AUTH_MAX: '100000',
     RATE_LIMIT_ACCOUNT_MAX: '100000',
+    // The tests' identity provider serves its JWKS on 127.0.0.1.
+    AUTH_ALLOW_PRIVATE_JWKS: 'true',
     ...(url ? { DATABASE_URL: url } : {}),
     ...overrides,
   })

@@ -257,13 +257,14 @@ describe('access trail', () => {
   })
 
   describe('reads are recorded reliably', () => {
-    it('keeps the record of a read whose response then fails (an entry that cannot be decrypted)', async () => {
+    it('keeps the record of a read whose entry cannot be decrypted (served marked unreadable)', async () => {
       const user = await registerUser(app)
       const entry = await writeEntry(app, user)
       // Corrupt the ciphertext: the read's query succeeds, the decryption after it fails.
       await app.db.query(`update journal_entries set body_enc = set_byte(body_enc, 20, (get_byte(body_enc, 20) + 1) % 256) where id = $1::uuid`, [entry.id])
       const res = await inject(user, 'GET', `/v1/journal/entries/${entry.id}`, undefined, { 'x-request-id': 'failing-read-1' })
-      expect(res.statusCode).toBe(500)
+      expect(res.statusCode).toBe(200)
+      expect(res.json()).toMatchObject({ unreadable: true, unreadableCode: 'journal_text_not_authentic', body: '' })
       const rows = await trail(user.user.id)
       expect(rows.at(-1)).toMatchObject({ action: 'read', resourceType: 'journal_entry', resourceId: entry.id, requestId: 'failing-read-1' })
       await app.db.prisma.journalEntry.deleteMany({ where: { id: entry.id } })

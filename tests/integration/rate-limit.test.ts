@@ -44,27 +44,45 @@ describe('rate limits', () => {
     expect(token.statusCode).toBe(429)
   })
 
-  it('limits attempts per account, whatever the IP, and its 429 reports the account limit', async () => {
+  it('limits attempts per account from each address, and its 429 reports the account limit', async () => {
     const app = await appWith({ RATE_LIMIT_ACCOUNT_MAX: '2' })
     const user = await registerUser(app)
     const email = user.user.email ?? ''
-    const first = await login(app, email)
+    const first = await login(app, email, '10.0.0.2')
     expect(first.statusCode).toBe(401)
     // The headers describe the limit closer to refusing: here the account's.
     expect(first.headers['ratelimit-limit']).toBe('2')
     expect(first.headers['ratelimit-remaining']).toBe('1')
     expect((await login(app, email, '10.0.0.2')).statusCode).toBe(401)
-    const limited = await login(app, email, '10.0.0.3')
+    const limited = await login(app, email, '10.0.0.2')
     expect(limited.statusCode).toBe(429)
     expect(limited.json().detail).toMatch(/this account/)
     expect(limited.headers['retry-after']).toBeDefined()
     expect(limited.headers['ratelimit-limit']).toBe('2')
     expect(limited.headers['ratelimit-remaining']).toBe('0')
-    // Even the right password waits, from any address: the account is being guessed at.
-    const right = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD }, remoteAddress: '10.0.0.4' })
-    expect(right.statusCode).toBe(429)
+    // The guessing address waits, even with the right password.
+    const fromGuesser = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD }, remoteAddress: '10.0.0.2' })
+    expect(fromGuesser.statusCode).toBe(429)
     // Another account from the same IP is unaffected.
-    expect((await login(app, uniqueEmail())).statusCode).toBe(401)
+    expect((await login(app, uniqueEmail(), '10.0.0.2')).statusCode).toBe(401)
+  })
+
+  it('cannot be used to lock the owner out: their right password from another address still signs in', async () => {
+    const app = await appWith({ RATE_LIMIT_ACCOUNT_MAX: '2' })
+    const user = await registerUser(app)
+    const email = user.user.email ?? ''
+    for (let attempt = 0; attempt < 5; attempt++) await login(app, email, '10.9.0.66')
+    expect((await login(app, email, '10.9.0.66')).statusCode).toBe(429)
+    const owner = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD }, remoteAddress: '10.9.0.7' })
+    expect(owner.statusCode).toBe(200)
+  })
+
+  it('warns once when X-Forwarded-For arrives while TRUST_PROXY_HOPS is 0', async () => {
+    const { logger, lines } = capturingLogger('warn')
+    const app = await buildApp(testConfig({ LOG_LEVEL: 'warn' }), { db: await sharedDatabase(), logger })
+    apps.push(app)
+    for (let i = 0; i < 3; i++) await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-forwarded-for': '203.0.113.9' } })
+    expect(lines().filter((line) => String(line.msg).includes('TRUST_PROXY_HOPS'))).toHaveLength(1)
   })
 
   it('counts failed authentications per IP, and refuses that address once it has failed too often', async () => {

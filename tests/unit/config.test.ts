@@ -79,6 +79,31 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: url }, { sharedKeys: 'optional' }).AUTH_SIGNING_KEYS).toBeUndefined()
   })
 
+  it('refuses a trusted issuer whose JWKS is on a private or link-local address, unless AUTH_ALLOW_PRIVATE_JWKS=true', () => {
+    const issuers = (jwksUrl: string) => JSON.stringify([{ issuer: 'https://idp.example', jwksUrl }])
+    for (const url of [
+      'https://169.254.169.254/latest/meta-data',
+      'https://10.1.2.3/jwks.json',
+      'https://172.20.0.1/jwks.json',
+      'https://192.168.1.1/jwks.json',
+      'http://127.0.0.1:8080/jwks.json',
+      'https://[fd00::1]/jwks.json',
+      'https://[fe80::1]/jwks.json',
+      'https://[::ffff:169.254.169.254]/jwks.json',
+      'http://localhost:9000/jwks.json',
+    ]) {
+      expect(() => loadConfig({ AUTH_TRUSTED_ISSUERS: issuers(url) }), url).toThrow(/AUTH_TRUSTED_ISSUERS: the jwksUrl of https:\/\/idp.example is on a private/)
+      expect(loadConfig({ AUTH_TRUSTED_ISSUERS: issuers(url), AUTH_ALLOW_PRIVATE_JWKS: 'true' }).AUTH_TRUSTED_ISSUERS).toHaveLength(1)
+    }
+    expect(loadConfig({ AUTH_TRUSTED_ISSUERS: issuers('https://idp.example/.well-known/jwks.json') }).AUTH_TRUSTED_ISSUERS).toHaveLength(1)
+    expect(loadConfig({ AUTH_TRUSTED_ISSUERS: issuers('https://8.8.8.8/jwks.json') }).AUTH_TRUSTED_ISSUERS).toHaveLength(1)
+  })
+
+  it('has bounded waits toward the database and for requests by default', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({ DB_CONNECT_TIMEOUT_MS: 5000, DB_STATEMENT_TIMEOUT_MS: 10_000, REQUEST_DEADLINE_MS: 15_000, REQUEST_TIMEOUT_MS: 60_000, IDEMPOTENCY_LEASE_SECONDS: 30, DB_START_RETRY_SECONDS: 60 })
+  })
+
   it('ignores variables it does not know', () => {
     expect(() => loadConfig({ PATH: '/usr/bin', SOMETHING_ELSE: '1' })).not.toThrow()
   })

@@ -135,7 +135,10 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
         auth: { scope: 'assessments:write' },
         // The idempotency table keeps the new result's id only, never the answers: a retry reads the
         // result again, so one deleted since answers 404 instead of coming back from a copy.
-        idempotent: replayById((request, id) => assessments.get(currentUserId(request), id, actorOf(request))),
+        idempotent: replayById(
+          (request, id) => assessments.get(currentUserId(request), id, actorOf(request)),
+          (id) => `/v1/assessments/${id}`,
+        ),
         enrichProblem: withSafetyBlock,
       },
       schema: {

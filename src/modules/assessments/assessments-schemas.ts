@@ -20,7 +20,7 @@ const InstrumentId = z
 
 export const InstrumentParamsSchema = z.object({ id: InstrumentId })
 export const InstrumentVersionQuerySchema = z.object({
-  version: z.coerce.number().int().min(1).optional().describe('A specific version, e.g. the one an old result names; default the current one.'),
+  version: z.coerce.number().int().min(1).max(2147483647).optional().describe('A specific version, e.g. the one an old result names; default the current one.'),
 })
 
 export const InstrumentSchema = InstrumentDefinitionSchema
@@ -75,6 +75,7 @@ export const CreateAssessmentSchema = z
       .number()
       .int()
       .min(1)
+      .max(2147483647)
       .optional()
       .describe('The version the user answered, when the app pinned one; default the current version.'),
     answers: z

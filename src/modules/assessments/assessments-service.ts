@@ -4,7 +4,7 @@ import { type Actor, recordNow, withTrail } from '../../lib/access-trail.js'
 import type { CrisisResource } from '../../lib/crisis-resources.js'
 import { CLOCK_SKEW_MS, resolveRange } from '../../lib/date-range.js'
 import { AppError, type FieldError, NotFoundError, ValidationError } from '../../lib/errors.js'
-import { decodeCursor, toPage } from '../../lib/pagination.js'
+import { cursorInstant, decodeCursor, toPage } from '../../lib/pagination.js'
 import {
   AnswerInputSchema,
   type Assessment,
@@ -29,7 +29,7 @@ const StoredResultSchema = AssessmentResultSchema.omit({ score: true }).extend({
 type StoredResult = z.infer<typeof StoredResultSchema>
 const StoredAnswersSchema = z.array(AnswerInputSchema)
 
-const CursorSchema = z.object({ t: z.iso.datetime(), id: z.uuid() })
+const CursorSchema = z.object({ t: cursorInstant(), id: z.uuid() })
 
 /**
  * 400 `validation_failed` naming each bad item; when the answers it could read call for a safety

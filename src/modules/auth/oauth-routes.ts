@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { problemResponses } from '../../lib/problem.js'
 import { CLIENT_SCOPES } from '../../lib/scopes.js'
+import { unstorableTextAt } from '../../plugins/reliability.js'
 import { createClientService, OAuthError } from './clients-service.js'
 import type { SigningKeys } from './keys.js'
 import type { TokenService } from './tokens.js'
@@ -62,8 +63,9 @@ export const oauthRoutes: FastifyPluginAsyncZod<{ tokens: TokenService; keys: Si
   app.post(
     '/v1/oauth/token',
     {
-      // Its own, stricter limits (app.limitCredentials) instead of the general one.
-      config: { rateLimit: false },
+      // Its own, stricter limits (app.limitCredentials) instead of the general one; text it cannot
+      // store is refused in OAuth's shape below.
+      config: { rateLimit: false, ownTextCheck: true },
       schema: {
         tags: ['auth'],
         operationId: 'issueClientToken',
@@ -87,6 +89,9 @@ export const oauthRoutes: FastifyPluginAsyncZod<{ tokens: TokenService; keys: Si
       await app.limitCredentials(request, reply, `client:${claimedId}`)
       try {
         if (basic === 'malformed') throw new OAuthError(401, 'invalid_client', 'The Basic authorization header is malformed.')
+        if (unstorableTextAt(request.body) !== undefined || (typeof basic === 'object' && basic !== null && unstorableTextAt(basic) !== undefined)) {
+          throw new OAuthError(400, 'invalid_request', 'The request contains NUL characters or unpaired UTF-16 surrogates.')
+        }
         if (basic && request.body.client_secret !== undefined) {
           throw new OAuthError(400, 'invalid_request', 'Send client credentials either with HTTP Basic or in the body, not both.')
         }

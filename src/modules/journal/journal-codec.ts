@@ -1,5 +1,5 @@
 import type { JournalEntry as JournalEntryRow } from '../../generated/prisma/client.js'
-import { type JournalKeyring, open, seal } from './journal-crypto.js'
+import { JournalDecryptionError, type JournalKeyring, open, seal } from './journal-crypto.js'
 import { CONFLICT_FIELDS, type ConflictField, type ConflictFieldName, ENTRY_FIELDS, type EntryField, type EntryFieldName, JOURNAL_FIELDS } from './journal-fields.js'
 import type { CreateJournalEntry, JournalEntry, UpdateJournalEntry } from './journal-schemas.js'
 import { groupOf, isConflictResponse } from './journal-vocabulary.js'
@@ -16,7 +16,7 @@ export type Content = Pick<JournalEntry, Exclude<EntryFieldName, 'occurredAt'>> 
 
 // The table and the API's entry name the same fields: adding to one without the other fails to compile.
 type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never
-void [true satisfies SameKeys<ConflictFieldName, keyof Conflict>, true satisfies SameKeys<EntryFieldName, Exclude<keyof JournalEntry, 'id' | 'conflict' | 'createdAt' | 'updatedAt'>>]
+void [true satisfies SameKeys<ConflictFieldName, keyof Conflict>, true satisfies SameKeys<EntryFieldName, Exclude<keyof JournalEntry, 'id' | 'conflict' | 'createdAt' | 'updatedAt' | 'unreadable' | 'unreadableCode'>>]
 
 type Field = (typeof JOURNAL_FIELDS)[number]
 type Columns = Pick<JournalEntryRow, Field['column'] | 'keyId'>
@@ -64,7 +64,10 @@ export function resealedColumns(keyring: JournalKeyring, row: JournalEntryRow): 
 
 /** The entry as the API shows it. */
 export function toEntry(keyring: JournalKeyring, row: JournalEntryRow): JournalEntry {
-  const { occurredAt, conflict, ...texts } = toContent(keyring, row)
+  return entryOf(row, toContent(keyring, row))
+}
+
+function entryOf(row: JournalEntryRow, { occurredAt, conflict, ...texts }: Content): JournalEntry {
   return {
     id: row.id,
     occurredAt: occurredAt.toISOString(),
@@ -73,6 +76,50 @@ export function toEntry(keyring: JournalKeyring, row: JournalEntryRow): JournalE
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   }
+}
+
+/** Why an entry's text cannot be opened: its key is not configured, or the ciphertext does not authenticate. */
+export type UnreadableCode = 'journal_key_unknown' | 'journal_text_not_authentic'
+
+/** What a row says, with every field that cannot be opened left empty (null; the body ''), named in `unreadable`. */
+export interface ReadContent {
+  content: Content
+  /** The encrypted fields that could not be opened; empty when the entry is whole. */
+  unreadable: string[]
+  code: UnreadableCode | null
+  error: JournalDecryptionError | null
+}
+
+export function readContent(keyring: JournalKeyring, row: JournalEntryRow): ReadContent {
+  const unreadable: string[] = []
+  let error: JournalDecryptionError | null = null
+  const openOrNull = (field: Field): unknown => {
+    try {
+      return opened(keyring, row, field)
+    } catch (failure) {
+      if (!(failure instanceof JournalDecryptionError)) throw failure
+      unreadable.push(field.name)
+      error ??= failure
+      return null
+    }
+  }
+  const conflict = byField<Conflict>(CONFLICT_FIELDS, openOrNull)
+  const response = isConflictResponse(conflict.response) ? conflict.response : null
+  const entry = byField<Omit<Content, 'conflict'>>(ENTRY_FIELDS, openOrNull)
+  const content: Content = { ...entry, body: entry.body ?? '', conflict: normalizeConflict({ ...conflict, response }) }
+  const code: UnreadableCode | null = unreadable.length === 0 ? null : keyring.byId.has(row.keyId) ? 'journal_text_not_authentic' : 'journal_key_unknown'
+  return { content, unreadable, code, error }
+}
+
+/**
+ * The entry for lists, the export and reads: whole when it can be opened; otherwise what can be shown,
+ * marked `unreadable: true` with its code, so one bad row (altered, or sealed with a retired key) does
+ * not take the user's whole journal with it.
+ */
+export function toShownEntry(keyring: JournalKeyring, row: JournalEntryRow): { entry: JournalEntry; read: ReadContent } {
+  const read = readContent(keyring, row)
+  const entry = entryOf(row, read.content)
+  return { entry: read.code === null ? entry : { ...entry, unreadable: true, unreadableCode: read.code }, read }
 }
 
 /** Given parts of a conflict replace those of `base`, null clears one, absent parts stay. */

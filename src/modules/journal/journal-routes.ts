@@ -45,7 +45,7 @@ const WrittenJournalEntrySchema = JournalEntrySchema.extend({ safety: SafetySche
 
 /** The private journal: `/v1/journal/entries` and `/v1/journal/insights`. */
 export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async (app, opts) => {
-  const journal = createJournalService({ prisma: app.db.prisma, keyring: opts.keyring, resources: opts.resources })
+  const journal = createJournalService({ prisma: app.db.prisma, keyring: opts.keyring, resources: opts.resources, log: app.log })
   const insights = createJournalInsights({ db: app.db, trail: app.db.prisma, scoreSeries: opts.scoreSeries })
 
   opts.registry.add({ name: 'journalEntries', scope: 'journal:read', export: (userId) => journal.exportAll(userId) })
@@ -57,7 +57,10 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
       config: {
         auth: { scope: 'journal:write' },
         // A retry gets the entry as it is now, read again: the idempotency table never holds its text.
-        idempotent: replayById((request, id) => journal.getWritten(currentUserId(request), id, actorOf(request))),
+        idempotent: replayById(
+          (request, id) => journal.getWritten(currentUserId(request), id, actorOf(request)),
+          (id) => `/v1/journal/entries/${id}`,
+        ),
       },
       schema: {
         tags: ['journal'],

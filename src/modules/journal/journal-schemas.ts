@@ -175,6 +175,17 @@ export const JournalEntrySchema = z
     conflict: ConflictSchema.nullable().describe('Null when the entry records no conflict.'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
+    unreadable: z
+      .literal(true)
+      .optional()
+      .describe(
+        'Present (true) when some of the entry’s text cannot be decrypted (sealed with a retired key, or altered): those fields are empty (null, the body ""), ' +
+          'the rest is shown. PATCH the entry with new text for those fields, or delete it.',
+      ),
+    unreadableCode: z
+      .enum(['journal_key_unknown', 'journal_text_not_authentic'])
+      .optional()
+      .describe('Why, with `unreadable`: the key that sealed it is not configured, or the stored text does not authenticate.'),
   })
   .meta({
     id: 'JournalEntry',

@@ -7,9 +7,10 @@ import type { SafetyBlock } from '../../lib/safety.js'
 import { resolveRange } from '../../lib/date-range.js'
 import { isRecordNotFound } from '../../lib/db-errors.js'
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
-import { decodeCursor, toPage } from '../../lib/pagination.js'
+import { cursorInstant, decodeCursor, toPage } from '../../lib/pagination.js'
 import type { JournalKeyring } from './journal-crypto.js'
-import { applyChanges, fromInput, toColumns, toContent, toEntry } from './journal-codec.js'
+import { applyChanges, fromInput, readContent, toColumns, toShownEntry } from './journal-codec.js'
+import { CONFLICT_FIELDS } from './journal-fields.js'
 import { journalSafety, screenEntry } from './journal-safety.js'
 import type { CreateJournalEntry, JournalEntry, ListEntriesQuery, UpdateJournalEntry } from './journal-schemas.js'
 
@@ -17,7 +18,7 @@ import type { CreateJournalEntry, JournalEntry, ListEntriesQuery, UpdateJournalE
 export type WrittenJournalEntry = JournalEntry & { safety: SafetyBlock }
 
 /** The list's sort key: newest `occurredAt` first, then id, so equal times still have one order. */
-const CursorSchema = z.object({ o: z.iso.datetime(), i: z.uuid() })
+const CursorSchema = z.object({ o: cursorInstant(), i: z.uuid() })
 
 /** Edits retry this often when another write to the same entry lands between their read and write. */
 const WRITE_ATTEMPTS = 3
@@ -27,7 +28,12 @@ export interface JournalServiceDeps {
   keyring: JournalKeyring
   /** Crisis resources for the safety block (CRISIS_RESOURCES). */
   resources: readonly CrisisResource[]
+  /** Where an entry that cannot be decrypted is reported (once per entry and process). */
+  log?: { error(details: object, message: string): void }
 }
+
+/** Entries already reported as unreadable, so a user paging through their journal logs each once. */
+const REPORTED_LIMIT = 10_000
 
 type EntryReader = Pick<Prisma.TransactionClient, 'journalEntry'>
 
@@ -36,7 +42,20 @@ type EntryReader = Pick<Prisma.TransactionClient, 'journalEntry'>
  * never loaded: it is "not found", whatever the verb. Text is sealed before it reaches Prisma and
  * opened only on the way out.
  */
-export function createJournalService({ prisma, keyring, resources }: JournalServiceDeps) {
+export function createJournalService({ prisma, keyring, resources, log }: JournalServiceDeps) {
+  const reported = new Set<string>()
+
+  /** The entry as shown: whole, or marked unreadable (and logged once, with ids and the reason only). */
+  function shown(row: JournalEntryRow): JournalEntry {
+    const { entry, read } = toShownEntry(keyring, row)
+    if (read.code !== null && !reported.has(row.id)) {
+      if (reported.size >= REPORTED_LIMIT) reported.clear()
+      reported.add(row.id)
+      log?.error({ entryId: row.id, keyId: row.keyId, code: read.code, fields: read.unreadable, reason: read.error?.message }, 'journal entry cannot be decrypted; served marked unreadable')
+    }
+    return entry
+  }
+
   async function findOwned(db: EntryReader, userId: string, id: string): Promise<JournalEntryRow> {
     const row = await db.journalEntry.findFirst({ where: { id, userId } })
     if (!row) throw new NotFoundError('journal entry', id)
@@ -47,7 +66,7 @@ export function createJournalService({ prisma, keyring, resources }: JournalServ
   const readOwned = (userId: string, id: string, actor: Actor) =>
     withTrail(prisma, actor, (tx) => findOwned(tx, userId, id), () => ({ userId, action: 'read', resourceType: 'journal_entry', resourceId: id }))
 
-  const written = (row: JournalEntryRow): WrittenJournalEntry => ({ ...toEntry(keyring, row), safety: journalSafety(row.crisisFlag, resources) })
+  const written = (row: JournalEntryRow): WrittenJournalEntry => ({ ...shown(row), safety: journalSafety(row.crisisFlag, resources) })
 
   return {
     /** Stores a new entry; its text is screened for crisis language in memory first, and only the flag is kept. */
@@ -65,7 +84,7 @@ export function createJournalService({ prisma, keyring, resources }: JournalServ
     },
 
     async get(userId: string, id: string, actor: Actor): Promise<JournalEntry> {
-      return toEntry(keyring, await readOwned(userId, id, actor))
+      return shown(await readOwned(userId, id, actor))
     },
 
     /** The entry as a create answered it (with its safety block, from the stored flag): what an idempotent retry gets. */
@@ -102,7 +121,7 @@ export function createJournalService({ prisma, keyring, resources }: JournalServ
         (tx) => tx.journalEntry.findMany({ where, orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }], take: query.limit + 1 }),
         (found) => ({ userId, action: 'read', resourceType: 'journal_entries', itemCount: Math.min(found.length, query.limit) }),
       )
-      return toPage(rows, query.limit, (row) => toEntry(keyring, row), (row) => ({ o: row.occurredAt.toISOString(), i: row.id }))
+      return toPage(rows, query.limit, shown, (row) => ({ o: row.occurredAt.toISOString(), i: row.id }))
     },
 
     /**
@@ -114,7 +133,18 @@ export function createJournalService({ prisma, keyring, resources }: JournalServ
     async update(userId: string, id: string, changes: UpdateJournalEntry, actor: Actor): Promise<WrittenJournalEntry> {
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
         const row = await findOwned(prisma, userId, id)
-        const content = applyChanges(toContent(keyring, row), changes)
+        const current = readContent(keyring, row)
+        // Text that cannot be decrypted can be replaced, never kept: the edit must give each such field.
+        const missing = current.unreadable.filter((name) =>
+          CONFLICT_FIELDS.some((field) => field.name === name) ? changes.conflict !== null && changes.conflict?.[name as keyof NonNullable<UpdateJournalEntry['conflict']>] === undefined : changes[name as keyof UpdateJournalEntry] === undefined,
+        )
+        if (missing.length > 0) {
+          throw new ConflictError(
+            `The entry's ${missing.join(', ')} cannot be decrypted (${current.code ?? 'unreadable'}); send new values for ${missing.length === 1 ? 'it' : 'them'} in the same PATCH, or delete the entry.`,
+            'journal_entry_unreadable',
+          )
+        }
+        const content = applyChanges(current.content, changes)
         // The whole text as it will be, screened again: an edit can add crisis language or take it out.
         const crisisFlag = screenEntry(content)
         try {
@@ -158,7 +188,7 @@ export function createJournalService({ prisma, keyring, resources }: JournalServ
     /** Every entry of the user, decrypted, newest first: their section of `GET /v1/me/export` (which records the export). */
     async exportAll(userId: string): Promise<JournalEntry[]> {
       const rows = await prisma.journalEntry.findMany({ where: { userId }, orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }] })
-      return rows.map((row) => toEntry(keyring, row))
+      return rows.map(shown)
     },
   }
 }

@@ -1,11 +1,14 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../../db/database.js'
+import type { Prisma } from '../../generated/prisma/client.js'
 import { canonicalJson } from '../../lib/canonical-json.js'
 import { ConflictError, UnprocessableError } from '../../lib/errors.js'
 
 /** How long a key is remembered: retries come within minutes; a day covers long outages. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
+/** How long a claim whose request never finished blocks its key (IDEMPOTENCY_LEASE_SECONDS' default). */
+export const DEFAULT_LEASE_MS = 30_000
 /** How long a retry waits for the first request with its key to finish before answering 409. */
 const WAIT_FOR_FIRST_MS = 5000
 const POLL_MS = 25
@@ -36,9 +39,27 @@ export const requestHash = (key: string, method: string, path: string, body: unk
 interface Deps {
   db: Pick<Database, 'prisma' | 'query'>
   log: FastifyBaseLogger
+  /**
+   * A claim is a lease: while its request runs, `expires_at` is this far after the claim. A request that
+   * never ends (its instance died, the database went away) blocks the key only this long; then a retry
+   * takes the key over. A completed key lasts IDEMPOTENCY_TTL_MS from its claim.
+   */
+  leaseMs?: number
+  /** What the service takes as now; tests move it. */
+  now?: () => Date
 }
 
-export function createIdempotencyService({ db, log }: Deps) {
+/** The part of a transaction the completion needs: the write's own transaction. */
+export type CompletionTx = Pick<Prisma.TransactionClient, '$executeRaw'>
+
+/** The claim was taken over (its lease ran out) or freed while this request ran: its write must not commit. */
+export class ClaimLostError extends ConflictError {
+  constructor() {
+    super('This request ran longer than its Idempotency-Key lease and a retry took the key over; nothing was written. Retry with the same key.', 'idempotency_claim_lost')
+  }
+}
+
+export function createIdempotencyService({ db, log, leaseMs = DEFAULT_LEASE_MS, now: clock = () => new Date() }: Deps) {
   const { prisma } = db
   let nextSweepAt = 0
   let sweeping: Promise<void> | undefined
@@ -71,7 +92,7 @@ export function createIdempotencyService({ db, log }: Deps) {
               response_location = null, created_at = excluded.created_at, expires_at = excluded.expires_at
         where idempotency_keys.expires_at < excluded.created_at
        returning id`,
-      [randomUUID(), userId, key, hash, now.toISOString(), new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString()],
+      [randomUUID(), userId, key, hash, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString()],
     )
     return rows[0]?.id
   }
@@ -86,7 +107,7 @@ export function createIdempotencyService({ db, log }: Deps) {
      * @throws ConflictError when the first request is still running after a short wait
      */
     async begin(userId: string, key: string, hash: string): Promise<{ claimed: string } | { replay: StoredResponse }> {
-      const now = new Date()
+      const now = clock()
       sweepExpired(now)
       const stored = storedKey(key)
       const claimed = await claim(userId, stored, hash, now)
@@ -95,8 +116,8 @@ export function createIdempotencyService({ db, log }: Deps) {
       const deadline = Date.now() + WAIT_FOR_FIRST_MS
       for (;;) {
         const existing = await prisma.idempotencyKey.findUnique({ where: { userId_key: { userId, key: stored } } })
-        // Gone (the first request failed and let go of it) or expired since: claim it again.
-        if (!existing || existing.expiresAt < new Date()) return this.begin(userId, key, hash)
+        // Gone (the first request failed and let go of it), expired, or its lease ran out: claim it again.
+        if (!existing || existing.expiresAt < clock()) return this.begin(userId, key, hash)
         if (existing.requestHash !== hash) {
           throw new UnprocessableError('This Idempotency-Key was already used for a different request; use a new key.', 'idempotency_key_reused')
         }
@@ -110,17 +131,34 @@ export function createIdempotencyService({ db, log }: Deps) {
       }
     },
 
-    /** Stores the response the claimed request produced, for later retries. */
-    async complete(id: string, response: StoredResponse): Promise<void> {
-      await prisma.idempotencyKey.update({
-        where: { id },
-        data: { responseStatus: response.status, responseBody: response.body ?? undefined, responseLocation: response.location },
-      })
+    /**
+     * Stores the response inside the write's own transaction, so the write and its key commit together
+     * or not at all: after an outage a retry finds either both (and gets the stored response) or neither
+     * (and runs again).
+     * @throws ClaimLostError when the claim is no longer this request's (taken over or freed): the
+     *   caller's transaction must roll back
+     */
+    async completeIn(tx: CompletionTx, id: string, response: StoredResponse): Promise<void> {
+      const updated = await tx.$executeRaw`
+        update idempotency_keys
+           set response_status = ${response.status}, response_body = ${JSON.stringify(response.body ?? null)}::jsonb,
+               response_location = ${response.location}, expires_at = created_at + ${IDEMPOTENCY_TTL_MS / 1000}::float8 * interval '1 second'
+         where id = ${id}::uuid and response_status is null`
+      if (updated !== 1) throw new ClaimLostError()
     },
 
-    /** Forgets the key after a failed request, so the client can retry with it. */
+    /** Stores the response after the fact, for a route whose write could not take it in its transaction. */
+    async complete(id: string, response: StoredResponse): Promise<void> {
+      await prisma.$executeRaw`
+        update idempotency_keys
+           set response_status = ${response.status}, response_body = ${JSON.stringify(response.body ?? null)}::jsonb,
+               response_location = ${response.location}, expires_at = created_at + ${IDEMPOTENCY_TTL_MS / 1000}::float8 * interval '1 second'
+         where id = ${id}::uuid and response_status is null`
+    },
+
+    /** Forgets the key after a failed request, so the client can retry with it; a completed key stays. */
     async release(id: string): Promise<void> {
-      await prisma.idempotencyKey.deleteMany({ where: { id } })
+      await prisma.idempotencyKey.deleteMany({ where: { id, responseStatus: null } })
     },
 
     /** Waits for a sweep in progress, so the database can close under it. */

@@ -46,7 +46,7 @@ export interface ResolvedSearch {
 
 export const CursorSchema = z.union([
   z.strictObject({ s: z.literal('name'), n: z.string(), id: z.uuid() }),
-  z.strictObject({ s: z.literal('fee'), f: z.number().int(), id: z.uuid() }),
+  z.strictObject({ s: z.literal('fee'), f: z.number().int().min(0).max(2147483647), id: z.uuid() }),
   z.strictObject({ s: z.literal('relevance'), b: z.union([z.literal(1), z.literal(2)]), n: z.string(), id: z.uuid() }),
   // k: the candidate bound the page was found with, so the next page starts there instead of widening again.
   // r: the therapist's row number, so the continuing engine can compute its chord itself (c is the issuing engine's).
@@ -135,6 +135,12 @@ export async function resolveSearch(query: TherapistSearchQuery, vocabulary: Voc
     if (cursor.s !== sort) {
       throw new BadRequestError('invalid_cursor', `This cursor belongs to sort=${cursor.s}; start again without a cursor.`, {
         errors: [{ in: 'query', field: 'cursor', message: 'Cursor issued for another sort', code: 'invalid_cursor' }],
+      })
+    }
+    // The telehealth bucket of a distance sort exists only with includeTelehealth: any other is forged.
+    if (cursor.s === 'distance' && cursor.b === 1 && !query.includeTelehealth) {
+      throw new BadRequestError('invalid_cursor', 'The cursor is not valid for this list; start again without a cursor.', {
+        errors: [{ in: 'query', field: 'cursor', message: 'Invalid cursor', code: 'invalid_cursor' }],
       })
     }
   }
