@@ -32,6 +32,7 @@ import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { type RetentionClock, retentionPlugin } from './plugins/retention.js'
 import { securityPlugin } from './plugins/security.js'
+import { shutdownPlugin } from './plugins/shutdown.js'
 import { swaggerPlugin } from './plugins/swagger.js'
 
 export interface AppDependencies {
@@ -73,7 +74,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Trust X-Forwarded-For from exactly this many proxies in front of us, no further.
     trustProxy: (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS,
-    return503OnClosing: true,
+    // While closing, a request already on its way over a busy keep-alive socket is answered (with
+    // `Connection: close`) rather than refused: the shutdown sequence (src/lifecycle/shutdown.ts) has
+    // failed readiness before, so the load balancer sends nothing new, and the database stays open
+    // until the last request ends.
+    return503OnClosing: false,
     // `/v1/me` and `/v1/me/` are the same resource.
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>()
@@ -91,6 +96,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(metricsPlugin)
   await app.register(databasePlugin, { db: deps.db })
   await app.register(readinessPlugin)
+  await app.register(shutdownPlugin)
   await app.register(retentionPlugin, { config, clock: deps.clock })
   // Before the routes and the OpenAPI plugin: these act on routes as they are added. The order is
   // the order their hooks run in: a request is counted (and perhaps refused) before the guard's

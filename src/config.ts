@@ -102,6 +102,14 @@ export const EnvSchema = z.object({
    * clear the cache at once, other instances' writes show within this time.
    */
   FACET_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /**
+   * On SIGTERM/SIGINT: GET /readyz fails at once and the instance keeps serving this long (every answer
+   * with `Connection: close`) so a load balancer takes it out before it stops listening. Behind a load
+   * balancer set it above the readiness check's interval x failure threshold; 0 (no load balancer) closes at once.
+   */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(0),
+  /** After the grace period: how long in-flight requests may take before the process exits anyway (with 1). */
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
   /** Apply pending migrations at start (the default). Off: start only if the schema is current. */
   MIGRATE_ON_START: booleanFlag.default(true),
 
