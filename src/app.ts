@@ -24,6 +24,7 @@ import { journalRoutes } from './modules/journal/journal-routes.js'
 import { directoryRoutes } from './modules/directory/directory-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { authGuardPlugin } from './plugins/auth-guard.js'
+import { changeFeedPlugin } from './plugins/change-feed.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { idempotencyPlugin } from './plugins/idempotency/idempotency-plugin.js'
@@ -97,12 +98,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(databasePlugin, { db: deps.db })
   await app.register(readinessPlugin)
   await app.register(shutdownPlugin)
+  await app.register(changeFeedPlugin)
   await app.register(retentionPlugin, { config, clock: deps.clock })
   // Before the routes and the OpenAPI plugin: these act on routes as they are added. The order is
   // the order their hooks run in: a request is counted (and perhaps refused) before the guard's
   // scope check and before it may claim an idempotency key; the guard identifies the caller first.
   await app.register(rateLimitPlugin, { config })
-  await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma, clock: deps.cacheClock }) })
+  await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma, clock: deps.cacheClock, changes: app.changes }) })
   await app.register(idempotencyPlugin)
   await app.register(swaggerPlugin, { config })
 

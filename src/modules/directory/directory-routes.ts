@@ -285,6 +285,24 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ config: DirectoryConfig }>
     onSearch: (engine) => searches.inc({ engine }),
     hitFormatter,
   })
+  // Changes made through other instances (or by an operator's SQL) reach this one's caches.
+  app.changes((event) => {
+    switch (event.kind) {
+      case 'therapists':
+        directory.forget('therapists')
+        return
+      case 'vocabulary':
+        directory.forget('vocabulary')
+        index?.rebuild()
+        return
+      case 'reset':
+        directory.forget('all')
+        return
+      case 'client':
+      case 'user':
+        return
+    }
+  })
   if (index) {
     new Gauge({
       name: 'therapath_directory_index_therapists',

@@ -24,5 +24,12 @@ export const ReadinessSchema = z
       })
       .optional()
       .describe('The in-process directory index (DIRECTORY_INDEX=memory).'),
+    changeFeed: z
+      .object({
+        state: z.enum(['starting', 'up', 'down', 'closed']).describe('`up`: changes made through any instance reach this one’s caches; `down`: caches were reset and are refilled from the database until it is back.'),
+        resets: z.number().int().describe('Times the feed was lost (and the caches reset) since start.'),
+      })
+      .optional()
+      .describe('The change feed that keeps this instance’s caches coherent with every other instance’s writes.'),
   })
   .meta({ id: 'Readiness' })
