@@ -31,6 +31,7 @@ import { idempotencyPlugin } from './plugins/idempotency/idempotency-plugin.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { readinessPlugin } from './plugins/readiness.js'
+import { readReplicasPlugin } from './plugins/read-replicas.js'
 import { type RetentionClock, retentionPlugin } from './plugins/retention.js'
 import { securityPlugin } from './plugins/security.js'
 import { shutdownPlugin } from './plugins/shutdown.js'
@@ -99,6 +100,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(readinessPlugin)
   await app.register(shutdownPlugin)
   await app.register(changeFeedPlugin)
+  await app.register(readReplicasPlugin, { config })
   await app.register(retentionPlugin, { config, clock: deps.clock })
   // Before the routes and the OpenAPI plugin: these act on routes as they are added. The order is
   // the order their hooks run in: a request is counted (and perhaps refused) before the guard's

@@ -63,6 +63,19 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/.+/, { error: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
+  /**
+   * Postgres streaming replicas for directory reads (comma-separated URLs; needs DATABASE_URL). Each request's
+   * directory reads go to a healthy replica in turn, or to the primary; user data and auth stay on the primary.
+   */
+  DATABASE_READ_URLS: commaList
+    .pipe(z.array(z.string().regex(/^postgres(ql)?:\/\/.+/, { error: 'each must be a postgres:// or postgresql:// URL' })))
+    .default([]),
+  /** A replica further behind the primary than this (ms) takes no reads until it catches up. */
+  DATABASE_MAX_REPLICA_LAG_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
+  /** How often each replica's health and lag are checked (ms); also the lag's resolution. */
+  DATABASE_REPLICA_CHECK_MS: z.coerce.number().int().min(100).max(60_000).default(500),
+  /** Connections in each replica's pool, per instance. */
+  DATABASE_READ_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   /** Folder of the embedded database and its generated keys; `memory` keeps everything in memory. */
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -183,7 +196,10 @@ export const sharedKeyRequired = (name: SharedKey): string =>
  * generates its keys into DATA_DIR.)
  */
 const ServiceEnvSchema = EnvSchema.superRefine((env, ctx) => {
-  if (env.DATABASE_URL === undefined) return
+  if (env.DATABASE_URL === undefined) {
+    if (env.DATABASE_READ_URLS.length > 0) ctx.addIssue({ code: 'custom', message: 'DATABASE_READ_URLS needs DATABASE_URL (the primary): the embedded database has no replicas' })
+    return
+  }
   for (const name of Object.keys(SHARED_KEYS) as SharedKey[]) {
     if (env[name] === undefined) ctx.addIssue({ code: 'custom', message: sharedKeyRequired(name) })
   }

@@ -284,6 +284,8 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ config: DirectoryConfig }>
     facetCacheMs: config.FACET_CACHE_SECONDS * 1000,
     onSearch: (engine) => searches.inc({ engine }),
     hitFormatter,
+    reads: () => app.reads.reader(),
+    staleReadMs: app.reads.staleReadMs,
   })
   // Changes made through other instances (or by an operator's SQL) reach this one's caches.
   app.changes((event) => {
