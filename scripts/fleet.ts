@@ -398,7 +398,8 @@ async function main(): Promise<number> {
 
   say(`replica cluster ${tag}_replica on ${replicaPort} (pg_basebackup -R)`)
   const replicaData = await createCluster(`${tag}_replica`, replicaPort)
-  rmSync(replicaData, { recursive: true, force: true })
+  // Emptied, not removed: the directory belongs to postgres, its parent may not.
+  run('find', [replicaData, '-mindepth', '1', '-delete'])
   run('runuser', ['-u', 'postgres', '--', `${PG_BIN}/pg_basebackup`, '-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', replicaData, '-R', '-X', 'stream', '-c', 'fast'])
   ctl(`${tag}_replica`, 'start')
   await waitForPostgres(replicaPort)

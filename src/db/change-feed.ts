@@ -48,6 +48,7 @@ export class ChangeFeed {
   private readonly handlers: ChangeHandler[] = []
   private listeners: Listener[] = []
   private state: ChangeFeedStatus['state'] = 'starting'
+  private closed = false
   private resets = 0
   private retryTimer: NodeJS.Timeout | null = null
   /** One reconnection at a time, however many of the connections report the loss. */
@@ -76,6 +77,7 @@ export class ChangeFeed {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     this.state = 'closed'
     if (this.retryTimer) clearTimeout(this.retryTimer)
     const listeners = this.listeners
@@ -94,7 +96,7 @@ export class ChangeFeed {
   }
 
   private async listen(): Promise<void> {
-    if (this.state === 'closed') return
+    if (this.closed) return
     const lost = (error: unknown) => this.lost(error)
     try {
       this.listeners.push(
@@ -120,7 +122,7 @@ export class ChangeFeed {
       this.lost(error)
       return
     }
-    if (this.state === 'closed') {
+    if (this.closed) {
       await this.close()
       return
     }
@@ -134,7 +136,7 @@ export class ChangeFeed {
 
   /** A listening connection failed: changes may be missed from now until listening works again. */
   private lost(error: unknown): void {
-    if (this.state === 'closed' || this.reconnecting) return
+    if (this.closed || this.reconnecting) return
     this.reconnecting = true
     if (this.state !== 'down') this.options.log.warn({ err: error }, 'change feed: lost; caches are reset, and again once it is back')
     this.state = 'down'

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 /**
  * What an instance does between a stop signal and closing its listener (src/lifecycle/shutdown.ts runs
  * the sequence). While draining, GET /readyz answers 503 so a load balancer takes the instance out, and
- * every request that arrives is answered with `Connection: close`, so a keep-alive client is told, on the answer to its last
+ * every response says `Connection: close`, so a keep-alive client is told, on the answer to its last
  * request, to open its next connection elsewhere instead of finding its idle socket closed under it
  * (that race is what a plain close turns into ECONNRESET).
  */
@@ -30,15 +30,11 @@ export const shutdownPlugin = fp(
         draining = true
       },
     })
-    // Requests that arrived after the stop signal. Those already in flight keep their connection as it was:
-    // a request pipelined behind one of them is then still read and answered (Fastify adds the close).
-    const arrivedDraining = new WeakSet<object>()
-    app.addHook('onRequest', async (request) => {
-      if (draining) arrivedDraining.add(request)
-    })
     app.addHook('onSend', async (request, reply, payload) => {
-      // HTTP/2 has no Connection header (and its GOAWAY does this job).
-      if (arrivedDraining.has(request) && request.raw.httpVersionMajor === 1) void reply.header('connection', 'close')
+      // Every answer sent from the stop signal on, also to requests that were in flight: after the listener
+      // closes, Node closes only the sockets idle at that moment, and a keep-alive answer sent later would
+      // keep its socket (and the close) waiting for the keep-alive timeout. HTTP/2 has no Connection header.
+      if (draining && request.raw.httpVersionMajor === 1) void reply.header('connection', 'close')
       return payload
     })
   },
