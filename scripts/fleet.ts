@@ -414,7 +414,8 @@ async function main(): Promise<number> {
     AUTH_SIGNING_KEYS: JSON.stringify(await generateSigningJwk()),
     JOURNAL_ENCRYPTION_KEYS: generateJournalKey(),
     SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS),
-    LOG_LEVEL: 'info',
+    // Warnings and up: a log line per request would measure the log pipe.
+    LOG_LEVEL: 'warn',
     RATE_LIMIT_MAX: '1000000',
     RATE_LIMIT_AUTH_MAX: '1000000',
     RATE_LIMIT_ACCOUNT_MAX: '1000000',

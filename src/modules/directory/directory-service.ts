@@ -109,7 +109,10 @@ export function createDirectoryService({
   function vocabulary(): Promise<Vocabulary> {
     vocabularyLoad ??= loadVocabulary(reads())
       // A replica that cannot answer: the primary can (the other reads fall back in src/db/replicas.ts).
-      .catch((error: unknown) => (isConnectionError(error) ? loadVocabulary(db) : Promise.reject(error)))
+      .catch((error: unknown) => {
+        if (isConnectionError(error)) return loadVocabulary(db)
+        throw error
+      })
       .catch((error: unknown) => {
       vocabularyLoad = undefined
       throw error
