@@ -24,15 +24,18 @@ import { journalRoutes } from './modules/journal/journal-routes.js'
 import { directoryRoutes } from './modules/directory/directory-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { authGuardPlugin } from './plugins/auth-guard.js'
+import { changeFeedPlugin } from './plugins/change-feed.js'
 import { databasePlugin } from './plugins/database.js'
 import { clientErrorHandler, errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { idempotencyPlugin } from './plugins/idempotency/idempotency-plugin.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { rateLimitPlugin } from './plugins/rate-limit.js'
 import { readinessPlugin } from './plugins/readiness.js'
+import { readReplicasPlugin } from './plugins/read-replicas.js'
 import { reliabilityPlugin } from './plugins/reliability.js'
 import { type RetentionClock, retentionPlugin } from './plugins/retention.js'
 import { securityPlugin } from './plugins/security.js'
+import { shutdownPlugin } from './plugins/shutdown.js'
 import { swaggerPlugin } from './plugins/swagger.js'
 
 export interface AppDependencies {
@@ -74,7 +77,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Trust X-Forwarded-For from exactly this many proxies in front of us, no further.
     trustProxy: (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS,
-    // While closing, the reliability plugin answers new requests with a 503 problem+json instead.
+    // While closing, a request already on its way over a busy keep-alive socket is answered (with
+    // `Connection: close`) rather than refused: the shutdown sequence (src/lifecycle/shutdown.ts) has
+    // failed readiness before, so the load balancer sends nothing new, and the database stays open
+    // until the last request ends.
     return503OnClosing: false,
     // `/v1/me` and `/v1/me/` are the same resource.
     routerOptions: { ignoreTrailingSlash: true },
@@ -101,12 +107,15 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(metricsPlugin)
   await app.register(databasePlugin, { db: deps.db })
   await app.register(readinessPlugin)
+  await app.register(shutdownPlugin)
+  await app.register(changeFeedPlugin)
+  await app.register(readReplicasPlugin, { config })
   await app.register(retentionPlugin, { config, clock: deps.clock })
   // Before the routes and the OpenAPI plugin: these act on routes as they are added. The order is
   // the order their hooks run in: a request is counted (and perhaps refused) before the guard's
   // scope check and before it may claim an idempotency key; the guard identifies the caller first.
   await app.register(rateLimitPlugin, { config })
-  await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma, clock: deps.cacheClock }) })
+  await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma, clock: deps.cacheClock, changes: app.changes }) })
   await app.register(idempotencyPlugin, { leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS })
   await app.register(swaggerPlugin, { config })
 

@@ -83,6 +83,19 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/.+/, { error: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
+  /**
+   * Postgres streaming replicas for directory reads (comma-separated URLs; needs DATABASE_URL). Each request's
+   * directory reads go to a healthy replica in turn, or to the primary; user data and auth stay on the primary.
+   */
+  DATABASE_READ_URLS: commaList
+    .pipe(z.array(z.string().regex(/^postgres(ql)?:\/\/.+/, { error: 'each must be a postgres:// or postgresql:// URL' })))
+    .default([]),
+  /** A replica further behind the primary than this (ms) takes no reads until it catches up. */
+  DATABASE_MAX_REPLICA_LAG_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
+  /** How often each replica's health and lag are checked (ms); also the lag's resolution. */
+  DATABASE_REPLICA_CHECK_MS: z.coerce.number().int().min(100).max(60_000).default(500),
+  /** Connections in each replica's pool, per instance. */
+  DATABASE_READ_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   /** Folder of the embedded database and its generated keys; `memory` keeps everything in memory. */
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -122,6 +135,14 @@ export const EnvSchema = z.object({
    * clear the cache at once, other instances' writes show within this time.
    */
   FACET_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /**
+   * On SIGTERM/SIGINT: GET /readyz fails at once and the instance keeps serving this long (every answer
+   * with `Connection: close`) so a load balancer takes it out before it stops listening. Behind a load
+   * balancer set it above the readiness check's interval x failure threshold; 0 (no load balancer) closes at once.
+   */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(0),
+  /** After the grace period: how long in-flight requests may take before the process exits anyway (with 1). */
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
   /** Apply pending migrations at start (the default). Off: start only if the schema is current. */
   MIGRATE_ON_START: booleanFlag.default(true),
   /**
@@ -241,7 +262,10 @@ const CheckedEnvSchema = EnvSchema.superRefine((env, ctx) => {
 })
 
 const ServiceEnvSchema = CheckedEnvSchema.superRefine((env, ctx) => {
-  if (env.DATABASE_URL === undefined) return
+  if (env.DATABASE_URL === undefined) {
+    if (env.DATABASE_READ_URLS.length > 0) ctx.addIssue({ code: 'custom', message: 'DATABASE_READ_URLS needs DATABASE_URL (the primary): the embedded database has no replicas' })
+    return
+  }
   for (const name of Object.keys(SHARED_KEYS) as SharedKey[]) {
     if (env[name] === undefined) ctx.addIssue({ code: 'custom', message: sharedKeyRequired(name) })
   }

@@ -12,12 +12,10 @@ import { MigrationError, readMigrations } from './db/migrations.js'
 import { type PreparedDatabase, prepareDatabase } from './db/prepare.js'
 import { DatabaseUnreachableError, waitForDatabase } from './db/startup.js'
 import { DEMO_DATA_LOADERS, FEATURE_LOG_REDACTIONS } from './features.js'
+import { drainAndClose } from './lifecycle/shutdown.js'
 import { createLogger } from './logger.js'
 import { loadSigningKeys } from './modules/auth/keys.js'
 import { loadJournalKeys } from './modules/journal/journal-keys.js'
-
-/** After a signal, give in-flight requests this long before giving up on a clean exit. */
-const SHUTDOWN_GRACE_MS = 10_000
 
 /** The configuration and the keys: every way they can be wrong is one line on stderr, before any database work. */
 async function configure() {
@@ -57,14 +55,17 @@ async function main(): Promise<void> {
     }
     const app = await buildApp(config, { db, logger: log, keys, journalKeys, migrations })
 
-    // The first SIGTERM/SIGINT (or an uncaught error) drains in-flight requests and closes the
-    // database; a second signal, or the grace period running out, exits at once with 1.
+    // The first SIGTERM/SIGINT (or an uncaught error) fails readiness, serves on for the grace period,
+    // drains in-flight requests and closes the database (src/lifecycle/shutdown.ts); a second signal,
+    // or grace plus drain running out, exits at once with 1.
+    const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000
     closeWithGrace(
-      { delay: SHUTDOWN_GRACE_MS, logger: log, onTimeout: () => log.error('shutdown grace period over; exiting with requests still open') },
+      { delay: graceMs + config.SHUTDOWN_DRAIN_SECONDS * 1000, logger: log, onTimeout: () => log.error('shutdown drain time over; exiting with requests still open') },
       async ({ signal, err }) => {
         if (err) log.error({ err }, 'shutting down after an unexpected error')
-        else log.info({ signal }, 'shutting down: draining in-flight requests')
-        await app.close()
+        else log.info({ signal }, 'shutting down')
+        // An uncaught error skips the grace period: the process may be in no state to serve.
+        await drainAndClose(app, { graceMs: err ? 0 : graceMs, log })
         await db?.close()
         log.info('shut down cleanly')
       },

@@ -3,12 +3,11 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { type FieldError, ValidationError } from '../lib/errors.js'
 import { problemResponses } from '../lib/problem.js'
-import { sendProblem } from './error-handler.js'
 
 /**
  * How the service behaves at its edges, the same way everywhere:
- * - while it shuts down, requests that still arrive (on kept-alive connections) get 503 `shutting_down`
- *   as problem+json with `Connection: close`, instead of Fastify's plain JSON;
+ * - (while it shuts down, requests that still arrive on kept-alive connections are answered with
+ *   `Connection: close`: src/plugins/shutdown.ts and src/lifecycle/shutdown.ts);
  * - every route documents the answers any request can get: 503 (database unavailable, deadline) and,
  *   for routes with path parameters, 414 (a parameter over the router's 100 characters);
  * - behind a proxy with TRUST_PROXY_HOPS=0, per-IP limits see only the proxy: said once in the log.
@@ -51,27 +50,13 @@ const PLACES: [keyof Pick<FastifyRequest, 'body' | 'query' | 'params'>, FieldErr
 
 export const reliabilityPlugin = fp(
   async (app, { config }: { config: Config }) => {
-    let closing = false
-    app.addHook('preClose', async () => {
-      closing = true
-    })
     let warnedForwarded = false
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', async (request) => {
       if (!warnedForwarded && config.TRUST_PROXY_HOPS === 0 && request.headers['x-forwarded-for'] !== undefined) {
         warnedForwarded = true
         request.log.warn(
           'a request came with X-Forwarded-For but TRUST_PROXY_HOPS is 0: every client behind the proxy shares one address for rate limits; set TRUST_PROXY_HOPS to the number of proxies in front of the service',
         )
-      }
-      if (closing) {
-        reply.header('connection', 'close')
-        return sendProblem(request, reply, {
-          status: 503,
-          code: 'shutting_down',
-          title: 'Service Unavailable',
-          detail: 'This instance is shutting down; retry the request (another instance will answer).',
-          headers: { 'retry-after': '1' },
-        })
       }
     })
 

@@ -31,6 +31,7 @@ describe('health, readiness and metrics', () => {
       database: app.db.kind,
       migrations: { applied: readMigrations(MIGRATIONS_DIR).length },
       directoryIndex: { state: 'ready', therapists: expect.any(Number), megabytes: expect.any(Number), builtInMs: expect.any(Number) },
+      changeFeed: { state: 'up', resets: 0 },
     })
   })
 

@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../../lib/db-errors.js'
 import { UnauthorizedError } from '../../lib/errors.js'
 import type { Principal } from '../../lib/principal.js'
 import { type Actor, withTrail } from '../../lib/access-trail.js'
+import type { ChangeSubscriber } from '../../db/change-feed.js'
 import type { CacheClock, TokenService } from './tokens.js'
 
 /** Only refresh `last_seen_at` this often, so verifying a token rarely writes. */
@@ -11,7 +12,9 @@ const LAST_SEEN_RESOLUTION_MS = 60 * 60 * 1000
 
 /**
  * How long an app's active flag is reused: app tokens are verified on every directory request, and
- * apps are deactivated rarely, so deactivation takes effect within this time rather than at once.
+ * apps are deactivated rarely. The change feed drops an app's entry on every instance as soon as its row
+ * changes; this bound is what is left when the feed is not there (a lost connection is answered by
+ * clearing the cache, so only notifications lost with no sign of a loss would wait this long).
  */
 const CLIENT_STATUS_CACHE_MS = 60_000
 const CLIENT_STATUS_CACHE_SIZE = 10_000
@@ -44,8 +47,14 @@ export function createIdentityService({
       return session !== null
     },
 
-    /** True while the app exists and is active; remembered per app for up to a minute. */
+    /** True while the app exists and is active; remembered per app until its row changes (at most a minute). */
     clientIsActive: (clientId: string): Promise<boolean> => clientStatus.forceFetch(clientId),
+
+    /** The app changed (or, with `undefined`, anything may have): read its status again. */
+    forgetClient(clientId?: string): void {
+      if (clientId === undefined) clientStatus.clear()
+      else clientStatus.delete(clientId)
+    },
 
     /**
      * The Therapath user behind `(issuer, subject)`, created on first sight. Nothing else from the
@@ -80,14 +89,36 @@ export function createIdentityService({
 }
 
 /** For the auth guard (src/plugins/auth-guard.ts): the caller behind a bearer token, verified and still live, or UnauthorizedError. */
-export function createAuthenticator({ tokens, ...deps }: { tokens: TokenService } & Parameters<typeof createIdentityService>[0]): (token: string) => Promise<Principal> {
+export function createAuthenticator({
+  tokens,
+  changes,
+  ...deps
+}: { tokens: TokenService; changes?: ChangeSubscriber | undefined } & Parameters<typeof createIdentityService>[0]): (token: string) => Promise<Principal> {
   const identities = createIdentityService(deps)
+  // Whichever instance (or operator) deactivated an app or deleted an account, this one forgets what it cached of them.
+  changes?.((event) => {
+    switch (event.kind) {
+      case 'client':
+        identities.forgetClient(event.clientId)
+        tokens.forget((verified) => verified.kind === 'client' && verified.clientId === event.clientId)
+        return
+      case 'user':
+        tokens.forget((verified) => verified.kind === 'user' && verified.userId === event.userId)
+        return
+      case 'reset':
+        identities.forgetClient()
+        return
+      case 'vocabulary':
+      case 'therapists':
+        return
+    }
+  })
   return async (token) => {
     const verified = await tokens.verify(token)
     const scopes = new Set(verified.scopes)
     switch (verified.kind) {
       case 'client':
-        // A deactivated (or deleted) app's tokens stop within a minute: its status is cached that long.
+        // A deactivated (or deleted) app's tokens stop once the change feed says so (a minute at most).
         if (!(await identities.clientIsActive(verified.clientId))) {
           throw new UnauthorizedError('The app this token was issued to has been deactivated.', 'invalid_token')
         }

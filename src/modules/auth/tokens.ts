@@ -165,6 +165,12 @@ export function createTokenService({ keys, config, clock }: { keys: SigningKeys;
      * @throws UnauthorizedError (`invalid_token`) with a reason an integrator can act on.
      */
     verify: (token: string): Promise<VerifiedToken> => verifiedCache.forceFetch(token),
+
+    /** Drops the cached tokens that speak for someone who changed (an app deactivated, an account deleted: the change feed says so). */
+    forget(matches: (verified: VerifiedToken) => boolean): void {
+      const gone = [...verifiedCache.entries()].filter(([, verified]) => matches(verified)).map(([token]) => token)
+      for (const token of gone) verifiedCache.delete(token)
+    },
   }
 }
 

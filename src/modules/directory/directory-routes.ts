@@ -284,6 +284,26 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ config: DirectoryConfig }>
     facetCacheMs: config.FACET_CACHE_SECONDS * 1000,
     onSearch: (engine) => searches.inc({ engine }),
     hitFormatter,
+    reads: () => app.reads.reader(),
+    staleReadMs: app.reads.staleReadMs,
+  })
+  // Changes made through other instances (or by an operator's SQL) reach this one's caches.
+  app.changes((event) => {
+    switch (event.kind) {
+      case 'therapists':
+        directory.forget('therapists')
+        return
+      case 'vocabulary':
+        directory.forget('vocabulary')
+        index?.rebuild()
+        return
+      case 'reset':
+        directory.forget('all')
+        return
+      case 'client':
+      case 'user':
+        return
+    }
   })
   if (index) {
     new Gauge({

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import type { Database } from '../../db/database.js'
+import { isConnectionError } from '../../lib/db-errors.js'
 import { AppError, BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
 import { encodeCursor, toPage } from '../../lib/pagination.js'
 import {
@@ -59,32 +60,74 @@ export interface DirectoryServiceOptions {
   onSearch?: (engine: 'index' | 'sql') => void
   /** The formatter of the index's pages (search/hits.ts), shared with whoever tells it of changes. */
   hitFormatter?: HitFormatter
+  /**
+   * Where directory reads go, chosen per request: a healthy read replica, or the primary (src/db/replicas.ts).
+   * Searches without the index, profiles, vocabularies and text parsing use it; writes, the reads a write
+   * answers with, and what the index path reads (kept with the index, which follows the primary) use `db`.
+   */
+  reads?: () => Pick<Database, 'query' | 'prisma'>
+  /**
+   * How long after a commit a read target may still show the old rows (the replicas' lag bound; 0 with the
+   * primary alone): caches filled from a replica are cleared once more after it.
+   */
+  staleReadMs?: number
 }
 
 /** Parsed text queries and stemmed words kept for reuse: both depend on nothing but their text. */
 const TEXT_QUERIES_KEPT = 2_000
 const STEMS_KEPT = 100_000
 
-export function createDirectoryService({ db, index, log, facetCacheMs = 0, distanceCandidates = DISTANCE_CANDIDATES, onSearch, hitFormatter = new HitFormatter(db) }: DirectoryServiceOptions) {
+export function createDirectoryService({
+  db,
+  index,
+  log,
+  facetCacheMs = 0,
+  distanceCandidates = DISTANCE_CANDIDATES,
+  onSearch,
+  hitFormatter = new HitFormatter(db),
+  reads = () => db,
+  staleReadMs = 0,
+}: DirectoryServiceOptions) {
   let vocabularyLoad: Promise<Vocabulary> | undefined
   const facetCache = new FacetCountCache(facetCacheMs)
 
-  /** The vocabularies change only with a migration, so one load per process is enough. */
+  /**
+   * Drops what was cached of the directory's data once it changed (here or, through the change feed, on
+   * any instance). A replica may still serve the old rows for up to `staleReadMs`, and a cache refilled
+   * from it meanwhile would keep them: so the cache is dropped again once that time has passed.
+   */
+  function forget(what: 'therapists' | 'vocabulary' | 'all'): void {
+    const drop = () => {
+      if (what !== 'vocabulary') facetCache.clear()
+      if (what !== 'therapists') vocabularyLoad = undefined
+    }
+    drop()
+    if (staleReadMs > 0) setTimeout(drop, staleReadMs).unref()
+  }
+
+  /** The vocabularies change only with a migration (the change feed says so): one load until then. */
   function vocabulary(): Promise<Vocabulary> {
-    vocabularyLoad ??= loadVocabulary(db).catch((error: unknown) => {
+    vocabularyLoad ??= loadVocabulary(reads())
+      // A replica that cannot answer: the primary can (the other reads fall back in src/db/replicas.ts).
+      .catch((error: unknown) => {
+        if (isConnectionError(error)) return loadVocabulary(db)
+        throw error
+      })
+      .catch((error: unknown) => {
       vocabularyLoad = undefined
       throw error
     })
     return vocabularyLoad
   }
 
-  async function profileJson(id: string): Promise<string> {
-    const [row] = await db.query<{ json: string }>(PROFILE_SQL, [id], { name: 'directory_profile' })
+  async function profileJsonFrom(source: Pick<Database, 'query'>, id: string): Promise<string> {
+    const [row] = await source.query<{ json: string }>(PROFILE_SQL, [id], { name: 'directory_profile' })
     if (!row) throw new NotFoundError('therapist', id)
     return row.json
   }
 
-  const profile = async (id: string): Promise<Therapist> => TherapistSchema.parse(JSON.parse(await profileJson(id)))
+  /** What a write answers with: from the primary, so the curator reads their write. */
+  const profile = async (id: string): Promise<Therapist> => TherapistSchema.parse(JSON.parse(await profileJsonFrom(db, id)))
 
   async function normalizeOrThrow(input: TherapistInput, options: NormalizeOptions = {}): Promise<TherapistRow> {
     const result = await normalizeTherapist(input, await vocabulary(), options)
@@ -108,7 +151,7 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
     try {
       return await db.query<Row>(sql, params)
     } finally {
-      facetCache.clear()
+      forget('therapists')
     }
   }
 
@@ -122,7 +165,7 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
     max: TEXT_QUERIES_KEPT,
     fetchMethod: async (q) => {
       const statement = textQueryStatement(q)
-      const [row] = await db.query<{ query: string }>(statement.sql, statement.params)
+      const [row] = await reads().query<{ query: string }>(statement.sql, statement.params)
       try {
         return parseTsQuery(row?.query ?? '')
       } catch (error) {
@@ -144,7 +187,7 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
       else result.set(word, known.lexeme)
     }
     if (missing.length > 0) {
-      const rows = await db.query<{ word: string; lexeme: string | null }>(
+      const rows = await reads().query<{ word: string; lexeme: string | null }>(
         `SELECT w AS word, (ts_lexize('english_stem', w))[1] AS lexeme FROM unnest($1::text[]) AS w`,
         [missing],
       )
@@ -185,6 +228,8 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
 
   /** SQL alone: the page statement, and the facet counts' statement beside it. */
   async function searchWithSql(search: ResolvedSearch, text: ParsedTextQuery | undefined): Promise<string> {
+    // One target for all of one search's statements, so its page and its counts agree.
+    const db = reads()
     const facetSql = facetStatement(search)
     const facetQuery = facetSql
       ? facetCache.get(search, async () => {
@@ -251,6 +296,7 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
 
   return {
     vocabulary,
+    forget,
 
     async terms(kind: VocabularyKind): Promise<VocabularyTerm[]> {
       return (await vocabulary()).list(kind)
@@ -269,7 +315,8 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
       return current && engine === 'index' ? searchWithIndex(search, text, current) : searchWithSql(search, text)
     },
 
-    profileJson,
+    /** A profile as JSON text, for GET /v1/therapists/:id: from the read target. */
+    profileJson: (id: string): Promise<string> => profileJsonFrom(reads(), id),
     profile,
 
     async create(input: TherapistInput): Promise<Therapist> {

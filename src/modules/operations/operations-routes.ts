@@ -9,7 +9,7 @@ import { HealthSchema, ReadinessSchema } from './operations-schemas.js'
 import { createOperationsService } from './operations-service.js'
 
 export const operationsRoutes: FastifyPluginAsyncZod<{ config: Config; migrations: Migration[] }> = async (app, opts) => {
-  const operations = createOperationsService({ db: app.db, migrations: opts.migrations, parts: app.readinessParts })
+  const operations = createOperationsService({ db: app.db, migrations: opts.migrations, parts: app.readinessParts, draining: () => app.drain.draining })
 
   app.get(
     '/healthz',
@@ -33,7 +33,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<{ config: Config; migration
         operationId: 'getReadiness',
         summary: 'Readiness: the database is reachable and migrated',
         description:
-          'Answers 503 problem+json while the database is unreachable, migrations are pending, or (for at most DIRECTORY_INDEX_READY_WAIT_SECONDS after start) the directory index is being built. For readiness probes and load balancers.',
+          'Answers 503 problem+json while the instance is shutting down (`shutting_down`: from the stop signal on, through the grace period), the database is unreachable, migrations are pending, or (for at most DIRECTORY_INDEX_READY_WAIT_SECONDS after start) the directory index is being built. For readiness probes and load balancers.',
         response: { 200: ReadinessSchema, ...problemResponses(503) },
       },
     },

@@ -24,5 +24,23 @@ export const ReadinessSchema = z
       })
       .optional()
       .describe('The in-process directory index (DIRECTORY_INDEX=memory).'),
+    changeFeed: z
+      .object({
+        state: z.enum(['starting', 'up', 'down', 'closed']).describe('`up`: changes made through any instance reach this one’s caches; `down`: caches were reset and are refilled from the database until it is back.'),
+        resets: z.number().int().describe('Times the feed was lost (and the caches reset) since start.'),
+      })
+      .optional()
+      .describe('The change feed that keeps this instance’s caches coherent with every other instance’s writes.'),
+    replicas: z
+      .array(
+        z.object({
+          name: z.string().describe('`replica-N`, in the order of DATABASE_READ_URLS.'),
+          state: z.enum(['starting', 'healthy', 'lagging', 'down']).describe('`healthy`: takes directory reads; `lagging` (over DATABASE_MAX_REPLICA_LAG_MS), `down` and `starting`: reads go to the other replicas or the primary.'),
+          lagMs: z.number().int().nullable().describe('Age of the newest primary data it lacks, at the last check (null until known).'),
+          checkedAt: z.iso.datetime().nullable().describe('When it was last checked.'),
+        }),
+      )
+      .optional()
+      .describe('Read replicas (DATABASE_READ_URLS). A replica that is down or lagging does not make the instance unready: its reads go to the primary.'),
   })
   .meta({ id: 'Readiness' })

@@ -11,7 +11,18 @@ const READINESS_TIMEOUT_MS = 2000
  * Once the migrations have been seen applied, that is remembered (they are not un-applied under a
  * running service), and each probe after that is one `select 1`.
  */
-export function createOperationsService({ db, migrations, parts }: { db: Database; migrations: Migration[]; parts: Map<string, ReadinessPart> }) {
+export function createOperationsService({
+  db,
+  migrations,
+  parts,
+  draining = () => false,
+}: {
+  db: Database
+  migrations: Migration[]
+  parts: Map<string, ReadinessPart>
+  /** True once the instance is stopping (src/lifecycle/shutdown.ts): readiness fails at once, without a query. */
+  draining?: () => boolean
+}) {
   let migrated = false
 
   async function probe(): Promise<void> {
@@ -28,6 +39,7 @@ export function createOperationsService({ db, migrations, parts }: { db: Databas
 
   return {
     async readiness() {
+      if (draining()) throw new ServiceUnavailableError('The instance is shutting down.', 'shutting_down')
       const deadline = new AbortController()
       try {
         await Promise.race([probe(), sleep(READINESS_TIMEOUT_MS, undefined, { signal: deadline.signal }).then(() => Promise.reject(new Error('timeout')))])

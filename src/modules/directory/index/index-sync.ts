@@ -182,6 +182,12 @@ export class IndexSync {
     void this.listenThenBuild()
   }
 
+  /** The vocabularies changed (facet bits may have moved): read the directory again; searches use SQL meanwhile. */
+  rebuild(): void {
+    if (this.closed || this.built === 'off' || this.current === null) return
+    void this.build()
+  }
+
   async close(): Promise<void> {
     this.closed = true
     for (const timer of [this.gatherTimer, this.retryTimer]) if (timer) clearTimeout(timer)

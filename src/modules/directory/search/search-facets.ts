@@ -40,13 +40,25 @@ export class FacetCountCache {
         : new LRUCache({ max: maxEntries, ttl: ttlMs, fetchMethod: (_key, _stale, { context: count }) => count() })
   }
 
+  /** Bumped by every clear: a count in flight when it happened was aborted by it. */
+  private clears = 0
+
   async get(search: ResolvedSearch, count: () => Promise<FacetRow[]>): Promise<FacetRow[]> {
     if (this.cache === null) return count()
-    const rows = await this.cache.fetch(facetKey(search), { context: count })
-    return rows ?? count()
+    const clears = this.clears
+    try {
+      const rows = await this.cache.fetch(facetKey(search), { context: count })
+      return rows ?? count()
+    } catch (error) {
+      // A change (here or, through the change feed, on any instance) cleared the cache while this count ran:
+      // lru-cache rejects the aborted fetch; count again, uncached, rather than fail the search.
+      if (this.clears !== clears) return count()
+      throw error
+    }
   }
 
   clear(): void {
+    this.clears += 1
     this.cache?.clear()
   }
 }
