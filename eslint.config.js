@@ -25,7 +25,7 @@ export default tseslint.config(
   },
   {
     // Entry points and tooling may read the environment; tests may focus nothing.
-    files: ['src/server.ts', 'src/cli/**', 'scripts/**', 'tests/**', 'prisma/prisma.config.ts'],
+    files: ['src/server.ts', 'src/cli/**', 'scripts/**', 'tests/**', 'examples/**', 'prisma/prisma.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -22,6 +22,9 @@ import type { JournalKeyring } from './modules/journal/journal-crypto.js'
 import { loadJournalKeys } from './modules/journal/journal-keys.js'
 import { journalRoutes } from './modules/journal/journal-routes.js'
 import { directoryRoutes } from './modules/directory/directory-routes.js'
+import { changesRoutes } from './modules/sync/changes-routes.js'
+import { withWebhooks } from './modules/sync/webhook-openapi.js'
+import { webhooksRoutes } from './modules/sync/webhook-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { authGuardPlugin } from './plugins/auth-guard.js'
 import { changeFeedPlugin } from './plugins/change-feed.js'
@@ -52,7 +55,7 @@ export interface AppDependencies {
   migrations?: Migration[]
   /** What the in-memory caches (verified tokens, app status) measure time with; tests move it. */
   cacheClock?: CacheClock
-  /** What the retention sweep takes as now; tests sweep at any instant. */
+  /** What the retention sweep and webhook delivery take as now; tests sweep and retry at any instant. */
   clock?: RetentionClock
 }
 
@@ -117,7 +120,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(rateLimitPlugin, { config })
   await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma, clock: deps.cacheClock, changes: app.changes }) })
   await app.register(idempotencyPlugin, { leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS })
-  await app.register(swaggerPlugin, { config })
+  await app.register(swaggerPlugin, { config, extend: withWebhooks })
 
   await app.register(operationsRoutes, { config, migrations: deps.migrations ?? readMigrations(MIGRATIONS_DIR) })
   await app.register(oauthRoutes, { tokens, keys })
@@ -133,6 +136,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     scoreSeries: createScoreSeries({ prisma: deps.db.prisma }),
   })
   await app.register(directoryRoutes, { config })
+  await app.register(changesRoutes, { config, clock: deps.clock })
+  await app.register(webhooksRoutes, { config, keyring: journalKeys, clock: deps.clock })
 
   return app
 }

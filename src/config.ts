@@ -226,6 +226,19 @@ export const EnvSchema = z.object({
    * longer, and users who chose to keep everything keep this long. Unset: no maximum.
    */
   JOURNAL_RETENTION_MAX_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  /** How long the directory's change log keeps events (days); a feed position older than that answers 410 (re-sync). */
+  DIRECTORY_CHANGES_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** How often this instance looks for webhook deliveries to send (milliseconds); 0: this instance sends none. */
+  WEBHOOK_DELIVERY_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(500),
+  /** A claimed delivery's lease: another instance takes it over after this long (a crash). Longer than the 10 s send timeout. */
+  WEBHOOK_LEASE_SECONDS: z.coerce.number().int().min(15).max(3600).default(60),
+  /** An endpoint whose every delivery attempt failed for this long (hours) is disabled until the app re-enables it. */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().positive().max(8760).default(120),
+  /**
+   * Lets webhook URLs be http and point at private, loopback or link-local addresses. Only for tests and local
+   * development: with it, apps can make this service call into its own network.
+   */
+  WEBHOOK_ALLOW_PRIVATE_URLS: booleanFlag.default(false),
   /** How often each instance tries the retention sweep (one instance at a time runs it); 0 turns the schedule off. */
   RETENTION_SWEEP_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(1440).default(60),
 })

@@ -42,6 +42,7 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
   403: 'The token lacks a required scope.',
   404: 'No such resource (or it belongs to someone else).',
   409: 'Conflicts with the current state.',
+  410: 'Gone: the position is past the change log’s retention (or unknown to it); re-sync.',
   413: 'The request body is too large.',
   414: 'A path parameter is longer than 100 characters (`uri_too_long`).',
   415: 'The request body has an unsupported media type.',

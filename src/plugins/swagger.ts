@@ -30,6 +30,12 @@ export const TAGS = [
       'Find a therapist by approach (CBT, psychodynamic, attachment-based, …), issue, place and practicalities, with explainable hits and facet counts; ' +
       'curators add, correct and bulk-import listings.',
   },
+  {
+    name: 'webhooks',
+    description:
+      'Directory sync by push: apps register https endpoints that receive every therapist change, signed per Standard Webhooks, at least once and in order per therapist. ' +
+      'The payloads are under `webhooks` in this document; see also the pull feed, GET /v1/therapists/changes.',
+  },
 ]
 
 type OpenApiDocument = ReturnType<typeof jsonSchemaTransformObject>
@@ -61,10 +67,11 @@ function pruneUnusedSchemas(generated: OpenApiDocument): OpenApiDocument {
 /**
  * The OpenAPI document is generated from the routes' Zod schemas, so it cannot drift from what the
  * code validates. Served at /openapi.json and, interactively, at /docs; `npm run openapi` writes it
- * to openapi/openapi.json, and a test fails when that file is stale.
+ * to openapi/openapi.json, and a test fails when that file is stale. `extend` adds what routes cannot
+ * describe (the `webhooks` section, from the feature that sends them).
  */
 export const swaggerPlugin = fp(
-  async (app, { config }: { config: Config }) => {
+  async (app, { config, extend = (document) => document }: { config: Config; extend?: <T extends object>(document: T) => T }) => {
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -102,7 +109,7 @@ export const swaggerPlugin = fp(
         },
       },
       transform: jsonSchemaTransform,
-      transformObject: (document) => pruneUnusedSchemas(jsonSchemaTransformObject(document)),
+      transformObject: (document) => extend(pruneUnusedSchemas(jsonSchemaTransformObject(document))),
     })
     await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
 

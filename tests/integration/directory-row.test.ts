@@ -13,7 +13,7 @@ import { createTherapist, isolatedDirectory } from '../helpers/directory.js'
 const NOT_WRITTEN = [
   'id', 'row_no', 'change_seq', 'card_json', 'location_json', 'search_vector', 'tags_vector',
   'modality_bits', 'specialty_bits', 'format_bits', 'client_focus_bits', 'license_bits',
-  'accepting_verified_at', 'created_at', 'updated_at', 'deleted_at',
+  'accepting_verified_at', 'offices_hash', 'created_at', 'updated_at', 'deleted_at',
 ]
 const SQL_TYPES = { text: 'text', 'text[]': 'ARRAY', int: 'integer', bool: 'boolean' } as const
 

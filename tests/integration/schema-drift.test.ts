@@ -7,5 +7,6 @@ describe('schema.prisma and the migrations folder', () => {
     const sql = await diffMigrationsToSchema(MIGRATIONS_DIR, SCHEMA_PATH)
     // On failure this shows the SQL a new migration needs: run `npm run db:migration -- <name>`.
     expect(sql.trim()).toBe(EMPTY_MIGRATION)
-  })
+    // It starts a PGlite shadow database and replays every migration: about 20 s here alone, more on a busy machine.
+  }, 120_000)
 })

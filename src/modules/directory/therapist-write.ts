@@ -182,11 +182,16 @@ const INPUT = `input AS (
 const SET_FROM_INPUT = `${COLUMNS.map((column) => `${column} = i.${column}`).join(', ')},
     accepting_verified_at = CASE WHEN i.clear_verified_at THEN NULL ELSE COALESCE(i.accepting_verified_at,
       CASE WHEN t.accepting_new_clients = i.accepting_new_clients THEN t.accepting_verified_at ELSE now() END) END,
-    updated_at = now(), deleted_at = NULL`
+    offices_hash = md5(i.offices::text), updated_at = now(), deleted_at = NULL`
+
+/**
+ * `offices_hash`: the offices live in their own table, so the change log (a trigger comparing old and
+ * new rows, see the directory_changes migration) tells that they changed by this hash of them.
+ */
 
 /** New rows take the id chosen in Node (`row.id`), so each inserted row maps back to its line. */
-const INSERT_FROM_INPUT = `INSERT INTO therapist (id, ${COLUMNS.join(', ')}, accepting_verified_at)
-    SELECT i.id, ${COLUMNS.map((column) => `i.${column}`).join(', ')}, COALESCE(i.accepting_verified_at, now()) FROM input i`
+const INSERT_FROM_INPUT = `INSERT INTO therapist (id, ${COLUMNS.join(', ')}, accepting_verified_at, offices_hash)
+    SELECT i.id, ${COLUMNS.map((column) => `i.${column}`).join(', ')}, COALESCE(i.accepting_verified_at, now()), md5(i.offices::text) FROM input i`
 
 const OFFICES = `removed_offices AS (
   DELETE FROM therapist_office o USING updated u WHERE o.therapist_id = u.id
