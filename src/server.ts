@@ -7,6 +7,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { MIGRATIONS_DIR, openDatabase } from './db/database.js'
+import { demoBanner } from './db/demo-credentials.js'
 import { MigrationError, readMigrations } from './db/migrations.js'
 import { prepareDatabase } from './db/prepare.js'
 import { DEMO_DATA_LOADERS, FEATURE_LOG_REDACTIONS } from './features.js'
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
       },
       `Therapath is listening on ${address} (docs at ${address}/docs)`,
     )
+    if (prepared.demoCredentials) process.stderr.write(demoBanner(address, prepared.demoCredentials))
   } catch (error) {
     await db.close().catch(() => undefined)
     if (error instanceof MigrationError) {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import type { Database } from '../../db/database.js'
-import { AppError, BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { AppError, BadRequestError, ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../../lib/errors.js'
 import { encodeCursor, toPage } from '../../lib/pagination.js'
 import {
   type ImportReport,
@@ -38,6 +38,9 @@ ${LIVE_BY_ID}`
 /** The profile with the content hash it was read at: a patch writes only if the hash is still the same. */
 const PROFILE_FOR_PATCH_SQL = `SELECT ${PROFILE_JSON} AS json, t.content_hash AS hash
 ${LIVE_BY_ID}`
+
+/** An `If-Match` check: given the profile's JSON text as GET serves it, whether the write may go ahead. */
+export type Precondition = (profileJson: string) => boolean
 
 /** A patch re-reads and re-merges at most this many times while other writes keep changing the therapist, then answers 409. */
 export const PATCH_ATTEMPTS = 5
@@ -286,10 +289,12 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
      * read-merge-write without the check lost one of two concurrent patches to different fields).
      * @throws ConflictError (`concurrent_update`) when other writes win PATCH_ATTEMPTS times in a row
      */
-    async patch(id: string, patch: TherapistPatch): Promise<Therapist> {
+    async patch(id: string, patch: TherapistPatch, precondition?: Precondition): Promise<Therapist> {
       for (let attempt = 1; ; attempt += 1) {
         const [read] = await db.query<{ json: string; hash: string }>(PROFILE_FOR_PATCH_SQL, [id])
         if (!read) throw new NotFoundError('therapist', id)
+        // Checked on every attempt: when another write got in between, the profile is no longer the one the caller named.
+        if (precondition && !precondition(read.json)) throw new PreconditionFailedError()
         const stored = TherapistSchema.parse(JSON.parse(read.json))
         const current = profileToInput(stored)
         const merged = { ...current, ...patch, license: patch.license ?? current.license }
@@ -316,12 +321,24 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
     },
 
     /** Soft delete: hidden from search and profiles at once; an import of the same externalId restores it. */
-    async remove(id: string): Promise<void> {
-      const rows = await commit<{ id: string }>(
-        `UPDATE therapist SET deleted_at = now(), updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id`,
-        [id],
-      )
-      if (rows.length === 0) throw new NotFoundError('therapist', id)
+    async remove(id: string, precondition?: Precondition): Promise<void> {
+      if (precondition) {
+        // Removed only if still the profile the caller named: the write checks the content hash read with it.
+        const [read] = await db.query<{ json: string; hash: string }>(PROFILE_FOR_PATCH_SQL, [id])
+        if (!read) throw new NotFoundError('therapist', id)
+        if (!precondition(read.json)) throw new PreconditionFailedError()
+        const rows = await commit<{ id: string }>(
+          `UPDATE therapist SET deleted_at = now(), updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL AND content_hash = $2::text RETURNING id`,
+          [id, read.hash],
+        )
+        if (rows.length === 0) throw new PreconditionFailedError()
+      } else {
+        const rows = await commit<{ id: string }>(
+          `UPDATE therapist SET deleted_at = now(), updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id`,
+          [id],
+        )
+        if (rows.length === 0) throw new NotFoundError('therapist', id)
+      }
       await settle()
     },
 

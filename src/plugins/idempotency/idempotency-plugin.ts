@@ -2,15 +2,15 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { z } from 'zod'
 import { problemResponses } from '../../lib/problem.js'
-import { currentUserId } from '../../lib/principal.js'
-import { createIdempotencyService, requestHash } from './idempotency-service.js'
+import { currentPrincipal } from '../../lib/principal.js'
+import { createIdempotencyService, type IdempotencyOwner, requestHash } from './idempotency-service.js'
 
 /**
  * `Idempotency-Key` for creating requests (IETF draft-ietf-httpapi-idempotency-key-header): a route
  * opts in with `config: { idempotent: { store, replay } }`. The first request with a key runs; a retry
  * with the same key and body gets the first response's status and `Location` again
  * (`Idempotent-Replayed: true`) without creating anything; the same key with another body is 422; a
- * failed first request frees the key. Keys belong to the signed-in user and last 24 hours.
+ * failed first request frees the key. Keys belong to the caller (a user, or an app with an app token) and last 24 hours.
  *
  * Responses are never copied into the idempotency table: only what `store` returns is kept (the new
  * record's id, see `replayById`), and a retry answers with what `replay` rebuilds from it, so a record
@@ -60,7 +60,9 @@ export const idempotencyPlugin = fp(
       if (typeof key !== 'string') return
       const options = request.routeOptions.config.idempotent
       if (!options) return
-      const outcome = await service.begin(currentUserId(request), key, requestHash(key, request.method, request.url, request.body))
+      const principal = currentPrincipal(request)
+      const owner: IdempotencyOwner = principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'client', id: principal.clientId }
+      const outcome = await service.begin(owner, key, requestHash(key, request.method, request.url, request.body))
       if ('claimed' in outcome) {
         claims.set(request, outcome.claimed)
         return
