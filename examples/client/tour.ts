@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   console.log('first hit', first?.name, first?.match)
   if (first) {
     const profile = await api.GET('/v1/therapists/{id}', { params: { path: { id: first.id } }, headers })
-    console.log('profile', profile.data?.modalities.map((modality) => modality.slug), profile.response.headers.get('etag'))
+    console.log('profile', profile.data?.modalities, profile.response.headers.get('etag'))
   }
   const vocabularies = await api.GET('/v1/vocabularies', { headers })
   console.log('modalities', vocabularies.data?.modalities.length)

@@ -36,10 +36,10 @@ const FORMAT_MESSAGES: Record<string, string> = {
 
 type Issue = z.core.$ZodRawIssue
 
-function bound(issue: Issue & { origin?: string; minimum?: unknown; maximum?: unknown; inclusive?: boolean }, kind: 'min' | 'max'): string {
+function bound(issue: Issue & { origin?: unknown; minimum?: unknown; maximum?: unknown; inclusive?: boolean }, kind: 'min' | 'max'): string {
   const value = (kind === 'min' ? issue.minimum : issue.maximum) as number | bigint
   const inclusive = issue.inclusive !== false
-  switch (issue.origin) {
+  switch (String(issue.origin)) {
     case 'string':
       if (kind === 'min' && Number(value) === 1) return 'Must not be empty.'
       return `Must be ${kind === 'min' ? 'at least' : 'at most'} ${plural(value, 'character')}.`
@@ -56,15 +56,15 @@ function bound(issue: Issue & { origin?: string; minimum?: unknown; maximum?: un
 
 /** The message for an issue no schema gave a message for. */
 export function plainMessage(issue: Issue): string {
-  const detail = issue as Issue & Record<string, unknown>
+  const detail: Record<string, unknown> = issue
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'Required.'
       return `Must be ${TYPE_NAMES[String(detail.expected)] ?? String(detail.expected)}.`
     case 'too_small':
-      return bound(detail, 'min')
+      return bound(issue, 'min')
     case 'too_big':
-      return bound(detail, 'max')
+      return bound(issue, 'max')
     case 'invalid_format':
       return FORMAT_MESSAGES[String(detail.format)] ?? `Must be a valid ${String(detail.format)}.`
     case 'invalid_value': {
@@ -82,7 +82,7 @@ export function plainMessage(issue: Issue): string {
     case 'invalid_element':
       return 'Has an invalid item.'
     case 'custom':
-      return 'Is not valid.'
+    case undefined:
     default:
       return 'Is not valid.'
   }

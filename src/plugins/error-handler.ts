@@ -55,7 +55,8 @@ interface ValidationIssue {
   instancePath: string
   message?: string
   keyword: string
-  params?: { issue?: { keys?: unknown } }
+  /** The validator's issue without path, code and message (fastify-type-provider-zod 7), e.g. `keys` of unrecognized_keys. */
+  params?: { keys?: unknown; issue?: { keys?: unknown } }
 }
 
 /**
@@ -65,7 +66,7 @@ interface ValidationIssue {
  */
 function fieldErrors(place: FieldError['in'], issue: ValidationIssue): FieldError[] {
   const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
-  const keys = issue.params?.issue?.keys
+  const keys = issue.params?.keys ?? issue.params?.issue?.keys
   if (issue.keyword === 'unrecognized_keys' && Array.isArray(keys) && keys.length > 0) {
     const what = place === 'query' ? 'parameter' : place === 'header' ? 'header' : 'field'
     return keys.map((key) => ({ in: place, field: path ? `${path}.${String(key)}` : String(key), message: `Unknown ${what}; remove it or check its spelling.`, code: issue.keyword }))

@@ -55,7 +55,7 @@ function componentDescription(document: Json, schemaRef: string | undefined): st
 /** The document with what the routes cannot say themselves. Pure: returns a new document. */
 export function decorateDocument<T>(generated: T): T {
   const document = structuredClone(generated) as Json
-  const components = ((document.components as Json | undefined) ?? {}) as Json
+  const components = (document.components as Json | undefined) ?? {}
   components.headers = { ...(components.headers as Json | undefined), ...RESPONSE_HEADERS }
   document.components = components
   describeCommonProperties(components.schemas)

@@ -85,7 +85,8 @@ export const swaggerPlugin = fp(
           description:
             'Find a therapist by approach, take self-assessments and keep the results, and keep a private journal with progress over time.\n\n' +
             'Errors are RFC 9457 `application/problem+json`. Lists use cursor pagination: pass `page.nextCursor` back as `cursor`.',
-          license: { name: 'Proprietary' },
+          // An SPDX expression for a licence of our own: the API is not open source.
+          license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
         },
         tags: TAGS,
         // Relative: the server this document is read from. /openapi.json and /docs name it in full (withRequestServer).

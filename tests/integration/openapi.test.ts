@@ -29,7 +29,7 @@ describe('OpenAPI document', () => {
   it('is served at /openapi.json, naming the server it was served by', async () => {
     const res = await app.inject({ method: 'GET', url: '/openapi.json', headers: { host: '127.0.0.1:4567' } })
     expect(res.statusCode).toBe(200)
-    const { servers, ...served } = res.json() as { servers: { url: string }[] }
+    const { servers, ...served } = res.json<{ servers: { url: string }[] }>()
     const { servers: _committedServers, ...rest } = JSON.parse(committed) as { servers: unknown }
     expect(served).toEqual(rest)
     expect(servers.map((server) => server.url)).toEqual(['http://127.0.0.1:4567'])
@@ -37,11 +37,11 @@ describe('OpenAPI document', () => {
 
   it('gives /docs a spec whose server is the page’s own origin, so "Try it out" calls this instance', async () => {
     for (const host of ['127.0.0.1:3000', 'localhost:8123']) {
-      const page = await app.inject({ method: 'GET', url: '/docs/static/index.html', headers: { host } })
+      const page = await app.inject({ method: 'GET', url: '/docs/', headers: { host } })
       expect(page.statusCode).toBe(200)
       const spec = await app.inject({ method: 'GET', url: '/docs/json', headers: { host } })
       expect(spec.statusCode).toBe(200)
-      const { servers, paths } = spec.json() as { servers: { url: string }[]; paths: Record<string, unknown> }
+      const { servers, paths } = spec.json<{ servers: { url: string }[]; paths: Record<string, unknown> }>()
       expect(servers[0]?.url).toBe(`http://${host}`)
       // One call as the UI would make it: the server URL plus a documented path, from the page's origin.
       expect(paths['/healthz']).toBeDefined()

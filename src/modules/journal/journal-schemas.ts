@@ -206,10 +206,10 @@ export const JournalEntryPageSchema = pageOf(JournalEntrySchema).meta({ id: 'Jou
 export const EntryParamsSchema = z.object({ id: z.uuid().describe('The entry id.') })
 
 /** One value or several, repeated (`?tag=a&tag=b`) or comma-separated (`?tag=a,b`). */
-const oneOrMany = <T extends z.ZodType>(item: T, max: number) =>
+const oneOrMany = <T extends z.ZodType<string, string>>(item: T, max: number) =>
   z
     .union([z.string().describe('One value, or several separated by commas.'), z.array(item)])
-    .transform((value) => (Array.isArray(value) ? value : value.split(',').map((part) => part.trim())))
+    .transform((value): string[] => (Array.isArray(value) ? value : value.split(',').map((part) => part.trim())))
     .pipe(z.array(item).min(1).max(max))
     .optional()
 
