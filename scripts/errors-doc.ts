@@ -48,7 +48,8 @@ ${table(PROBLEM_CODES, true)}
 Each entry of a problem's \`errors\` (and of an import report line's \`errors\`) has \`in\` (\`body\`, \`query\`, \`path\`,
 \`header\`), \`field\` (a dotted path such as \`answers.3.value\`, or the name of an unknown parameter), a plain-language
 \`message\`, and one of these codes. The first group comes from request validation against the schemas in the
-OpenAPI document; the second from the API's own rules.
+OpenAPI document; the second from the API's own rules. A problem about one query parameter (\`invalid_near\`,
+\`sort_needs_q\`, … above) lists that parameter with the problem's own code.
 
 ${table(FIELD_CODES, false)}
 

@@ -96,3 +96,16 @@ export function installValidationMessages(): void {
   installed = true
   z.config({ customError: (issue) => plainMessage(issue) })
 }
+
+/**
+ * A Zod issue as the rejected values it names: one per unknown key for `unrecognized_keys` (with the
+ * key in `field`), else one for the issue's path. For code that validates with Zod itself (an import
+ * line, a merged patch); the error handler does the same for route schemas.
+ */
+export function issueFields(issue: z.core.$ZodIssue): { field: string; message: string; code: string }[] {
+  const path = issue.path.map(String).join('.')
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ field: path ? `${path}.${key}` : key, message: 'Unknown field; remove it or check its spelling.', code: issue.code }))
+  }
+  return [{ field: path, message: issue.message, code: issue.code }]
+}

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache'
 import type { Database } from '../../db/database.js'
 import { AppError, BadRequestError, ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../../lib/errors.js'
 import { encodeCursor, toPage } from '../../lib/pagination.js'
+import { issueFields } from '../../lib/validation-messages.js'
 import {
   type ImportReport,
   type Therapist,
@@ -303,7 +304,7 @@ export function createDirectoryService({ db, index, log, facetCacheMs = 0, dista
         if (!parsed.success) {
           throw new ValidationError(
             'The therapist would be invalid after this change.',
-            parsed.error.issues.map((issue) => ({ in: 'body', field: issue.path.join('.'), message: issue.message, code: issue.code })),
+            parsed.error.issues.flatMap((issue) => issueFields(issue).map((error) => ({ in: 'body' as const, ...error }))),
           )
         }
         const row = await normalizeOrThrow(parsed.data, { id, clearVerifiedAt: patch.acceptingNewClientsVerifiedAt === null })
