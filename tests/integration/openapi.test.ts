@@ -75,6 +75,29 @@ describe('OpenAPI document', () => {
     }
   })
 
+  it('declares security on every operation, real response descriptions, response headers and request examples', () => {
+    type Response = { description?: string; headers?: Record<string, unknown> }
+    type Op = { security?: unknown[]; responses?: Record<string, Response>; requestBody?: { content: Record<string, { schema?: { $ref?: string; example?: unknown } }> } }
+    const document = JSON.parse(committed) as { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, { example?: unknown }> } }
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ name: `${method} ${path}`, operation })))
+    for (const { name, operation } of operations) {
+      expect(Array.isArray(operation.security), name).toBe(true)
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        expect(response.description, `${name} ${status}`).not.toBe('Default Response')
+        expect(Object.keys(response.headers ?? {}), `${name} ${status}`).toContain('x-request-id')
+        if (status === '429') expect(Object.keys(response.headers ?? {}), `${name} ${status}`).toContain('Retry-After')
+        if (status === '201') expect(Object.keys(response.headers ?? {}), `${name} ${status}`).toContain('Location')
+      }
+      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+        const component = media.schema?.$ref ? document.components.schemas[media.schema.$ref.split('/').pop() ?? ''] : media.schema
+        expect(component?.example, `${name} ${type}: request example`).toBeDefined()
+      }
+    }
+    // Public operations say so.
+    expect(document.paths['/v1/auth/register']?.post?.security).toEqual([])
+    expect(document.paths['/v1/oauth/token']?.post?.requestBody?.content).toHaveProperty('application/x-www-form-urlencoded')
+  })
+
   it('serves interactive docs at /docs', async () => {
     const res = await app.inject({ method: 'GET', url: '/docs/' })
     expect(res.statusCode).toBe(200)
