@@ -47,7 +47,7 @@ export async function prepareDatabase(db: Database, config: Config, log: Fastify
   let demoCredentials: DemoCredentials | undefined
   const demoMode = db.kind === 'embedded' && config.DEMO_DATA === 'auto'
   if (demoMode && !(await hasDemoData(db))) {
-    log.info('first start: loading the demo data (a demo app and 3,000 demo therapists); this takes a few seconds')
+    log.info('first start: loading the demo data (a demo app and 3,000 demo therapists), which takes up to half a minute')
     const onCredentials = (credentials: DemoCredentials) => {
       demoCredentials = credentials
       saveDemoCredentials(config, credentials)
