@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/generated/', 'coverage/', 'data/', 'openapi/', '.scratch/'] },
+  { ignores: ['dist/', 'node_modules/', 'src/generated/', 'coverage/', 'data/', 'openapi/', '.scratch/', 'examples/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

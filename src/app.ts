@@ -7,6 +7,7 @@ import { type Database, MIGRATIONS_DIR } from './db/database.js'
 import { type Migration, readMigrations } from './db/migrations.js'
 import { FEATURE_LOG_REDACTIONS } from './features.js'
 import { createAccountDataRegistry } from './lib/account-data.js'
+import { installValidationMessages } from './lib/validation-messages.js'
 import { createLogger, RequestLogController } from './logger.js'
 import { accountRoutes } from './modules/account/account-routes.js'
 import { createScoreSeries } from './modules/assessments/score-series.js'
@@ -28,7 +29,9 @@ import { webhooksRoutes } from './modules/sync/webhook-routes.js'
 import { operationsRoutes } from './modules/operations/operations-routes.js'
 import { authGuardPlugin } from './plugins/auth-guard.js'
 import { changeFeedPlugin } from './plugins/change-feed.js'
+import { conditionalPlugin } from './plugins/conditional.js'
 import { databasePlugin } from './plugins/database.js'
+import { deprecationPlugin } from './plugins/deprecation.js'
 import { clientErrorHandler, errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { idempotencyPlugin } from './plugins/idempotency/idempotency-plugin.js'
 import { metricsPlugin } from './plugins/metrics.js'
@@ -96,6 +99,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>()
 
+  installValidationMessages()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
@@ -120,12 +124,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
   await app.register(rateLimitPlugin, { config })
   await app.register(authGuardPlugin, { authenticate: createAuthenticator({ tokens, prisma: deps.db.prisma, clock: deps.cacheClock, changes: app.changes }) })
   await app.register(idempotencyPlugin, { leaseSeconds: config.IDEMPOTENCY_LEASE_SECONDS })
+  await app.register(conditionalPlugin)
+  await app.register(deprecationPlugin)
   await app.register(swaggerPlugin, { config, extend: withWebhooks })
 
   await app.register(operationsRoutes, { config, migrations: deps.migrations ?? readMigrations(MIGRATIONS_DIR) })
   await app.register(oauthRoutes, { tokens, keys })
   await app.register(authRoutes, { prefix: '/v1/auth', config, tokens })
-  await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData, config })
   await app.register(assessmentsRoutes, { config, registry: accountData, ...deps.assessments })
   await app.register(journalRoutes, {
     prefix: '/v1/journal',
@@ -135,6 +140,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<A
     // Insights draw the user's assessment scores beside their mood.
     scoreSeries: createScoreSeries({ prisma: deps.db.prisma }),
   })
+  // After the features that add export sections: the export's schema lists them all.
+  await app.register(accountRoutes, { prefix: '/v1/me', registry: accountData, config })
   await app.register(directoryRoutes, { config })
   await app.register(changesRoutes, { config, clock: deps.clock })
   await app.register(webhooksRoutes, { config, keyring: journalKeys, clock: deps.clock })

@@ -77,7 +77,8 @@ export const EnvSchema = z.object({
     .min(0)
     .max(65535, { error: 'must be at most 65535' })
     .default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Unset: 127.0.0.1 on the embedded database (a demo on a laptop is not exposed), 0.0.0.0 with DATABASE_URL. Containers set 0.0.0.0. */
+  HOST: z.string().min(1).optional(),
   /** Unset → embedded PGlite in DATA_DIR. */
   DATABASE_URL: z
     .string()
@@ -99,6 +100,8 @@ export const EnvSchema = z.object({
   /** Folder of the embedded database and its generated keys; `memory` keeps everything in memory. */
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** `json` (default): one JSON object per line, for log shippers. `pretty`: one readable line per entry, for a terminal. */
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).default('json'),
   /** Browser origins allowed to call the API (comma-separated, or `*`). Empty → no CORS headers. */
   CORS_ORIGINS: commaList.default([]),
   /** Shared store for rate limits across instances. Unset → per-process memory. */
@@ -243,7 +246,7 @@ export const EnvSchema = z.object({
   RETENTION_SWEEP_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(1440).default(60),
 })
 
-export type Config = Readonly<z.infer<typeof EnvSchema>>
+export type Config = Readonly<Omit<z.infer<typeof EnvSchema>, 'HOST'> & { HOST: string }>
 
 /** Keys that every instance on one Postgres database must share, and why. */
 const SHARED_KEYS = {
@@ -312,5 +315,6 @@ export function loadConfig(env: Record<string, string | undefined>, options: { s
       ),
     )
   }
-  return Object.freeze(parsed.data)
+  const host = parsed.data.HOST ?? (parsed.data.DATABASE_URL === undefined ? '127.0.0.1' : '0.0.0.0')
+  return Object.freeze({ ...parsed.data, HOST: host })
 }

@@ -69,10 +69,41 @@ export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>, redactKeys: rea
   }
 }
 
-/** The process logger: JSON lines on stdout (pipe to pino-pretty to read them in development). */
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, { redactKeys, destination }: { redactKeys?: readonly string[]; destination?: DestinationStream } = {}): Logger {
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
+
+/**
+ * One JSON log line as one readable line (`LOG_FORMAT=pretty`): time, level, message, then the other
+ * fields as `key=value`. Made from the line pino already redacted, so it shows nothing JSON would not.
+ */
+export function prettyLogLine(line: string): string {
+  let entry: Record<string, unknown>
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>
+  } catch {
+    return line
+  }
+  const { time, level, msg, service: _service, ...rest } = entry
+  const when = typeof time === 'string' ? time.slice(11, 23) : ''
+  const label = (LEVEL_NAMES[Number(level)] ?? String(level)).padEnd(5)
+  const fields = Object.entries(rest)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ')
+  return `${when} ${label} ${typeof msg === 'string' ? msg : ''}${fields ? `  ${fields}` : ''}\n`
+}
+
+/** Writes each line as `prettyLogLine` shows it. */
+export const prettyDestination = (out: { write(text: string): unknown } = process.stdout): DestinationStream => ({
+  write: (line: string) => void out.write(prettyLogLine(line)),
+})
+
+/** The process logger: JSON lines on stdout, or one readable line per entry with LOG_FORMAT=pretty. */
+export function createLogger(
+  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'LOG_FORMAT'>>,
+  { redactKeys, destination }: { redactKeys?: readonly string[]; destination?: DestinationStream } = {},
+): Logger {
   const options = loggerOptions(config, redactKeys)
-  return destination ? pino(options, destination) : pino(options)
+  const target = destination ?? (config.LOG_FORMAT === 'pretty' ? prettyDestination() : undefined)
+  return target ? pino(options, target) : pino(options)
 }
 
 /**

@@ -8,6 +8,7 @@ import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { DataDirLockedError } from './db/data-dir-lock.js'
 import { type Database, MIGRATIONS_DIR, openDatabase } from './db/database.js'
+import { demoBanner } from './db/demo-credentials.js'
 import { MigrationError, readMigrations } from './db/migrations.js'
 import { type PreparedDatabase, prepareDatabase } from './db/prepare.js'
 import { DatabaseUnreachableError, waitForDatabase } from './db/startup.js'
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
       },
       `Therapath is listening on ${address} (docs at ${address}/docs)`,
     )
+    if (prepared.demoCredentials) process.stderr.write(demoBanner(address, prepared.demoCredentials))
   } catch (error) {
     await db?.close().catch(() => undefined)
     if (error instanceof MigrationError || error instanceof DatabaseUnreachableError || error instanceof DataDirLockedError) {

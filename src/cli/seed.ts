@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { MIGRATIONS_DIR } from '../db/database.js'
 import { openDatabaseForCommand } from './open-database.js'
+import { saveDemoCredentials } from '../db/demo-credentials.js'
 import { loadDemoData } from '../db/demo-data.js'
 import { applyMigrations, readMigrations } from '../db/migrations.js'
 import { DEMO_DATA_LOADERS, FEATURE_LOG_REDACTIONS } from '../features.js'
@@ -31,7 +32,7 @@ const db = await openDatabaseForCommand(config)
 try {
   await db.withSession((session) => applyMigrations(session, readMigrations(MIGRATIONS_DIR)))
   const started = performance.now()
-  const loaders = await loadDemoData(db, log, DEMO_DATA_LOADERS, options)
+  const loaders = await loadDemoData(db, log, DEMO_DATA_LOADERS, { ...options, onCredentials: (credentials) => saveDemoCredentials(config, credentials) })
   log.info({ loaders, database: db.kind, ms: Math.round(performance.now() - started) }, 'demo data loaded')
 } catch (error) {
   log.fatal(error instanceof Error ? error.message : String(error))

@@ -12,6 +12,8 @@ export interface DemoDataOptions {
   therapists?: number
   /** Seed of the deterministic generator. */
   seed?: number
+  /** Told the credentials of a demo app a loader created (its secret is stored only as a hash), to show them again later. */
+  onCredentials?: (credentials: { clientId: string; clientSecret: string }) => void
 }
 
 export interface DemoDataLoader {

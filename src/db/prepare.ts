@@ -1,12 +1,15 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { type Database, MIGRATIONS_DIR } from './database.js'
+import { type DemoCredentials, readDemoCredentials, saveDemoCredentials } from './demo-credentials.js'
 import { type DemoDataLoader, hasDemoData, loadDemoData } from './demo-data.js'
 import { applyMigrations, blockingProblem, type Migration, MigrationError, migrationStatus, readMigrations } from './migrations.js'
 
 export interface PreparedDatabase {
   appliedMigrations: string[]
   demoDataLoaded: boolean
+  /** In demo mode (embedded database, DEMO_DATA=auto): the demo app's credentials, to show on every start. */
+  demoCredentials?: DemoCredentials
 }
 
 export interface PrepareOptions {
@@ -41,9 +44,17 @@ export async function prepareDatabase(db: Database, config: Config, log: Fastify
   }
 
   let demoDataLoaded = false
-  if (db.kind === 'embedded' && config.DEMO_DATA === 'auto' && !(await hasDemoData(db))) {
-    await loadDemoData(db, log, options.demoLoaders)
+  let demoCredentials: DemoCredentials | undefined
+  const demoMode = db.kind === 'embedded' && config.DEMO_DATA === 'auto'
+  if (demoMode && !(await hasDemoData(db))) {
+    log.info('first start: loading the demo data (a demo app and 3,000 demo therapists), which takes up to half a minute')
+    const onCredentials = (credentials: DemoCredentials) => {
+      demoCredentials = credentials
+      saveDemoCredentials(config, credentials)
+    }
+    await loadDemoData(db, log, options.demoLoaders, { onCredentials })
     demoDataLoaded = true
   }
-  return { appliedMigrations, demoDataLoaded }
+  if (demoMode) demoCredentials ??= readDemoCredentials(config)
+  return { appliedMigrations, demoDataLoaded, ...(demoCredentials ? { demoCredentials } : {}) }
 }

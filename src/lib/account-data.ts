@@ -1,3 +1,4 @@
+import type { ZodType } from 'zod'
 import type { TrailResource } from './access-trail.js'
 import type { Scope } from './scopes.js'
 
@@ -14,6 +15,10 @@ export interface AccountDataSection {
   scope?: Scope
   /** Everything of this kind the user owns, readable by the user (decrypted, plain JSON). */
   export(userId: string): Promise<unknown>
+  /** What `export` returns, for the export's OpenAPI schema (and its response check). */
+  schema: ZodType
+  /** One line for the OpenAPI document. */
+  description: string
 }
 
 /** What the access log may say of an item the trail names, for plain words ("your journal entry of 3 Nov"): never its content. */

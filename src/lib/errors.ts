@@ -81,3 +81,10 @@ export class ServiceUnavailableError extends AppError {
     super(503, code, 'Service Unavailable', detail)
   }
 }
+
+/** `If-Match` named a version that is no longer current (RFC 9110 §13.1.1); nothing was written. */
+export class PreconditionFailedError extends AppError {
+  constructor(detail = 'The resource was changed since the version named in If-Match; nothing was written. Read it again (new ETag) and retry.') {
+    super(412, 'precondition_failed', 'Precondition Failed', detail)
+  }
+}

@@ -1,23 +1,24 @@
 import { z } from 'zod'
+import { ERROR_TYPE_BASE, PROBLEM_CODE_LIST } from './error-catalogue.js'
 
 /** RFC 9457 problem details, the body of every error response. */
 export const FieldErrorSchema = z
   .object({
     in: z.enum(['body', 'query', 'path', 'header']).describe('Which part of the request held the value.'),
     field: z.string().describe('Dotted path to the value, e.g. `answers.3.value`; empty for the whole part.'),
-    message: z.string(),
-    code: z.string().describe('Machine-readable reason, e.g. `too_small`, `invalid_value`, `unrecognized_keys`.'),
+    message: z.string().describe('What is wrong with the value, in plain language (never the validator’s own wording).'),
+    code: z.string().describe('Machine-readable reason, e.g. `too_small`, `invalid_value`, `unrecognized_keys`; the field codes are listed in docs/errors.md.'),
   })
   .meta({ id: 'FieldError' })
 
 export const ProblemSchema = z
   .looseObject({
-    type: z.string().describe('`about:blank`: the HTTP status and `code` say what happened.'),
+    type: z.string().describe(`A URI naming the kind of problem, one per \`code\`: \`${ERROR_TYPE_BASE}<code>\` (RFC 9457 §3.1.1). Switch on \`code\`.`),
     title: z.string().describe('The HTTP status phrase.'),
-    status: z.number().int(),
+    status: z.number().int().describe('The HTTP status code, repeated.'),
     detail: z.string().describe('What went wrong with this request, in plain language.'),
     instance: z.string().describe('The request path.'),
-    code: z.string().describe('Stable machine-readable error code, e.g. `validation_failed`, `not_found`, `rate_limited`.'),
+    code: z.enum(PROBLEM_CODE_LIST).describe('Stable machine-readable error code; each is explained in docs/errors.md. New codes may be added (treat an unknown one by its HTTP status).'),
     requestId: z.string().describe('Echoes the `x-request-id` response header; quote it when reporting a problem.'),
     errors: z.array(FieldErrorSchema).optional().describe('Each rejected field, for `validation_failed`.'),
   })
@@ -25,14 +26,14 @@ export const ProblemSchema = z
     id: 'Problem',
     description: 'RFC 9457 problem details. Further members may appear for specific codes.',
     example: {
-      type: 'about:blank',
+      type: `${ERROR_TYPE_BASE}validation_failed`,
       title: 'Bad Request',
       status: 400,
-      detail: 'The request is invalid: 1 problem.',
+      detail: 'The request is invalid: 1 problem in the body.',
       instance: '/v1/example',
       code: 'validation_failed',
       requestId: '5d0b3c1e-2f5a-4f0e-9d55-3c2f0c7e9a11',
-      errors: [{ in: 'body', field: 'email', message: 'Invalid email address', code: 'invalid_format' }],
+      errors: [{ in: 'body', field: 'email', message: 'Must be an email address.', code: 'invalid_format' }],
     },
   })
 

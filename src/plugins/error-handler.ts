@@ -4,6 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
 import { dbErrorKind } from '../lib/db-errors.js'
+import { errorType, PROBLEM_CODES, type ProblemCode } from '../lib/error-catalogue.js'
 import { AppError, type FieldError } from '../lib/errors.js'
 
 /**
@@ -65,14 +66,32 @@ const VALIDATION_PLACES: Record<string, FieldError['in']> = {
 
 export const titleFor = (status: number): string => STATUS_TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Error')
 
-function validationProblem(error: FastifyError & { validation: { instancePath: string; message?: string; keyword: string }[] }): ProblemParts {
+interface ValidationIssue {
+  instancePath: string
+  message?: string
+  keyword: string
+  /** The validator's issue without path, code and message (fastify-type-provider-zod 7), e.g. `keys` of unrecognized_keys. */
+  params?: { keys?: unknown; issue?: { keys?: unknown } }
+}
+
+/**
+ * One entry per rejected value. The messages are the schemas' own or the plain ones of
+ * src/lib/validation-messages.ts, never the validator's wording; an unknown key is named in `field`
+ * (one entry per key), not left as an empty path.
+ */
+function fieldErrors(place: FieldError['in'], issue: ValidationIssue): FieldError[] {
+  const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
+  const keys = issue.params?.keys ?? issue.params?.issue?.keys
+  if (issue.keyword === 'unrecognized_keys' && Array.isArray(keys) && keys.length > 0) {
+    const what = place === 'query' ? 'parameter' : place === 'header' ? 'header' : 'field'
+    return keys.map((key) => ({ in: place, field: path ? `${path}.${String(key)}` : String(key), message: `Unknown ${what}; remove it or check its spelling.`, code: issue.keyword }))
+  }
+  return [{ in: place, field: path, message: issue.message ?? 'Invalid value.', code: issue.keyword }]
+}
+
+function validationProblem(error: FastifyError & { validation: ValidationIssue[] }): ProblemParts {
   const place = VALIDATION_PLACES[error.validationContext ?? 'body'] ?? 'body'
-  const errors: FieldError[] = error.validation.map((issue) => ({
-    in: place,
-    field: issue.instancePath.replace(/^\//, '').replaceAll('/', '.'),
-    message: issue.message ?? 'Invalid value',
-    code: issue.keyword,
-  }))
+  const errors: FieldError[] = error.validation.flatMap((issue) => fieldErrors(place, issue))
   const count = errors.length
   return {
     status: 400,
@@ -110,15 +129,18 @@ export function toProblem(error: unknown): ProblemParts | null {
   }
   const status = fastifyError.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code = (fastifyError.code && FASTIFY_CODES[fastifyError.code]) ?? (status === 429 ? 'rate_limited' : 'bad_request')
-    return { status, code, title: titleFor(status), detail: fastifyError.message ?? titleFor(status) }
+    const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined
+    const code = mapped ?? (status === 429 ? 'rate_limited' : 'bad_request')
+    // A parser's own message (e.g. where JSON.parse stopped) is not ours to show; the catalogue's wording is.
+    const detail = mapped && mapped in PROBLEM_CODES ? PROBLEM_CODES[mapped as ProblemCode].meaning : (fastifyError.message ?? titleFor(status))
+    return { status, code, title: titleFor(status), detail }
   }
   return null
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemParts): FastifyReply {
   const body = {
-    type: 'about:blank',
+    type: errorType(problem.code),
     title: problem.title,
     status: problem.status,
     detail: problem.detail,

@@ -1,9 +1,11 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import type { Config } from '../config.js'
 import { CLIENT_SCOPES, SCOPES } from '../lib/scopes.js'
+import { decorateDocument } from './openapi-headers.js'
 
 export const API_VERSION = '1.0.0'
 
@@ -65,13 +67,22 @@ function pruneUnusedSchemas(generated: OpenApiDocument): OpenApiDocument {
 }
 
 /**
+ * The document as served: its server is the origin the request was sent to (behind TRUST_PROXY_HOPS
+ * proxies, the forwarded one), so the interactive docs and generated clients call the instance they
+ * came from. The committed file (`npm run openapi`) names it relatively (`/`).
+ */
+export function withRequestServer(document: Record<string, unknown>, request: FastifyRequest): Record<string, unknown> {
+  return { ...document, servers: [{ url: `${request.protocol}://${request.host}`, description: 'The server this document was served by.' }] }
+}
+
+/**
  * The OpenAPI document is generated from the routes' Zod schemas, so it cannot drift from what the
  * code validates. Served at /openapi.json and, interactively, at /docs; `npm run openapi` writes it
  * to openapi/openapi.json, and a test fails when that file is stale. `extend` adds what routes cannot
  * describe (the `webhooks` section, from the feature that sends them).
  */
 export const swaggerPlugin = fp(
-  async (app, { config, extend = (document) => document }: { config: Config; extend?: <T extends object>(document: T) => T }) => {
+  async (app, { extend = (document) => document }: { config: Config; extend?: <T extends object>(document: T) => T }) => {
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -81,10 +92,12 @@ export const swaggerPlugin = fp(
           description:
             'Find a therapist by approach, take self-assessments and keep the results, and keep a private journal with progress over time.\n\n' +
             'Errors are RFC 9457 `application/problem+json`. Lists use cursor pagination: pass `page.nextCursor` back as `cursor`.',
-          license: { name: 'Proprietary' },
+          // An SPDX expression for a licence of our own: the API is not open source.
+          license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
         },
         tags: TAGS,
-        servers: [{ url: config.PUBLIC_URL }],
+        // Relative: the server this document is read from. /openapi.json and /docs name it in full (withRequestServer).
+        servers: [{ url: '/', description: 'The Therapath server this document came from.' }],
         components: {
           securitySchemes: {
             bearerAuth: {
@@ -109,12 +122,21 @@ export const swaggerPlugin = fp(
         },
       },
       transform: jsonSchemaTransform,
-      transformObject: (document) => extend(pruneUnusedSchemas(jsonSchemaTransformObject(document))),
+      transformObject: (document) => extend(decorateDocument(pruneUnusedSchemas(jsonSchemaTransformObject(document)))),
     })
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+    // "Try it out" calls the server the page came from, whatever host and port that is.
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      transformSpecificationClone: true,
+      transformSpecification: (document, request) => withRequestServer(document as Record<string, unknown>, request),
+    })
 
-    app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>
-      reply.header('cache-control', 'public, max-age=300').send(app.swagger()),
+    app.get('/openapi.json', { schema: { hide: true } }, async (request, reply) =>
+      reply
+        .header('cache-control', 'public, max-age=300')
+        .header('vary', 'host, x-forwarded-host, x-forwarded-proto')
+        .send(withRequestServer(app.swagger() as unknown as Record<string, unknown>, request)),
     )
   },
   { name: 'swagger' },

@@ -222,7 +222,7 @@ describe('assessments', () => {
         [{ instrumentId: 'gad-7', instrumentVersion: 42, answers: gad7([0, 0, 0, 0, 0, 0, 0]) }, 'instrumentVersion', 'unknown_instrument'],
         [{ instrumentId: 'gad-7', answers: gad7([0, 0, 0, 0, 0, 0, 0]), takenAt: new Date(Date.now() + 3600_000).toISOString() }, 'takenAt', 'in_future'],
         [{ instrumentId: 'gad-7', answers: [{ itemId: 'gad7-1', value: '2' }] }, 'answers.0.value', 'invalid_type'],
-        [{ instrumentId: 'gad-7', answers: gad7([0, 0, 0, 0, 0, 0, 0]), score: 0 }, '', 'unrecognized_keys'],
+        [{ instrumentId: 'gad-7', answers: gad7([0, 0, 0, 0, 0, 0, 0]), score: 0 }, 'score', 'unrecognized_keys'],
         [{ instrumentId: 'gad-7' }, 'answers', 'invalid_type'],
       ]
       for (const [payload, field, code] of cases) {
@@ -283,7 +283,7 @@ describe('assessments', () => {
       const asString = alerting.map((answer) => (answer.itemId === 'phq9-9' ? { itemId: 'phq9-9', value: '3' } : answer))
       const cases: [string, Record<string, unknown>, Record<string, string>, { field: string; code: string }][] = [
         ['item 9 sent as a string', { instrumentId: 'phq-9', answers: asString }, {}, { field: 'answers.8.value', code: 'invalid_type' }],
-        ['a stray key', { instrumentId: 'phq-9', answers: alerting, score: 3 }, {}, { field: '', code: 'unrecognized_keys' }],
+        ['a stray key', { instrumentId: 'phq-9', answers: alerting, score: 3 }, {}, { field: 'score', code: 'unrecognized_keys' }],
         ['a malformed takenAt', { instrumentId: 'phq-9', answers: alerting, takenAt: 'yesterday' }, {}, { field: 'takenAt', code: 'invalid_format' }],
         ['a malformed instrument id', { instrumentId: 'PHQ 9', answers: asString }, {}, { field: 'instrumentId', code: 'invalid_format' }],
         ['an invalid Idempotency-Key', { instrumentId: 'phq-9', answers: alerting }, { 'idempotency-key': 'has space' }, { field: 'idempotency-key', code: 'invalid_format' }],

@@ -28,7 +28,7 @@ function addProbeRoutes(app: App) {
 const expectProblem = (res: request.Response, status: number, code: string) => {
   expect(res.status).toBe(status)
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
-  expect(res.body).toMatchObject({ type: 'about:blank', status, code, instance: expect.any(String), detail: expect.any(String), title: expect.any(String) })
+  expect(res.body).toMatchObject({ type: `https://therapath.dev/errors/${code}`, status, code, instance: expect.any(String), detail: expect.any(String), title: expect.any(String) })
   expect(res.body.requestId).toBe(res.headers['x-request-id'])
 }
 

@@ -123,8 +123,8 @@ describe('journal entries', () => {
       ['a 201-character title', { title: 'x'.repeat(201) }, ['title']],
       ['conflict intensity 11', { conflict: { intensity: 11 } }, ['conflict.intensity']],
       ['a 4,001-character trigger', { conflict: { trigger: 'x'.repeat(4001) } }, ['conflict.trigger']],
-      ['an unknown conflict field', { conflict: { feeling: 'bad' } }, ['conflict']],
-      ['an unknown field', { conflictResponse: 'withdrew' }, ['']],
+      ['an unknown conflict field', { conflict: { feeling: 'bad' } }, ['conflict.feeling']],
+      ['an unknown field', { conflictResponse: 'withdrew' }, ['conflictResponse']],
     ])('refuses %s', async (_label, fields, expected) => {
       const res = await post(alice, { body: 'text', mood: 5, ...fields })
       expect(res.statusCode, res.body).toBe(400)

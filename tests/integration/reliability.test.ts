@@ -122,12 +122,12 @@ describe('Idempotency-Key and its write commit together (defect 1)', () => {
     let now = new Date()
     const service = createIdempotencyService({ db: app.db, log: app.log, leaseMs: 30_000, now: () => now })
     const key = randomUUID()
-    const first = await service.begin(user.user.id, key, 'hash')
+    const first = await service.begin({ kind: 'user', id: user.user.id }, key, 'hash')
     expect('claimed' in first).toBe(true)
     const oldClaim = (first as { claimed: string }).claimed
     // Within the lease the key is still the first request's (the wait then answers 409).
     now = new Date(now.getTime() + 31_000)
-    const second = await service.begin(user.user.id, key, 'hash')
+    const second = await service.begin({ kind: 'user', id: user.user.id }, key, 'hash')
     expect('claimed' in second && second.claimed).not.toBe(oldClaim)
     // The first request, late, tries to commit its write with its lost claim: the write rolls back.
     const lateId = randomUUID()

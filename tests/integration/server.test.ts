@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -13,6 +13,7 @@ interface RunningServer {
   child: ChildProcess
   url: string
   logs: () => Record<string, unknown>[]
+  stderr: () => string
   exit: Promise<number | null>
 }
 
@@ -43,7 +44,7 @@ async function startServer(env: Record<string, string>): Promise<RunningServer> 
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     const listening = logs().find((line) => typeof line.address === 'string' && typeof line.startupMs === 'number')
-    if (listening) return { child: run.child, url: String(listening.address), logs, exit: run.exit }
+    if (listening) return { child: run.child, url: String(listening.address), logs, stderr: run.stderr, exit: run.exit }
     if (run.child.exitCode !== null) throw new Error(`server exited early: ${run.stderr()} ${run.stdout()}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
@@ -54,6 +55,12 @@ async function startServer(env: Record<string, string>): Promise<RunningServer> 
 async function stopServer(server: RunningServer): Promise<number | null> {
   server.child.kill('SIGTERM')
   return server.exit
+}
+
+/** Waits (bounded) until the server's stderr holds `text`: it is written after the listening line, on another pipe. */
+async function stderrHolds(server: RunningServer, text: string): Promise<string> {
+  for (let i = 0; i < 100 && !server.stderr().includes(text); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  return server.stderr()
 }
 
 const startupLine = (server: RunningServer) => server.logs().find((line) => typeof line.startupMs === 'number') ?? {}
@@ -77,10 +84,23 @@ describe('the server process', { timeout: 120_000 }, () => {
 
     const first = await startServer({ DATA_DIR: dataDir })
     expect(startupLine(first)).toMatchObject({ database: 'embedded', appliedMigrations: readMigrations(MIGRATIONS_DIR).length, demoDataLoaded: true })
-    // The demo app's credentials are printed once, labelled, and work.
+    // It says what it is doing before the demo load.
+    const messages = first.logs().map((line) => String(line.msg))
+    const announced = messages.findIndex((msg) => msg.startsWith('first start: loading the demo data'))
+    expect(announced).toBeGreaterThanOrEqual(0)
+    expect(announced).toBeLessThan(messages.indexOf('demo data loaded'))
+    // The demo app's credentials: labelled in the log, and a plain block on stderr naming the address it listens on.
     const demo = first.logs().find((line) => typeof line.msg === 'string' && line.msg.startsWith('DEMO ONLY'))
     const secret = /client_secret=(tps_\S+)/.exec(String(demo?.msg))?.[1]
     expect(secret).toBeDefined()
+    const banner = await stderrHolds(first, 'Show these again')
+    expect(banner).toContain(`DEMO_CLIENT_ID=tpc_demo\nDEMO_CLIENT_SECRET=${secret}\n`)
+    expect(banner).toContain(`curl -s -X POST ${first.url}/v1/oauth/token`)
+    expect(banner).not.toContain('localhost:3000')
+    // `npm run demo:credentials` shows them again, as lines a shell can eval.
+    const shown = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/demo-credentials.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, encoding: 'utf8' })
+    expect(shown.status).toBe(0)
+    expect(shown.stdout).toBe(`DEMO_CLIENT_ID=tpc_demo\nDEMO_CLIENT_SECRET=${secret}\n`)
     const token = await fetch(`${first.url}/v1/oauth/token`, {
       method: 'POST',
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'tpc_demo', client_secret: secret ?? '' }),
@@ -103,9 +123,13 @@ describe('the server process', { timeout: 120_000 }, () => {
     expect(await stopServer(first)).toBe(0)
     expect(first.logs().some((line) => line.msg === 'shut down cleanly')).toBe(true)
 
-    const second = await startServer({ DATA_DIR: dataDir })
+    // No HOST: the embedded demo listens on loopback only.
+    const second = await startServer({ DATA_DIR: dataDir, HOST: '' })
+    expect(new URL(second.url).hostname).toBe('127.0.0.1')
     expect(startupLine(second)).toMatchObject({ database: 'embedded', appliedMigrations: 0, demoDataLoaded: false })
     expect(second.logs().some((line) => String(line.msg).startsWith('DEMO ONLY'))).toBe(false)
+    // Every start in demo mode shows the credentials again.
+    expect(await stderrHolds(second, 'Show these again')).toContain(`DEMO_CLIENT_SECRET=${secret}\n`)
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200)
     const login = await fetch(`${second.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(journal) })
     const again = (await login.json()) as { accessToken: string }

@@ -4,9 +4,17 @@ import { ConfigError, loadConfig } from '../../src/config.js'
 describe('loadConfig', () => {
   it('applies defaults to an empty environment', () => {
     const config = loadConfig({})
-    expect(config).toMatchObject({ PORT: 3000, HOST: '0.0.0.0', DATA_DIR: './data', LOG_LEVEL: 'info', CORS_ORIGINS: [], MIGRATE_ON_START: true })
+    expect(config).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info', LOG_FORMAT: 'json', CORS_ORIGINS: [], MIGRATE_ON_START: true })
     expect(config.DATABASE_URL).toBeUndefined()
     expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('listens on loopback only for the embedded demo, on every interface with Postgres, and where HOST says', () => {
+    const keys = { AUTH_SIGNING_KEYS: 'k', JOURNAL_ENCRYPTION_KEYS: 'j' }
+    expect(loadConfig({}).HOST).toBe('127.0.0.1')
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/x', ...keys }).HOST).toBe('0.0.0.0')
+    expect(loadConfig({ HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0')
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/x', HOST: '127.0.0.1', ...keys }).HOST).toBe('127.0.0.1')
   })
 
   it('treats empty values as unset, as compose files often write them', () => {
@@ -63,7 +71,7 @@ describe('loadConfig', () => {
     )
     expect(() => loadConfig({ CRISIS_RESOURCES: '[{"name":"x"}]' })).toThrow(/^Invalid configuration: CRISIS_RESOURCES: /)
     expect(() => loadConfig({ CRISIS_RESOURCES: 'call 988' })).toThrow('CRISIS_RESOURCES: must be valid JSON')
-    expect(() => loadConfig({ CRISIS_RESOURCES: JSON.stringify([{ ...uk[1], url: 'not a url' }]) })).toThrow(/CRISIS_RESOURCES: Invalid URL/)
+    expect(() => loadConfig({ CRISIS_RESOURCES: JSON.stringify([{ ...uk[1], url: 'not a url' }]) })).toThrow(/CRISIS_RESOURCES: [^;]*URL/)
   })
 
   it('requires both keys with DATABASE_URL, in the one configuration line', () => {

@@ -2,12 +2,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Config } from '../../config.js'
 import { actorOf } from '../../lib/access-trail.js'
-import type { AccountDataRegistry } from '../../lib/account-data.js'
+import type { AccountDataRegistry, AccountDataSection } from '../../lib/account-data.js'
 import { TimeZoneNameSchema } from '../../lib/date-range.js'
 import { currentPrincipal, currentUserId } from '../../lib/principal.js'
 import { problemResponses } from '../../lib/problem.js'
 import { UserSchema } from '../../lib/user.js'
-import { AccessLogPageSchema, AccessLogQuerySchema, createAccessLog } from './access-log.js'
+import { AccessLogPageSchema, AccessLogQuerySchema, AccessRecordSchema, createAccessLog } from './access-log.js'
 import { createAccountService } from './account-service.js'
 
 const RETENTION_DAYS_MAX = 36_500
@@ -27,7 +27,11 @@ const SettingsSchema = z
       .nullable()
       .describe('What the retention sweep applies: your setting, capped by the maximum; null when entries are kept.'),
   })
-  .meta({ id: 'Settings', description: 'The user’s own settings.' })
+  .meta({
+    id: 'Settings',
+    description: 'The user’s own settings.',
+    example: { journalRetentionDays: 90, timeZone: 'Europe/Berlin', maxJournalRetentionDays: null, effectiveJournalRetentionDays: 90 },
+  })
 
 const SettingsChangesSchema = z
   .strictObject({
@@ -50,24 +54,57 @@ const MeSchema = UserSchema.extend({
   signIn: z.enum(['password', 'external']).describe('`external`: the user signs in through their app’s identity provider.'),
   identityProviders: z.array(z.string()).describe('Issuers of the external identities linked to this user.'),
   scopes: z.array(z.string()).describe('Scopes of the token used for this request.'),
-}).meta({ id: 'Me' })
+}).meta({
+  id: 'Me',
+  description: 'The signed-in user.',
+  example: {
+    id: '0b8e4c55-6e4a-4f3e-9a51-2f1d3c4b5a69',
+    email: 'sam@example.com',
+    displayName: 'Sam',
+    createdAt: '2026-11-30T12:00:00.000Z',
+    signIn: 'password',
+    identityProviders: [],
+    scopes: ['directory:read', 'assessments:read', 'assessments:write', 'journal:read', 'journal:write'],
+  },
+})
 
-const ExportSchema = z
-  .looseObject({
-    exportedAt: z.iso.datetime(),
-    user: UserSchema.extend({ identityProviders: z.array(z.object({ issuer: z.string(), linkedAt: z.iso.datetime() })) }),
-    omittedSections: z.array(z.string()).describe('Sections left out because the token lacks their read scope.'),
-  })
-  .meta({
+const ExportBaseSchema = z.object({
+  exportedAt: z.iso.datetime().describe('When this export was made.'),
+  user: UserSchema.extend({
+    identityProviders: z.array(z.object({ issuer: z.string().describe('The identity provider.'), linkedAt: z.iso.datetime().describe('When it was first seen for this user.') })),
+  }).describe('The account.'),
+  omittedSections: z.array(z.string()).describe('Sections left out because the token lacks their read scope.'),
+})
+
+let exportSchemaMemo: { names: string; schema: z.ZodType } | undefined
+
+/**
+ * The export document: the account, and one typed member per section the features registered. Made
+ * once per set of sections (a schema id may be registered once), after every feature has added its own.
+ */
+function exportSchema(sections: readonly AccountDataSection[]): z.ZodType {
+  const names = sections.map((section) => section.name).join(',')
+  if (exportSchemaMemo?.names === names) return exportSchemaMemo.schema
+  const members = Object.fromEntries(sections.map((section) => [section.name, section.schema.optional().describe(section.description)]))
+  const schema = ExportBaseSchema.extend(members).meta({
     id: 'AccountExport',
-    description: 'Everything the user owns, as one JSON document (GDPR Art. 15/20). One member per feature, e.g. `assessments`, `journalEntries`.',
+    description: 'Everything the user owns, as one JSON document (GDPR Art. 15/20): the account, then one member per kind of data.',
   })
+  exportSchemaMemo = { names, schema }
+  return schema
+}
 
 /** The signed-in user's own account: who am I, everything about me, and forget me. */
 export const accountRoutes: FastifyPluginAsyncZod<{ registry: AccountDataRegistry; config: Config }> = async (app, { registry, config }) => {
   const account = createAccountService({ prisma: app.db.prisma, registry, config })
   const accessLog = createAccessLog({ prisma: app.db.prisma, registry, config })
-  registry.add({ name: 'accessLog', export: (userId) => accessLog.exportAll(userId) })
+  registry.add({
+    name: 'accessLog',
+    export: (userId) => accessLog.exportAll(userId),
+    schema: z.array(AccessRecordSchema),
+    description: 'Every record of who read or changed the user’s data, newest first.',
+  })
+  const ExportSchema = exportSchema(registry.sections())
 
   app.get(
     '',

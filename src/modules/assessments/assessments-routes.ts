@@ -57,7 +57,13 @@ export const assessmentsRoutes: FastifyPluginAsyncZod<AssessmentsOptions> = asyn
     resources: opts.config.CRISIS_RESOURCES,
     publicUrl: opts.config.PUBLIC_URL,
   })
-  opts.registry.add({ name: 'assessments', scope: 'assessments:read', export: (userId) => assessments.exportAll(userId) })
+  opts.registry.add({
+    name: 'assessments',
+    scope: 'assessments:read',
+    export: (userId) => assessments.exportAll(userId),
+    schema: z.array(AssessmentSchema),
+    description: 'Every assessment result, newest first (needs `assessments:read`).',
+  })
   opts.registry.addLabeler('assessment', (userId, ids) => assessments.labels(userId, ids))
 
   /**

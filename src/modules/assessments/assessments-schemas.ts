@@ -108,12 +108,12 @@ export type CreateAssessment = z.infer<typeof CreateAssessmentSchema>
 
 export const RecommendationSchema = z
   .object({
-    ruleId: z.string(),
-    title: z.string(),
+    ruleId: z.string().describe('The recommendation rule that fired (stable id).'),
+    title: z.string().describe('What is recommended, as a heading.'),
     rationale: z.string().describe('Why this fits the result, in plain language.'),
     modalities: z.array(z.string()).describe('Modality slugs (`GET /v1/modalities`).'),
     specialties: z.array(z.string()).describe('Specialty slugs (`GET /v1/specialties`).'),
-    clientFocus: z.array(z.string()),
+    clientFocus: z.array(z.string()).describe('Client focus slugs, e.g. `individuals`.'),
     directorySearch: z.object({ href: z.string().describe('A ready-made `GET /v1/therapists` search, relative to the API’s base URL.') }),
   })
   .meta({ id: 'Recommendation' })
@@ -121,21 +121,27 @@ export type Recommendation = z.infer<typeof RecommendationSchema>
 
 export const AnswerSchema = z
   .object({
-    itemId: z.string(),
+    itemId: z.string().describe('The item answered.'),
     question: z.string().describe('The item’s text, in the version answered.'),
-    value: z.number().int(),
+    value: z.number().int().describe('The chosen option’s value.'),
     label: z.string().describe('The chosen option’s label.'),
   })
   .meta({ id: 'Answer' })
 
 export const AssessmentResultSchema = z
   .object({
-    score: z.number().int(),
-    minScore: z.number().int(),
-    maxScore: z.number().int(),
-    band: z.object({ key: z.string(), label: z.string(), interpretation: z.string() }),
+    score: z.number().int().describe('The total score, computed by the server.'),
+    minScore: z.number().int().describe('The lowest possible score.'),
+    maxScore: z.number().int().describe('The highest possible score.'),
+    band: z
+      .object({
+        key: z.string().describe('Stable id of the band, e.g. `moderate`.'),
+        label: z.string().describe('The band’s name, e.g. `Moderate`.'),
+        interpretation: z.string().describe('What the band means, in plain language.'),
+      })
+      .describe('The result band the score falls in.'),
     endorsedItems: z
-      .array(z.object({ itemId: z.string(), text: z.string() }))
+      .array(z.object({ itemId: z.string().describe('The item.'), text: z.string().describe('Its statement.') }))
       .describe('For checklists: the statements that applied (e.g. which red flags are present). Empty for screeners.'),
     disclaimer: z.string().describe('What the result is not (never a diagnosis).'),
   })
@@ -192,10 +198,16 @@ const ASSESSMENT_EXAMPLE = {
 export const AssessmentSchema = z
   .object({
     id: z.uuid(),
-    instrument: z.object({ id: z.string(), version: z.number().int().describe('The version it was scored with; never changes.'), title: z.string() }),
+    instrument: z
+      .object({
+        id: z.string().describe('The instrument, e.g. `phq-9`.'),
+        version: z.number().int().describe('The version it was scored with; never changes.'),
+        title: z.string().describe('The instrument’s title.'),
+      })
+      .describe('What was taken.'),
     takenAt: z.iso.datetime(),
     createdAt: z.iso.datetime(),
-    answers: z.array(AnswerSchema),
+    answers: z.array(AnswerSchema).describe('The answers, with each question and option as offered.'),
     result: AssessmentResultSchema,
     safety: SafetySchema,
     recommendations: z.array(RecommendationSchema).describe('What to look for in the directory; may be empty (e.g. minimal symptoms).'),

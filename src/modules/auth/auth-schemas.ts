@@ -26,7 +26,7 @@ export const LoginBodySchema = z
 
 export const RefreshBodySchema = z
   .object({ refreshToken: z.string().min(1).max(200).describe('The refresh token from the last sign-in or refresh; each is usable once.') })
-  .meta({ id: 'RefreshRequest' })
+  .meta({ id: 'RefreshRequest', example: { refreshToken: 'tpr_3q2+7w…' } })
 
 export const TokenPairSchema = z
   .object({

@@ -20,23 +20,40 @@ const TokenRequestSchema = z
 
 const TokenResponseSchema = z
   .object({
-    access_token: z.string(),
-    token_type: z.literal('Bearer'),
-    expires_in: z.number().int(),
-    scope: z.string(),
+    access_token: z.string().describe('The app access token (a JWT) for `Authorization: Bearer`.'),
+    token_type: z.literal('Bearer').describe('Always `Bearer`.'),
+    expires_in: z.number().int().describe('Seconds until it expires; then ask for a new one.'),
+    scope: z.string().describe('Space-separated scopes the token carries.'),
   })
   .meta({ id: 'TokenResponse', example: { access_token: 'eyJhbGciOiJFZERTQSIs…', token_type: 'Bearer', expires_in: 900, scope: 'directory:read' } })
 
 const OAuthErrorSchema = z
   .object({
-    error: z.enum(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope']),
-    error_description: z.string(),
+    error: z
+      .enum(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'])
+      .describe('RFC 6749 §5.2 error code (see docs/errors.md).'),
+    error_description: z.string().describe('What went wrong, in plain language.'),
   })
   .meta({ id: 'OAuthError', description: 'RFC 6749 §5.2 error.' })
 
 const JwksSchema = z
-  .object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.literal('sig') })) })
-  .meta({ id: 'JsonWebKeySet' })
+  .object({
+    keys: z
+      .array(
+        z.looseObject({
+          kty: z.string().describe('Key type (`OKP` for Ed25519, `EC` for P-256).'),
+          kid: z.string().describe('Key id: access tokens name their key in their `kid` header.'),
+          alg: z.string().describe('`EdDSA` or `ES256`.'),
+          use: z.literal('sig').describe('Signature verification.'),
+        }),
+      )
+      .describe('Public keys; several during a rotation.'),
+  })
+  .meta({
+    id: 'JsonWebKeySet',
+    description: 'RFC 7517 key set: the public keys that verify Therapath access tokens.',
+    example: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'k-2026-11', alg: 'EdDSA', use: 'sig' }] },
+  })
 
 const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthErrorSchema } } })
 
@@ -73,6 +90,7 @@ export const oauthRoutes: FastifyPluginAsyncZod<{ tokens: TokenService; keys: Si
         description:
           'RFC 6749 §4.4. Send `application/x-www-form-urlencoded` (as the RFC says) or JSON; authenticate with HTTP Basic or `client_id`/`client_secret` in the body. ' +
           'Errors use OAuth’s `{error, error_description}` shape, not problem+json.',
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: TokenRequestSchema,
         response: {
           200: TokenResponseSchema,

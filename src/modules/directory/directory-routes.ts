@@ -4,8 +4,11 @@ import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Config } from '../../config.js'
-import { AppError } from '../../lib/errors.js'
+import { AppError, BadRequestError } from '../../lib/errors.js'
+import { contentEtag, IfMatchHeadersSchema, ifMatchHolds } from '../../lib/conditional.js'
 import { problemResponses } from '../../lib/problem.js'
+import { MERGE_PATCH } from '../../plugins/conditional.js'
+import { replayById } from '../../plugins/idempotency/idempotency-plugin.js'
 import type { RouteAuth } from '../../lib/principal.js'
 import {
   ImportReportSchema,
@@ -18,7 +21,7 @@ import {
   TherapistSearchResultSchema,
   VocabulariesSchema,
 } from './directory-schemas.js'
-import { createDirectoryService, type DirectoryService } from './directory-service.js'
+import { createDirectoryService, type DirectoryService, type Precondition } from './directory-service.js'
 import { IndexSync } from './index/index-sync.js'
 import { HitFormatter } from './search/hits.js'
 import { IMPORT_MAX_BYTES, IMPORT_MAX_LINE_BYTES, IMPORT_MAX_LINES } from './therapist-import.js'
@@ -37,6 +40,14 @@ function sendJsonText<T>(reply: FastifyReply, json: string): T {
   return reply as unknown as T
 }
 
+/** Vocabularies change with releases, profiles with curation: apps may keep them a while and revalidate with `If-None-Match`. */
+const VOCABULARY_CACHE = 'private, max-age=3600'
+const PROFILE_CACHE = 'private, max-age=300'
+
+/** The `If-Match` check a write makes against the profile's JSON as GET serves it, or none without the header. */
+const ifMatch = (header: string | undefined): Precondition | undefined =>
+  header === undefined ? undefined : (profileJson: string) => ifMatchHolds(header, contentEtag(profileJson))
+
 const READ: RouteAuth = { scope: 'directory:read', principal: 'any' }
 const WRITE: RouteAuth = { scope: 'directory:write', principal: 'any' }
 
@@ -47,7 +58,7 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
   app.get(
     '/v1/modalities',
     {
-      config: { auth: READ },
+      config: { auth: READ, conditional: { cacheControl: VOCABULARY_CACHE } },
       schema: {
         tags: ['directory'],
         operationId: 'listModalities',
@@ -64,7 +75,7 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
   app.get(
     '/v1/specialties',
     {
-      config: { auth: READ },
+      config: { auth: READ, conditional: { cacheControl: VOCABULARY_CACHE } },
       schema: {
         tags: ['directory'],
         operationId: 'listSpecialties',
@@ -79,7 +90,7 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
   app.get(
     '/v1/vocabularies',
     {
-      config: { auth: READ },
+      config: { auth: READ, conditional: { cacheControl: VOCABULARY_CACHE } },
       schema: {
         tags: ['directory'],
         operationId: 'listVocabularies',
@@ -122,7 +133,7 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
   app.get(
     '/v1/therapists/:id',
     {
-      config: { auth: READ },
+      config: { auth: READ, conditional: { cacheControl: PROFILE_CACHE } },
       schema: {
         tags: ['directory'],
         operationId: 'getTherapist',
@@ -141,7 +152,11 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
   app.post(
     '/v1/therapists',
     {
-      config: { auth: WRITE },
+      config: {
+        auth: WRITE,
+        // A retry with the same key gets the therapist as it is now (404 once removed); the key belongs to the app.
+        idempotent: replayById((_request, id) => directory.profile(id)),
+      },
       schema: {
         tags: ['directory'],
         operationId: 'createTherapist',
@@ -149,7 +164,8 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
         description:
           'Creates a listing. Vocabulary values accept slugs, names and aliases; offices without coordinates are placed at their ZIP code’s centroid. ' +
           'An `externalId` another therapist has is a 409 naming it in `therapistId`: `external_id_taken`, or `external_id_removed` when that therapist was removed ' +
-          '(an import of the externalId restores it).',
+          '(an import of the externalId restores it). Send an `Idempotency-Key` to make retries safe: a retry with the same key and body within 24 hours ' +
+          'answers the first result (`Idempotent-Replayed: true`) and creates nothing.',
         body: TherapistInputSchema,
         response: { 201: TherapistSchema, ...problemResponses(400, 409) },
       },
@@ -163,20 +179,28 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
   app.patch(
     '/v1/therapists/:id',
     {
-      config: { auth: WRITE },
+      config: { auth: WRITE, conditional: {} },
       schema: {
         tags: ['directory'],
         operationId: 'updateTherapist',
         summary: 'Change a therapist',
         description:
           'Changes the given fields (arrays and `offices` are replaced whole; `null` clears). Changing `acceptingNewClients` records the time as its last verification unless `acceptingNewClientsVerifiedAt` is given. ' +
-          'Concurrent changes to other fields are kept: the change is merged into the therapist as it is when written (409 `concurrent_update` if other writes keep winning; retry).',
+          'Concurrent changes to other fields are kept: the change is merged into the therapist as it is when written (409 `concurrent_update` if other writes keep winning; retry). ' +
+          'To change only the version you read, send its `ETag` as `If-Match`: another write in between makes it a 412 `precondition_failed` and nothing is written. ' +
+          'Takes `application/json` or `application/merge-patch+json` (RFC 7396: the same document, `null` removes).',
+        consumes: ['application/json', MERGE_PATCH],
         params: TherapistIdParamsSchema,
+        headers: IfMatchHeadersSchema,
         body: TherapistPatchSchema,
-        response: { 200: TherapistSchema, ...problemResponses(400, 404, 409) },
+        response: { 200: TherapistSchema, ...problemResponses(400, 404, 409, 412) },
       },
     },
-    async (request) => directory.patch(request.params.id, request.body),
+    async (request, reply) => {
+      await directory.patch(request.params.id, request.body, ifMatch(request.headers['if-match']))
+      // The profile as GET serves it, byte for byte, so its ETag is the one a GET gives.
+      return sendJsonText(reply, await directory.profileJson(request.params.id))
+    },
   )
 
   app.delete(
@@ -187,13 +211,16 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
         tags: ['directory'],
         operationId: 'deleteTherapist',
         summary: 'Remove a therapist',
-        description: 'Soft delete: the therapist disappears from search and profiles at once. Importing the same externalId again restores it.',
+        description:
+          'Soft delete: the therapist disappears from search and profiles at once. Importing the same externalId again restores it. ' +
+          'With `If-Match`, only if the profile is still the version named (else 412 `precondition_failed`).',
         params: TherapistIdParamsSchema,
-        response: { 204: z.null().describe('Removed.'), ...problemResponses(400, 404) },
+        headers: IfMatchHeadersSchema,
+        response: { 204: z.null().describe('Removed.'), ...problemResponses(400, 404, 412) },
       },
     },
     async (request, reply) => {
-      await directory.remove(request.params.id)
+      await directory.remove(request.params.id, ifMatch(request.headers['if-match']))
       return reply.status(204).send(null)
     },
   )
@@ -206,6 +233,9 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
  * (JSON included) is answered 415 by Fastify before a byte of the body is read, and the body reaches
  * the handler as a stream, read line by line (import-lines.ts), never buffered whole.
  */
+const emptyImport = () =>
+  new BadRequestError('empty_import', 'The upload holds no lines: send one TherapistCreate JSON object per line (e.g. `--data-binary @examples/therapists.ndjson`).')
+
 const importRoute: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async (app, { directory }) => {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/x-ndjson', (request, payload, done) => {
@@ -235,16 +265,21 @@ const importRoute: FastifyPluginAsyncZod<{ directory: DirectoryService }> = asyn
           'lines are written in batches as they stream in, so a large upload runs in constant memory. ' +
           `A declared \`Content-Length\` over the limit is a 413 and nothing is written. Otherwise reading stops at line ${IMPORT_MAX_LINES + 1} or at the byte limit: ` +
           'the answer is still the report, of every line before that point (written as reported), with `summary.complete` false and a last entry ' +
-          '(`line_limit` or `body_too_large`) naming the line where reading stopped.',
+          '(`line_limit` or `body_too_large`) naming the line where reading stopped. An upload without a single line is a 400 (`empty_import`).',
         body: z.unknown().meta({
           description: 'NDJSON: one TherapistCreate object per line.',
+          example:
+            '{"externalId":"ca-lmft-1001","name":"Rosa Delgado","license":{"type":"LMFT","state":"CA"},"formats":["telehealth"],"acceptingNewClients":true}\n' +
+            '{"externalId":"ny-lcsw-1002","name":"Daniel Osei","license":{"type":"LCSW","state":"NY"},"formats":["telehealth"],"acceptingNewClients":false}\n',
         }),
         response: { 200: ImportReportSchema, ...problemResponses(400, 413, 415) },
       },
     },
     async (request, reply) => {
-      // No body at all (no content type either) is an empty import.
-      const report = await directory.importNdjson(request.body instanceof Readable ? request.body : Readable.from([]))
+      if (!(request.body instanceof Readable)) throw emptyImport()
+      const report = await directory.importNdjson(request.body)
+      // Nothing was read, so nothing was written: an empty upload is a mistake (a wrong file name, say), not a success.
+      if (report.summary.lines === 0) throw emptyImport()
       // Reading stopped early: the rest of the body is not read, so this connection cannot carry another request.
       if (!report.summary.complete) void reply.header('connection', 'close')
       return report

@@ -272,7 +272,11 @@ export const TherapistPatchSchema = z
     ),
   })
   .refine((patch) => Object.keys(patch).length > 0, { error: 'give at least one field to change' })
-  .meta({ id: 'TherapistPatch', description: 'Fields to change; the rest stay. `null` clears an optional field.' })
+  .meta({
+    id: 'TherapistPatch',
+    description: 'Fields to change; the rest stay. `null` clears an optional field.',
+    example: { acceptingNewClients: false, feeMin: 120, insurance: ['Aetna', 'Cigna'] },
+  })
 export type TherapistPatch = z.infer<typeof TherapistPatchSchema>
 
 export const TherapistIdParamsSchema = z.object({ id: z.uuid() })
@@ -291,11 +295,11 @@ export const ImportLineResultSchema = z.object({
 export const ImportReportSchema = z
   .object({
     summary: z.object({
-      lines: z.number().int(),
-      created: z.number().int(),
-      updated: z.number().int(),
-      unchanged: z.number().int(),
-      rejected: z.number().int(),
+      lines: z.number().int().describe('Lines reported (blank lines are skipped).'),
+      created: z.number().int().describe('Therapists created.'),
+      updated: z.number().int().describe('Therapists changed (or restored after a removal).'),
+      unchanged: z.number().int().describe('Lines identical to what was stored: nothing written.'),
+      rejected: z.number().int().describe('Lines not written; `results` says why.'),
       complete: z
         .boolean()
         .describe(

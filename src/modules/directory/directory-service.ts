@@ -3,8 +3,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import type { Database } from '../../db/database.js'
 import { isConnectionError } from '../../lib/db-errors.js'
-import { AppError, BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { AppError, BadRequestError, ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../../lib/errors.js'
 import { encodeCursor, toPage } from '../../lib/pagination.js'
+import { issueFields } from '../../lib/validation-messages.js'
 import {
   type ImportReport,
   type Therapist,
@@ -39,6 +40,9 @@ ${LIVE_BY_ID}`
 /** The profile with the content hash it was read at: a patch writes only if the hash is still the same. */
 const PROFILE_FOR_PATCH_SQL = `SELECT ${PROFILE_JSON} AS json, t.content_hash AS hash
 ${LIVE_BY_ID}`
+
+/** An `If-Match` check: given the profile's JSON text as GET serves it, whether the write may go ahead. */
+export type Precondition = (profileJson: string) => boolean
 
 /** A patch re-reads and re-merges at most this many times while other writes keep changing the therapist, then answers 409. */
 export const PATCH_ATTEMPTS = 5
@@ -333,10 +337,12 @@ export function createDirectoryService({
      * read-merge-write without the check lost one of two concurrent patches to different fields).
      * @throws ConflictError (`concurrent_update`) when other writes win PATCH_ATTEMPTS times in a row
      */
-    async patch(id: string, patch: TherapistPatch): Promise<Therapist> {
+    async patch(id: string, patch: TherapistPatch, precondition?: Precondition): Promise<Therapist> {
       for (let attempt = 1; ; attempt += 1) {
         const [read] = await db.query<{ json: string; hash: string }>(PROFILE_FOR_PATCH_SQL, [id])
         if (!read) throw new NotFoundError('therapist', id)
+        // Checked on every attempt: when another write got in between, the profile is no longer the one the caller named.
+        if (precondition && !precondition(read.json)) throw new PreconditionFailedError()
         const stored = TherapistSchema.parse(JSON.parse(read.json))
         const current = profileToInput(stored)
         const merged = { ...current, ...patch, license: patch.license ?? current.license }
@@ -345,7 +351,7 @@ export function createDirectoryService({
         if (!parsed.success) {
           throw new ValidationError(
             'The therapist would be invalid after this change.',
-            parsed.error.issues.map((issue) => ({ in: 'body', field: issue.path.join('.'), message: issue.message, code: issue.code })),
+            parsed.error.issues.flatMap((issue) => issueFields(issue).map((error) => ({ in: 'body' as const, ...error }))),
           )
         }
         const row = await normalizeOrThrow(parsed.data, { id, clearVerifiedAt: patch.acceptingNewClientsVerifiedAt === null })
@@ -363,12 +369,24 @@ export function createDirectoryService({
     },
 
     /** Soft delete: hidden from search and profiles at once; an import of the same externalId restores it. */
-    async remove(id: string): Promise<void> {
-      const rows = await commit<{ id: string }>(
-        `UPDATE therapist SET deleted_at = now(), updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id`,
-        [id],
-      )
-      if (rows.length === 0) throw new NotFoundError('therapist', id)
+    async remove(id: string, precondition?: Precondition): Promise<void> {
+      if (precondition) {
+        // Removed only if still the profile the caller named: the write checks the content hash read with it.
+        const [read] = await db.query<{ json: string; hash: string }>(PROFILE_FOR_PATCH_SQL, [id])
+        if (!read) throw new NotFoundError('therapist', id)
+        if (!precondition(read.json)) throw new PreconditionFailedError()
+        const rows = await commit<{ id: string }>(
+          `UPDATE therapist SET deleted_at = now(), updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL AND content_hash = $2::text RETURNING id`,
+          [id, read.hash],
+        )
+        if (rows.length === 0) throw new PreconditionFailedError()
+      } else {
+        const rows = await commit<{ id: string }>(
+          `UPDATE therapist SET deleted_at = now(), updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id`,
+          [id],
+        )
+        if (rows.length === 0) throw new NotFoundError('therapist', id)
+      }
       await settle()
     },
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { FieldError } from '../../lib/errors.js'
+import { issueFields } from '../../lib/validation-messages.js'
 import { type ImportReport, TherapistInputSchema } from './directory-schemas.js'
 import { readLines } from './import-lines.js'
 import { normalizeTherapist, type TherapistRow, UPSERT_BY_EXTERNAL_ID } from './therapist-write.js'
@@ -116,7 +117,7 @@ async function parseLine(
   const externalId = typeof json === 'object' && json !== null && 'externalId' in json && typeof json.externalId === 'string' ? json.externalId : null
   const parsed = TherapistInputSchema.safeParse(json)
   if (!parsed.success) {
-    return { ok: false, externalId, errors: parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message, code: issue.code })) }
+    return { ok: false, externalId, errors: parsed.error.issues.flatMap((issue) => issueFields(issue)) }
   }
   if (!parsed.data.externalId) {
     return { ok: false, externalId, errors: [{ field: 'externalId', message: 'Imports upsert by externalId: every line needs one.', code: 'required' }] }

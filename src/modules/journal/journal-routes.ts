@@ -5,7 +5,9 @@ import { actorOf } from '../../lib/access-trail.js'
 import type { CrisisResource } from '../../lib/crisis-resources.js'
 import { SafetySchema } from '../../lib/safety.js'
 import { currentUserId } from '../../lib/principal.js'
+import { IfMatchHeadersSchema, ifMatchHolds, revisionEtag } from '../../lib/conditional.js'
 import { problemResponses } from '../../lib/problem.js'
+import { MERGE_PATCH } from '../../plugins/conditional.js'
 import { replayById } from '../../plugins/idempotency/idempotency-plugin.js'
 import type { JournalKeyring } from './journal-crypto.js'
 import { createJournalInsights, type ScoreSeriesProvider } from './journal-insights.js'
@@ -43,12 +45,21 @@ const WrittenJournalEntrySchema = JournalEntrySchema.extend({ safety: SafetySche
   description: 'The entry as written, with the `safety` block for its text.',
 })
 
+/** The `If-Match` check of a write against the entry's revision, or none without the header. */
+const ifRevision = (header: string | undefined) => (header === undefined ? undefined : (revision: number) => ifMatchHolds(header, revisionEtag(revision)))
+
 /** The private journal: `/v1/journal/entries` and `/v1/journal/insights`. */
 export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async (app, opts) => {
   const journal = createJournalService({ prisma: app.db.prisma, keyring: opts.keyring, resources: opts.resources, log: app.log })
   const insights = createJournalInsights({ db: app.db, trail: app.db.prisma, scoreSeries: opts.scoreSeries })
 
-  opts.registry.add({ name: 'journalEntries', scope: 'journal:read', export: (userId) => journal.exportAll(userId) })
+  opts.registry.add({
+    name: 'journalEntries',
+    scope: 'journal:read',
+    export: (userId) => journal.exportAll(userId),
+    schema: z.array(JournalEntrySchema),
+    description: 'Every journal entry, decrypted, newest first (needs `journal:read`).',
+  })
   opts.registry.addLabeler('journal_entry', (userId, ids) => journal.labels(userId, ids))
 
   app.post(
@@ -102,7 +113,8 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
   app.get(
     '/entries/:id',
     {
-      config: { auth: { scope: 'journal:read' } },
+      // An ETag from the entry's revision; never cached (no-store): it is private.
+      config: { auth: { scope: 'journal:read' }, conditional: {} },
       schema: {
         tags: ['journal'],
         operationId: 'getJournalEntry',
@@ -112,26 +124,37 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
         response: { 200: JournalEntrySchema, ...problemResponses(400, 404) },
       },
     },
-    async (request) => journal.get(currentUserId(request), request.params.id, actorOf(request)),
+    async (request, reply) => {
+      const { entry, revision } = await journal.getVersioned(currentUserId(request), request.params.id, actorOf(request))
+      void reply.header('etag', revisionEtag(revision))
+      return entry
+    },
   )
 
   app.patch(
     '/entries/:id',
     {
-      config: { auth: { scope: 'journal:write' } },
+      config: { auth: { scope: 'journal:write' }, conditional: {} },
       schema: {
         tags: ['journal'],
         operationId: 'updateJournalEntry',
         summary: 'Change a journal entry',
         description:
           'Send only the fields to change; each is validated as on create. `title: null` clears the title and `conflict: null` the conflict part; ' +
-          `inside \`conflict\`, given parts replace, \`null\` clears a part and absent parts stay. ${PRIVACY} ${SAFETY}`,
+          `inside \`conflict\`, given parts replace, \`null\` clears a part and absent parts stay: the semantics of \`application/merge-patch+json\` (RFC 7396), which is accepted besides JSON. ` +
+          `With \`If-Match\` (the entry's \`ETag\`), the change is made only to that version: another write in between makes it a 412 \`precondition_failed\`. ${PRIVACY} ${SAFETY}`,
+        consumes: ['application/json', MERGE_PATCH],
         params: EntryParamsSchema,
+        headers: IfMatchHeadersSchema,
         body: UpdateJournalEntrySchema,
-        response: { 200: WrittenJournalEntrySchema, ...problemResponses(400, 404, 409) },
+        response: { 200: WrittenJournalEntrySchema, ...problemResponses(400, 404, 409, 412) },
       },
     },
-    async (request) => journal.update(currentUserId(request), request.params.id, request.body, actorOf(request)),
+    async (request, reply) => {
+      const { entry, revision } = await journal.updateVersioned(currentUserId(request), request.params.id, request.body, actorOf(request), ifRevision(request.headers['if-match']))
+      void reply.header('etag', revisionEtag(revision))
+      return entry
+    },
   )
 
   app.delete(
@@ -142,13 +165,14 @@ export const journalRoutes: FastifyPluginAsyncZod<JournalRoutesOptions> = async 
         tags: ['journal'],
         operationId: 'deleteJournalEntry',
         summary: 'Delete a journal entry',
-        description: 'Irreversible: the entry and its ciphertext are gone at once.',
+        description: 'Irreversible: the entry and its ciphertext are gone at once. With `If-Match`, only if the entry is still that version (else 412 `precondition_failed`).',
         params: EntryParamsSchema,
-        response: { 204: z.null().describe('Deleted'), ...problemResponses(400, 404) },
+        headers: IfMatchHeadersSchema,
+        response: { 204: z.null().describe('Deleted'), ...problemResponses(400, 404, 412) },
       },
     },
     async (request, reply) => {
-      await journal.delete(currentUserId(request), request.params.id, actorOf(request))
+      await journal.delete(currentUserId(request), request.params.id, actorOf(request), ifRevision(request.headers['if-match']))
       return reply.status(204).send(null)
     },
   )

@@ -154,12 +154,12 @@ export type UpdateJournalEntry = z.output<typeof UpdateJournalEntrySchema>
 
 export const ConflictSchema = z
   .object({
-    trigger: z.string().nullable(),
-    response: ConflictResponseSchema.nullable(),
+    trigger: z.string().nullable().describe('What set the conflict off, in the user’s words (encrypted at rest).'),
+    response: ConflictResponseSchema.nullable().describe('How the user responded, from the fixed vocabulary.'),
     responseGroup: z.enum(['reactive', 'regulated']).nullable().describe('The group of `response`: `reactive` or `regulated`.'),
-    responseNote: z.string().nullable(),
-    outcome: z.string().nullable(),
-    intensity: z.number().int().nullable(),
+    responseNote: z.string().nullable().describe('The response in the user’s own words (encrypted at rest).'),
+    outcome: z.string().nullable().describe('What came of it (encrypted at rest).'),
+    intensity: z.number().int().nullable().describe('How intense it was, 1 (mild) to 10 (overwhelming).'),
   })
   .meta({ id: 'JournalConflict', description: 'What happened in a conflict and how the user responded.' })
 
@@ -167,11 +167,11 @@ export const JournalEntrySchema = z
   .object({
     id: z.uuid(),
     occurredAt: z.iso.datetime(),
-    title: z.string().nullable(),
-    body: z.string(),
-    mood: z.number().int(),
-    emotions: z.array(z.string()),
-    tags: z.array(z.string()),
+    title: z.string().nullable().describe('Optional title (encrypted at rest).'),
+    body: z.string().describe('The entry’s text (encrypted at rest).'),
+    mood: z.number().int().describe('Mood from 1 (lowest) to 10 (highest).'),
+    emotions: z.array(z.string()).describe('Emotion words from the vocabulary.'),
+    tags: z.array(z.string()).describe('The user’s own tags, normalised.'),
     conflict: ConflictSchema.nullable().describe('Null when the entry records no conflict.'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
@@ -217,8 +217,12 @@ export const JournalEntryPageSchema = pageOf(JournalEntrySchema).meta({ id: 'Jou
 export const EntryParamsSchema = z.object({ id: z.uuid().describe('The entry id.') })
 
 /** One value or several, repeated (`?tag=a&tag=b`) or comma-separated (`?tag=a,b`). */
-const oneOrMany = <T extends z.ZodType>(item: T, max: number) =>
-  z.preprocess((value) => (typeof value === 'string' ? value.split(',').map((part) => part.trim()) : value), z.array(item).min(1).max(max)).optional()
+const oneOrMany = <T extends z.ZodType<string, string>>(item: T, max: number) =>
+  z
+    .union([z.string().describe('One value, or several separated by commas.'), z.array(item)])
+    .transform((value): string[] => (Array.isArray(value) ? value : value.split(',').map((part) => part.trim())))
+    .pipe(z.array(item).min(1).max(max))
+    .optional()
 
 export const ListEntriesQuerySchema = PageQuerySchema.extend({
   from: DateOrInstantSchema.optional().describe(`Entries that occurred at or after this. ${RANGE_CONVENTION}`),

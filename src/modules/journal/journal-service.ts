@@ -6,7 +6,7 @@ import type { CrisisResource } from '../../lib/crisis-resources.js'
 import type { SafetyBlock } from '../../lib/safety.js'
 import { resolveRange } from '../../lib/date-range.js'
 import { isRecordNotFound } from '../../lib/db-errors.js'
-import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors.js'
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../../lib/errors.js'
 import { cursorInstant, decodeCursor, toPage } from '../../lib/pagination.js'
 import type { JournalKeyring } from './journal-crypto.js'
 import { applyChanges, fromInput, readContent, toColumns, toShownEntry } from './journal-codec.js'
@@ -68,6 +68,55 @@ export function createJournalService({ prisma, keyring, resources, log }: Journa
 
   const written = (row: JournalEntryRow): WrittenJournalEntry => ({ ...shown(row), safety: journalSafety(row.crisisFlag, resources) })
 
+  /**
+   * `update`, and the new revision. With `precondition`, only over the revision it accepts (`If-Match`):
+   * checked on the row each attempt reads, and the write is a compare-and-swap on that row's revision,
+   * so a change in between is never overwritten.
+   * @throws PreconditionFailedError when the entry's revision is not the one the caller named
+   */
+  async function updateVersioned(
+    userId: string,
+    id: string,
+    changes: UpdateJournalEntry,
+    actor: Actor,
+    precondition?: (revision: number) => boolean,
+  ): Promise<{ entry: WrittenJournalEntry; revision: number }> {
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const row = await findOwned(prisma, userId, id)
+      if (precondition && !precondition(row.revision)) throw new PreconditionFailedError()
+      const current = readContent(keyring, row)
+      // Text that cannot be decrypted can be replaced, never kept: the edit must give each such field.
+      const missing = current.unreadable.filter((name) =>
+        CONFLICT_FIELDS.some((field) => field.name === name) ? changes.conflict !== null && changes.conflict?.[name as keyof NonNullable<UpdateJournalEntry['conflict']>] === undefined : changes[name as keyof UpdateJournalEntry] === undefined,
+      )
+      if (missing.length > 0) {
+        throw new ConflictError(
+          `The entry's ${missing.join(', ')} cannot be decrypted (${current.code ?? 'unreadable'}); send new values for ${missing.length === 1 ? 'it' : 'them'} in the same PATCH, or delete the entry.`,
+          'journal_entry_unreadable',
+        )
+      }
+      const content = applyChanges(current.content, changes)
+      // The whole text as it will be, screened again: an edit can add crisis language or take it out.
+      const crisisFlag = screenEntry(content)
+      try {
+        const updated = await withTrail(
+          prisma,
+          actor,
+          (tx) =>
+            tx.journalEntry.update({
+              where: { id, userId, revision: row.revision },
+              data: { ...toColumns(keyring, id, userId, content), crisisFlag, revision: { increment: 1 } },
+            }),
+          () => ({ userId, action: 'update', resourceType: 'journal_entry', resourceId: id }),
+        )
+        return { entry: written(updated), revision: updated.revision }
+      } catch (error) {
+        if (!isRecordNotFound(error)) throw error
+      }
+    }
+    throw new ConflictError('The entry was changed by another request at the same time; fetch it and try again.', 'concurrent_update')
+  }
+
   return {
     /** Stores a new entry; its text is screened for crisis language in memory first, and only the flag is kept. */
     async create(userId: string, input: CreateJournalEntry, actor: Actor): Promise<WrittenJournalEntry> {
@@ -85,6 +134,12 @@ export function createJournalService({ prisma, keyring, resources, log }: Journa
 
     async get(userId: string, id: string, actor: Actor): Promise<JournalEntry> {
       return shown(await readOwned(userId, id, actor))
+    },
+
+    /** The entry and its revision, which every write (and a key rotation) increments: the source of its ETag. */
+    async getVersioned(userId: string, id: string, actor: Actor): Promise<{ entry: JournalEntry; revision: number }> {
+      const row = await readOwned(userId, id, actor)
+      return { entry: shown(row), revision: row.revision }
     },
 
     /** The entry as a create answered it (with its safety block, from the stored flag): what an idempotent retry gets. */
@@ -131,47 +186,25 @@ export function createJournalService({ prisma, keyring, resources, log }: Journa
      * @throws ConflictError when the entry keeps changing under us
      */
     async update(userId: string, id: string, changes: UpdateJournalEntry, actor: Actor): Promise<WrittenJournalEntry> {
-      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-        const row = await findOwned(prisma, userId, id)
-        const current = readContent(keyring, row)
-        // Text that cannot be decrypted can be replaced, never kept: the edit must give each such field.
-        const missing = current.unreadable.filter((name) =>
-          CONFLICT_FIELDS.some((field) => field.name === name) ? changes.conflict !== null && changes.conflict?.[name as keyof NonNullable<UpdateJournalEntry['conflict']>] === undefined : changes[name as keyof UpdateJournalEntry] === undefined,
-        )
-        if (missing.length > 0) {
-          throw new ConflictError(
-            `The entry's ${missing.join(', ')} cannot be decrypted (${current.code ?? 'unreadable'}); send new values for ${missing.length === 1 ? 'it' : 'them'} in the same PATCH, or delete the entry.`,
-            'journal_entry_unreadable',
-          )
-        }
-        const content = applyChanges(current.content, changes)
-        // The whole text as it will be, screened again: an edit can add crisis language or take it out.
-        const crisisFlag = screenEntry(content)
-        try {
-          const updated = await withTrail(
-            prisma,
-            actor,
-            (tx) =>
-              tx.journalEntry.update({
-                where: { id, userId, revision: row.revision },
-                data: { ...toColumns(keyring, id, userId, content), crisisFlag, revision: { increment: 1 } },
-              }),
-            () => ({ userId, action: 'update', resourceType: 'journal_entry', resourceId: id }),
-          )
-          return written(updated)
-        } catch (error) {
-          if (!isRecordNotFound(error)) throw error
-        }
-      }
-      throw new ConflictError('The entry was changed by another request at the same time; fetch it and try again.', 'concurrent_update')
+      return (await updateVersioned(userId, id, changes, actor)).entry
     },
 
+    updateVersioned,
+
     /** @throws NotFoundError when the user has no such entry */
-    async delete(userId: string, id: string, actor: Actor): Promise<void> {
+    async delete(userId: string, id: string, actor: Actor, precondition?: (revision: number) => boolean): Promise<void> {
       await withTrail(
         prisma,
         actor,
         async (tx) => {
+          if (precondition) {
+            // Deleted only at the revision the caller named: read it, then delete only that revision.
+            const row = await findOwned(tx, userId, id)
+            if (!precondition(row.revision)) throw new PreconditionFailedError()
+            const deleted = await tx.journalEntry.deleteMany({ where: { id, userId, revision: row.revision } })
+            if (deleted.count === 0) throw new PreconditionFailedError()
+            return
+          }
           const deleted = await tx.journalEntry.deleteMany({ where: { id, userId } })
           if (deleted.count === 0) throw new NotFoundError('journal entry', id)
         },

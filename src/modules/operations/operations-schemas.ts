@@ -2,14 +2,14 @@ import { z } from 'zod'
 
 export const HealthSchema = z
   .object({
-    status: z.literal('ok'),
+    status: z.literal('ok').describe('Always `ok`: the process answers.'),
     uptimeSeconds: z.number().describe('Seconds since the process started.'),
   })
-  .meta({ id: 'Health' })
+  .meta({ id: 'Health', description: 'The process is up.', example: { status: 'ok', uptimeSeconds: 12.5 } })
 
 export const ReadinessSchema = z
   .object({
-    status: z.literal('ready'),
+    status: z.literal('ready').describe('`ready`; otherwise the answer is a 503 problem.'),
     database: z.enum(['postgres', 'embedded']).describe('Which storage backend this instance uses.'),
     migrations: z.object({ applied: z.number().int().describe('Migrations applied, all of those this version ships.') }),
     directoryIndex: z
@@ -43,4 +43,8 @@ export const ReadinessSchema = z
       .optional()
       .describe('Read replicas (DATABASE_READ_URLS). A replica that is down or lagging does not make the instance unready: its reads go to the primary.'),
   })
-  .meta({ id: 'Readiness' })
+  .meta({
+    id: 'Readiness',
+    description: 'The instance can serve: its database answers and is migrated.',
+    example: { status: 'ready', database: 'embedded', migrations: { applied: 8 }, directoryIndex: { state: 'ready', therapists: 3000, megabytes: 1.2, builtInMs: 640 } },
+  })

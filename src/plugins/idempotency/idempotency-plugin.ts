@@ -2,16 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import { z } from 'zod'
 import { problemResponses } from '../../lib/problem.js'
-import { currentUserId } from '../../lib/principal.js'
+import { currentPrincipal } from '../../lib/principal.js'
 import { runWithWriteHook, type WriteHook } from '../../lib/write-hook.js'
-import { createIdempotencyService, requestHash, type StoredResponse } from './idempotency-service.js'
+import { createIdempotencyService, type IdempotencyOwner, requestHash, type StoredResponse } from './idempotency-service.js'
 
 /**
  * `Idempotency-Key` for creating requests (IETF draft-ietf-httpapi-idempotency-key-header): a route
  * opts in with `config: { idempotent: { store, replay, committed } }`. The first request with a key runs; a retry
  * with the same key and body gets the first response's status and `Location` again
  * (`Idempotent-Replayed: true`) without creating anything; the same key with another body is 422; a
- * failed first request frees the key. Keys belong to the signed-in user and last 24 hours.
+ * failed first request frees the key. Keys belong to the caller (a user, or an app with an app token) and last 24 hours.
  *
  * The key and the write commit together: a route with `committed` stores its response in the write's
  * own transaction (through `withTrail`, see src/lib/write-hook.ts), so after a crash or a database
@@ -80,7 +80,9 @@ export const idempotencyPlugin = fp(
       if (typeof key !== 'string') return
       const options = request.routeOptions.config.idempotent
       if (!options) return
-      const outcome = await service.begin(currentUserId(request), key, requestHash(key, request.method, request.url, request.body))
+      const principal = currentPrincipal(request)
+      const owner: IdempotencyOwner = principal.kind === 'user' ? { kind: 'user', id: principal.userId } : { kind: 'client', id: principal.clientId }
+      const outcome = await service.begin(owner, key, requestHash(key, request.method, request.url, request.body))
       if ('claimed' in outcome) {
         claims.set(request, { id: outcome.claimed, done: false })
         return

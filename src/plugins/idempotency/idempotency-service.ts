@@ -36,6 +36,9 @@ export const storedKey = (key: string): string => createHash('sha256').update(`t
 export const requestHash = (key: string, method: string, path: string, body: unknown): string =>
   createHmac('sha256', `therapath idempotency request\n${key}`).update(`${method} ${path}\n${canonicalJson(body)}`).digest('hex')
 
+/** Whose key it is: a user's (their token) or an app's (an app token, e.g. a curator creating therapists). */
+export type IdempotencyOwner = { kind: 'user'; id: string } | { kind: 'client'; id: string }
+
 interface Deps {
   db: Pick<Database, 'prisma' | 'query'>
   log: FastifyBaseLogger
@@ -83,16 +86,18 @@ export function createIdempotencyService({ db, log, leaseMs = DEFAULT_LEASE_MS, 
    * Inserts the claim; an expired row with the same key is replaced in the same statement (as if it
    * were absent), a live one is left alone. Returns the claim's id, or undefined when the key is live.
    */
-  async function claim(userId: string, key: string, hash: string, now: Date): Promise<string | undefined> {
+  async function claim(owner: IdempotencyOwner, key: string, hash: string, now: Date): Promise<string | undefined> {
+    // One of two fixed statements: the owner's column is never taken from input.
+    const [column, cast] = owner.kind === 'user' ? ['user_id', '::uuid'] : ['client_id', '']
     const rows = await db.query<{ id: string }>(
-      `insert into idempotency_keys (id, user_id, key, request_hash, created_at, expires_at)
-       values ($1::uuid, $2::uuid, $3, $4, $5::timestamptz, $6::timestamptz)
-       on conflict (user_id, key) do update
+      `insert into idempotency_keys (id, ${column}, key, request_hash, created_at, expires_at)
+       values ($1::uuid, $2${cast}, $3, $4, $5::timestamptz, $6::timestamptz)
+       on conflict (${column}, key) do update
           set id = excluded.id, request_hash = excluded.request_hash, response_status = null, response_body = null,
               response_location = null, created_at = excluded.created_at, expires_at = excluded.expires_at
         where idempotency_keys.expires_at < excluded.created_at
        returning id`,
-      [randomUUID(), userId, key, hash, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString()],
+      [randomUUID(), owner.id, key, hash, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString()],
     )
     return rows[0]?.id
   }
@@ -106,18 +111,20 @@ export function createIdempotencyService({ db, log, leaseMs = DEFAULT_LEASE_MS, 
      * @throws UnprocessableError when the key was used for a different request
      * @throws ConflictError when the first request is still running after a short wait
      */
-    async begin(userId: string, key: string, hash: string): Promise<{ claimed: string } | { replay: StoredResponse }> {
+    async begin(owner: IdempotencyOwner, key: string, hash: string): Promise<{ claimed: string } | { replay: StoredResponse }> {
       const now = clock()
       sweepExpired(now)
       const stored = storedKey(key)
-      const claimed = await claim(userId, stored, hash, now)
+      const claimed = await claim(owner, stored, hash, now)
       if (claimed) return { claimed }
 
       const deadline = Date.now() + WAIT_FOR_FIRST_MS
       for (;;) {
-        const existing = await prisma.idempotencyKey.findUnique({ where: { userId_key: { userId, key: stored } } })
+        const existing = await prisma.idempotencyKey.findUnique({
+          where: owner.kind === 'user' ? { userId_key: { userId: owner.id, key: stored } } : { clientId_key: { clientId: owner.id, key: stored } },
+        })
         // Gone (the first request failed and let go of it), expired, or its lease ran out: claim it again.
-        if (!existing || existing.expiresAt < clock()) return this.begin(userId, key, hash)
+        if (!existing || existing.expiresAt < clock()) return this.begin(owner, key, hash)
         if (existing.requestHash !== hash) {
           throw new UnprocessableError('This Idempotency-Key was already used for a different request; use a new key.', 'idempotency_key_reused')
         }
