@@ -29,6 +29,7 @@ export const PROBLEM_CODES = {
     meaning: 'The request is invalid: `errors` lists each rejected value (`in`, `field`, `message`, field `code`).',
     action: 'Fix the listed values and send the request again; do not retry it unchanged.',
   },
+  malformed_request: { status: 400, meaning: 'The request could not be parsed as HTTP; the connection is closed.', action: 'Check what your HTTP client sends (request line, headers).' },
   bad_request: { status: 400, meaning: 'The request could not be read as HTTP the API accepts.', action: 'Check the request line, headers and body encoding.' },
   invalid_json: { status: 400, meaning: 'The body is not valid JSON.', action: 'Send a JSON body that parses, with `content-type: application/json`.' },
   invalid_body: { status: 400, meaning: 'The body is empty, although the content type says JSON.', action: 'Send a JSON body, or no content type with no body.' },
@@ -49,6 +50,15 @@ export const PROBLEM_CODES = {
   sort_needs_location: { status: 400, meaning: '`sort=distance` needs a place.', action: 'Add `near` or `postalCode`, or choose another sort.' },
   unknown_facet: { status: 400, meaning: '`facets` names a facet that does not exist.', action: 'Use the facet names listed in the OpenAPI document, or `none`.' },
   empty_import: { status: 400, meaning: 'The import upload holds no lines; nothing was written.', action: 'Send one TherapistCreate JSON object per line (check the file name of `--data-binary @file`).' },
+  invalid_url: { status: 400, meaning: 'The request path is not a valid URL (e.g. a malformed percent-encoding).', action: 'Percent-encode path segments (`encodeURIComponent`).' },
+  webhook_url_not_https: { status: 400, meaning: 'A webhook URL must use https.', action: 'Register an https endpoint.' },
+  webhook_url_credentials: { status: 400, meaning: 'A webhook URL must not carry a user name or password.', action: 'Verify deliveries by their signature instead (`webhook-signature`).' },
+  webhook_url_unresolvable: { status: 400, meaning: 'The webhook URL’s host does not resolve.', action: 'Check the host name; register the endpoint once its DNS is live.' },
+  webhook_url_not_public: {
+    status: 400,
+    meaning: 'The webhook URL’s host resolves to a private, loopback, link-local or reserved address (deliveries never go to internal networks).',
+    action: 'Register a publicly reachable endpoint.',
+  },
   // 401
   unauthorized: { status: 401, meaning: 'No bearer token was sent.', action: 'Send `Authorization: Bearer <access token>`.' },
   invalid_token: {
@@ -67,9 +77,16 @@ export const PROBLEM_CODES = {
   forbidden: { status: 403, meaning: 'The caller may not do this.', action: 'Check which principal and scopes the operation needs.' },
   insufficient_scope: { status: 403, meaning: 'The token lacks the scope the route needs; `requiredScope` names it.', action: 'Request a token with that scope (apps: ask the operator to grant it).' },
   user_token_required: { status: 403, meaning: 'The route acts on a user’s own data and an app token was sent.', action: 'Call it with the user’s access token.' },
+  webhooks_app_only: { status: 403, meaning: 'Webhooks belong to apps; a user token was sent.', action: 'Use an app token (client-credentials grant) with `webhooks:write`.' },
   // 404
   not_found: { status: 404, meaning: 'No such resource, or it belongs to someone else (the two are not told apart).', action: 'Check the id; a deleted resource stays gone.' },
   route_not_found: { status: 404, meaning: 'No route matches the method and path.', action: 'Check the path and method against the OpenAPI document (all API paths start with `/v1`).' },
+  // 408
+  request_timeout: {
+    status: 408,
+    meaning: 'The client did not send the whole request within `REQUEST_TIMEOUT_MS`; the connection is closed.',
+    action: 'Send the request again, faster (a large import over a slow link: ask the operator to raise the setting).',
+  },
   // 409
   conflict: { status: 409, meaning: 'The request conflicts with the current state (a unique value is taken).', action: 'Read the resource again and decide.' },
   email_taken: { status: 409, meaning: 'An account with this email exists.', action: 'Sign in instead.' },
@@ -81,19 +98,44 @@ export const PROBLEM_CODES = {
   },
   concurrent_update: { status: 409, meaning: 'Other writes kept changing the resource while this change was applied; nothing was written.', action: 'Read it again and retry.' },
   idempotency_request_in_progress: { status: 409, meaning: 'A request with this `Idempotency-Key` is still running.', action: 'Retry shortly with the same key.' },
+  idempotency_claim_lost: {
+    status: 409,
+    meaning: 'This request ran longer than its `Idempotency-Key` lease and a retry took the key over; nothing was written by this one.',
+    action: 'Retry with the same key: you get the answer of the request that holds it.',
+  },
+  journal_entry_unreadable: {
+    status: 409,
+    meaning: 'Fields of the journal entry cannot be decrypted (tampered, or a retired key), so a PATCH cannot keep them; `detail` names them.',
+    action: 'Send new values for those fields in the same PATCH, or delete the entry.',
+  },
+  webhook_inactive: { status: 409, meaning: 'The webhook is paused or was disabled after failing for too long.', action: 'PATCH it with `active: true` first.' },
+  delivery_in_flight: { status: 409, meaning: 'The delivery is being sent right now.', action: 'Look at it again in a few seconds.' },
+  // 410
+  changes_expired: {
+    status: 410,
+    meaning: 'Events after this position were removed by retention (`DIRECTORY_CHANGES_RETENTION_DAYS`).',
+    action: 'Re-sync: start from `after=now` and page the directory again (see the directory-sync guide).',
+  },
+  changes_cursor_unknown: {
+    status: 410,
+    meaning: 'This database never issued the position (e.g. it was restored from a backup, or the position is from another deployment).',
+    action: 'Re-sync: start from `after=now` and page the directory again.',
+  },
   // 412
   precondition_failed: {
     status: 412,
     meaning: '`If-Match` names a version (ETag) that is no longer current: someone changed the resource since you read it. Nothing was written.',
     action: 'GET it again (new `ETag`), re-apply your change, and send it with the new `If-Match`.',
   },
-  // 413, 415
+  // 413, 414, 415
+  uri_too_long: { status: 414, meaning: 'A path parameter is longer than 100 characters.', action: 'Check the id: every id is a UUID.' },
   body_too_large: { status: 413, meaning: 'The body is larger than the route accepts; nothing was written.', action: 'Send less (split an import into several).' },
   unsupported_media_type: { status: 415, meaning: 'The body’s content type is not one the route takes.', action: 'Use the content type the OpenAPI document lists for the operation.' },
   // 422
   unprocessable: { status: 422, meaning: 'The request is well-formed but cannot be processed.', action: 'Read `detail`.' },
   idempotency_key_reused: { status: 422, meaning: 'This `Idempotency-Key` was used for a different request within 24 hours.', action: 'Use a new key for a new request.' },
-  // 429
+  // 429, 431
+  headers_too_large: { status: 431, meaning: 'The request headers are too large; the connection is closed.', action: 'Send fewer or shorter headers (cookies, tokens).' },
   rate_limited: { status: 429, meaning: 'Too many requests in the current window.', action: 'Wait `Retry-After` seconds; watch `RateLimit-Remaining` to slow down before it happens.' },
   // 500, 503
   internal_error: { status: 500, meaning: 'An unexpected error; nothing about it is disclosed.', action: 'Retry later; quote `requestId` if you report it.' },
@@ -101,6 +143,13 @@ export const PROBLEM_CODES = {
   not_ready: { status: 503, meaning: '`/readyz`: the instance is not ready (e.g. the directory index is still being built).', action: 'Load balancers: send traffic elsewhere until it answers 200.' },
   not_migrated: { status: 503, meaning: '`/readyz`: the database lacks migrations this version needs.', action: 'Operators: run `npm run db:migrate`.' },
   database_unreachable: { status: 503, meaning: '`/readyz`: the database does not answer.', action: 'Operators: check the database and `DATABASE_URL`.' },
+  database_unavailable: {
+    status: 503,
+    meaning: 'The database could not be reached, dropped the connection, or did not answer in time; `Retry-After` says when to try again.',
+    action: 'Retry after `Retry-After` seconds; a create with the same `Idempotency-Key`, so it runs at most once.',
+  },
+  deadline_exceeded: { status: 503, meaning: 'The request ran past the service’s deadline (`REQUEST_DEADLINE_MS`).', action: 'Retry after `Retry-After`; a create with the same `Idempotency-Key`.' },
+  shutting_down: { status: 503, meaning: '`/readyz`: the instance is draining after a stop signal.', action: 'Load balancers: take it out; requests still sent to it are answered, with `Connection: close`.' },
 } as const satisfies Record<string, ErrorEntry>
 
 export type ProblemCode = keyof typeof PROBLEM_CODES
@@ -121,6 +170,11 @@ export const FIELD_CODES = {
   not_multiple_of: { status: 400, meaning: 'The number is not a multiple of the required step.', action: 'See the schema.' },
   custom: { status: 400, meaning: 'A rule across values failed; `message` says which.', action: 'Fix as `message` says.' },
   // Ours.
+  invalid_characters: {
+    status: 400,
+    meaning: 'The text holds a NUL character or an unpaired UTF-16 surrogate, which no stored text can hold.',
+    action: 'Remove the character (send well-formed Unicode).',
+  },
   required: { status: 400, meaning: 'A required value is missing (import lines).', action: 'Add it.' },
   invalid_range: { status: 400, meaning: 'A range is reversed or too long (`from` after `to`, `moodMin` above `moodMax`).', action: 'Swap or shorten it.' },
   in_future: { status: 400, meaning: 'A date is in the future (5 minutes of clock skew allowed).', action: 'Send a past date, or leave it out for now.' },

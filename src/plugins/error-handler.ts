@@ -179,7 +179,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'headers_too_large', 'The request headers are too large.']
         : [400, 'malformed_request', 'The request could not be parsed as HTTP.']
-  const body = JSON.stringify({ type: 'about:blank', title: titleFor(status), status, detail, code })
+  const body = JSON.stringify({ type: errorType(code), title: titleFor(status), status, detail, code })
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${titleFor(status)}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -75,6 +75,8 @@ function codesIn(text: string): string[] {
     }
   }
   for (const match of text.matchAll(/\bFST_ERR_[A-Z_]+:\s*'([^']+)'/g)) found.push(match[1] ?? '')
+  // A status and its code side by side: [408, 'request_timeout', …]
+  for (const match of text.matchAll(/\[\s*[1-5]\d\d,\s*'([^']+)'/g)) if (SNAKE.test(match[1] ?? '')) found.push(match[1] ?? '')
   return found
 }
 
