@@ -53,7 +53,7 @@ export const WebhookCreateSchema = z
     description: z.string().trim().max(500).default(''),
     active: z.boolean().default(true),
   })
-  .meta({ id: 'WebhookCreate' })
+  .meta({ id: 'WebhookCreate', example: { url: 'https://app.example.com/hooks/therapath', eventTypes: ['therapist.updated', 'therapist.deleted'], description: 'Saved therapists: push notices' } })
 
 export const WebhookPatchSchema = z
   .strictObject({
@@ -62,7 +62,7 @@ export const WebhookPatchSchema = z
     description: z.string().trim().max(500).optional(),
     active: z.boolean().optional().describe('`true` also re-enables an endpoint that was disabled after failing.'),
   })
-  .meta({ id: 'WebhookPatch' })
+  .meta({ id: 'WebhookPatch', example: { active: true } })
 
 export const WebhookSchema = z
   .object({
@@ -94,7 +94,7 @@ export const RotateSecretSchema = z
   .strictObject({
     overlapSeconds: z.coerce.number().int().min(0).max(7 * 86_400).default(86_400).describe('How long the old secret keeps signing beside the new one (default a day).'),
   })
-  .meta({ id: 'WebhookSecretRotation' })
+  .meta({ id: 'WebhookSecretRotation', example: { overlapSeconds: 86400 } })
 
 export const DeliveryStatusSchema = z.enum(['pending', 'succeeded', 'failed'])
 

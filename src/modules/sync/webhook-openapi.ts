@@ -72,6 +72,8 @@ const operation = (type: string, summary: string, description: string, schema: o
     summary,
     description,
     parameters: SIGNATURE_HEADERS,
+    // Therapath calls the app: no bearer token; the receiver verifies the webhook-signature header instead.
+    security: [],
     requestBody: { required: true, content: { 'application/json': { schema } } },
     responses: RESPONSES,
   },
