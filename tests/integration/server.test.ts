@@ -41,7 +41,7 @@ async function startServer(env: Record<string, string>): Promise<RunningServer> 
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>)
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + 120_000
   while (Date.now() < deadline) {
     const listening = logs().find((line) => typeof line.address === 'string' && typeof line.startupMs === 'number')
     if (listening) return { child: run.child, url: String(listening.address), logs, stderr: run.stderr, exit: run.exit }
@@ -66,7 +66,7 @@ async function stderrHolds(server: RunningServer, text: string): Promise<string>
 const startupLine = (server: RunningServer) => server.logs().find((line) => typeof line.startupMs === 'number') ?? {}
 
 // Each start is a real process (and PGlite's initdb on the embedded backend): generous under load.
-describe('the server process', { timeout: 120_000 }, () => {
+describe('the server process', { timeout: 240_000 }, () => {
   const dirs: string[] = []
   afterAll(() => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
