@@ -165,6 +165,8 @@ export const EnvSchema = z.object({
    * (the NDJSON import has its own, longer deadline). 0 = no deadline.
    */
   REQUEST_DEADLINE_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+  /** The NDJSON import's own deadline, in ms (50,000 lines take minutes); then 503 `deadline_exceeded`. 0 = none. */
+  IMPORT_DEADLINE_MS: z.coerce.number().int().min(0).max(3_600_000).default(600_000),
   /**
    * Longest a client may take to send a request's headers and body, in ms; a slower one gets 408 `request_timeout`
    * and is disconnected, checked every second. Raise it for NDJSON imports over slow links.

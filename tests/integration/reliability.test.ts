@@ -148,6 +148,26 @@ describe('Idempotency-Key and its write commit together (defect 1)', () => {
   })
 })
 
+describe('the NDJSON import’s own deadline', () => {
+  it('runs under IMPORT_DEADLINE_MS, every other route under REQUEST_DEADLINE_MS', async () => {
+    const app = await buildApp(testConfig({ REQUEST_DEADLINE_MS: '1000', IMPORT_DEADLINE_MS: '600000' }), { db: await sharedDatabase() })
+    const seen = new Map<string, number | undefined>()
+    app.addHook('onRequest', async (request) => {
+      seen.set(request.routeOptions.url ?? '', request.routeOptions.handlerTimeout)
+    })
+    await app.ready()
+    try {
+      // A wrong content type is refused before the body is read: enough to reach the route.
+      await app.inject({ method: 'POST', url: '/v1/therapists/import', headers: { 'content-type': 'text/plain' }, payload: 'x' })
+      await app.inject({ method: 'GET', url: '/healthz' })
+      expect(seen.get('/v1/therapists/import')).toBe(600_000)
+      expect(seen.get('/healthz')).toBe(1000)
+    } finally {
+      await app.close()
+    }
+  })
+})
+
 describe('faults in the middle of a request (defects 3 and 4)', () => {
   it('answers problem+json without Prisma text when the database goes away after a key was claimed', async () => {
     const scratch = await scratchDatabase()

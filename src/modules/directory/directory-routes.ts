@@ -148,7 +148,7 @@ const readRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async
 }
 
 /** Curation routes: `directory:write`, which only integrator apps (curators) can hold. Kept apart from the reads on purpose. */
-const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async (app, { directory }) => {
+const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService; importDeadlineMs: number }> = async (app, { directory, importDeadlineMs }) => {
   app.post(
     '/v1/therapists',
     {
@@ -225,7 +225,7 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
     },
   )
 
-  await app.register(importRoute, { directory })
+  await app.register(importRoute, { directory, deadlineMs: importDeadlineMs })
 }
 
 /**
@@ -236,7 +236,7 @@ const curationRoutes: FastifyPluginAsyncZod<{ directory: DirectoryService }> = a
 const emptyImport = () =>
   new BadRequestError('empty_import', 'The upload holds no lines: send one TherapistCreate JSON object per line (e.g. `--data-binary @examples/therapists.ndjson`).')
 
-const importRoute: FastifyPluginAsyncZod<{ directory: DirectoryService }> = async (app, { directory }) => {
+const importRoute: FastifyPluginAsyncZod<{ directory: DirectoryService; deadlineMs: number }> = async (app, { directory, deadlineMs }) => {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/x-ndjson', (request, payload, done) => {
     // A declared length over the limit is refused before reading (Fastify then closes the connection);
@@ -252,6 +252,8 @@ const importRoute: FastifyPluginAsyncZod<{ directory: DirectoryService }> = asyn
   app.post(
     '/v1/therapists/import',
     {
+      // Its own deadline: 50,000 lines take minutes, far past REQUEST_DEADLINE_MS.
+      ...(deadlineMs > 0 ? { handlerTimeout: deadlineMs } : {}),
       config: { auth: WRITE },
       schema: {
         consumes: ['application/x-ndjson'],
@@ -287,7 +289,10 @@ const importRoute: FastifyPluginAsyncZod<{ directory: DirectoryService }> = asyn
   )
 }
 
-type DirectoryConfig = Pick<Config, 'FACET_CACHE_SECONDS' | 'DIRECTORY_INDEX' | 'DIRECTORY_INDEX_MAX_MB' | 'DIRECTORY_INDEX_READY_WAIT_SECONDS' | 'DIRECTORY_CARD_CACHE_MB'>
+type DirectoryConfig = Pick<
+  Config,
+  'FACET_CACHE_SECONDS' | 'DIRECTORY_INDEX' | 'DIRECTORY_INDEX_MAX_MB' | 'DIRECTORY_INDEX_READY_WAIT_SECONDS' | 'DIRECTORY_CARD_CACHE_MB' | 'IMPORT_DEADLINE_MS'
+>
 
 /**
  * The directory module: one service shared by the read and the curation routes, and (DIRECTORY_INDEX=memory)
@@ -374,5 +379,5 @@ export const directoryRoutes: FastifyPluginAsyncZod<{ config: DirectoryConfig }>
     app.addHook('onClose', async () => index.close())
   }
   await app.register(readRoutes, { directory })
-  await app.register(curationRoutes, { directory })
+  await app.register(curationRoutes, { directory, importDeadlineMs: config.IMPORT_DEADLINE_MS })
 }
