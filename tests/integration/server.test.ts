@@ -52,6 +52,18 @@ async function startServer(env: Record<string, string>): Promise<RunningServer> 
   throw new Error(`server did not start: ${run.stderr()}`)
 }
 
+/**
+ * GET /readyz until it is 200 or `attempts` tries (a quarter second apart) have passed: right after start
+ * the directory index may still be built (503 `not_ready`, for at most DIRECTORY_INDEX_READY_WAIT_SECONDS).
+ */
+async function readiness(url: string, attempts = 120): Promise<Response> {
+  for (let attempt = 1; ; attempt += 1) {
+    const res = await fetch(`${url}/readyz`)
+    if (res.status === 200 || attempt >= attempts) return res
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
 async function stopServer(server: RunningServer): Promise<number | null> {
   server.child.kill('SIGTERM')
   return server.exit
@@ -106,7 +118,7 @@ describe('the server process', { timeout: 240_000 }, () => {
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'tpc_demo', client_secret: secret ?? '' }),
     })
     expect(token.status).toBe(200)
-    const ready = await fetch(`${first.url}/readyz`)
+    const ready = await readiness(first.url)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toMatchObject({ status: 'ready', database: 'embedded' })
     // A journal entry, sealed with the key generated into DATA_DIR on this first start.
@@ -130,7 +142,7 @@ describe('the server process', { timeout: 240_000 }, () => {
     expect(second.logs().some((line) => String(line.msg).startsWith('DEMO ONLY'))).toBe(false)
     // Every start in demo mode shows the credentials again.
     expect(await stderrHolds(second, 'Show these again')).toContain(`DEMO_CLIENT_SECRET=${secret}\n`)
-    expect((await fetch(`${second.url}/readyz`)).status).toBe(200)
+    expect((await readiness(second.url)).status).toBe(200)
     const login = await fetch(`${second.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(journal) })
     const again = (await login.json()) as { accessToken: string }
     const read = await fetch(`${second.url}${location}`, { headers: { authorization: `Bearer ${again.accessToken}` } })
@@ -144,7 +156,7 @@ describe('the server process', { timeout: 240_000 }, () => {
     try {
       const server = await startServer({ DATABASE_URL: scratch.url ?? '', AUTH_SIGNING_KEYS: TEST_SIGNING_KEY, JOURNAL_ENCRYPTION_KEYS: TEST_JOURNAL_KEY })
       expect(startupLine(server)).toMatchObject({ database: 'postgres', appliedMigrations: readMigrations(MIGRATIONS_DIR).length, demoDataLoaded: false })
-      expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
+      expect((await readiness(server.url)).status).toBe(200)
       expect(await stopServer(server)).toBe(0)
 
       const rows = await scratch.db.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(

@@ -26,7 +26,8 @@ const BREAKING: [RegExp, string][] = [
   [/\bRENAME\b/i, 'renames something the previous version may use'],
   [/\bALTER\s+COLUMN\s+\S+\s+(SET\s+DATA\s+)?TYPE\b/i, 'changes a column type'],
   [/\bSET\s+NOT\s+NULL\b/i, 'makes a column required that the previous version may not write'],
-  [/\bADD\s+COLUMN\b[^;]*\bNOT\s+NULL\b(?![^;]*\bDEFAULT\b)/i, 'adds a required column without a default'],
+  // Within one clause of the statement (clauses are separated by commas): `DROP NOT NULL` on another column is not it.
+  [/\bADD\s+COLUMN\b[^;,]*(?<!\bDROP\s+)\bNOT\s+NULL\b(?![^;,]*\bDEFAULT\b)/i, 'adds a required column without a default'],
 ]
 
 /** What in one migration's SQL would break the previous version, unless it has a `-- contract:` line. */
@@ -37,6 +38,12 @@ function breakingStatements(sql: string): string[] {
 }
 
 describe('migrations in a rolling deploy', () => {
+  it('tells a required column from one made optional beside it', () => {
+    expect(breakingStatements('ALTER TABLE "t" ADD COLUMN "a" TEXT NOT NULL;')).toEqual(['adds a required column without a default'])
+    expect(breakingStatements('ALTER TABLE "t" ADD COLUMN "a" TEXT NOT NULL DEFAULT \'x\';')).toEqual([])
+    expect(breakingStatements('ALTER TABLE "t" ADD COLUMN "a" TEXT,\nALTER COLUMN "b" DROP NOT NULL;')).toEqual([])
+  })
+
   it('never break the previous version without saying why it is safe', () => {
     const problems = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && !BEFORE_THE_POLICY.has(entry.name))
