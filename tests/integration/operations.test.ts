@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { App } from '../../src/app.js'
 import { buildApp } from '../../src/app.js'
 import { type Database, MIGRATIONS_DIR } from '../../src/db/database.js'
@@ -24,6 +24,8 @@ describe('health, readiness and metrics', () => {
 
   it('GET /readyz answers 200 on a migrated database', async () => {
     await indexSettled(app)
+    // The change feed connects after `ready` (it never holds the start up): wait for it, as for the index.
+    await vi.waitFor(() => expect(app.changeFeed.status().state).toBe('up'), { timeout: 30_000, interval: 50 })
     const res = await app.inject({ method: 'GET', url: '/readyz' })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({
