@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { openValue, SealedValueError, sealValue } from '../../lib/sealed-value.js'
 import type { JournalTextField } from './journal-fields.js'
 
 /**
@@ -34,10 +34,6 @@ export interface SealBinding {
 }
 
 
-const FORMAT_V1 = 0x01
-const NONCE_BYTES = 12
-const TAG_BYTES = 16
-const ALGORITHM = 'aes-256-gcm'
 
 /**
  * A ciphertext that cannot be opened: tampered with, moved, sealed with another key, or sealed with
@@ -61,16 +57,7 @@ export function buildKeyring(keys: readonly JournalKey[]): JournalKeyring {
 /** Encrypts one text value with the keyring's current key. */
 export function seal(keyring: JournalKeyring, binding: SealBinding, plaintext: string): Uint8Array<ArrayBuffer> {
   const { id, key } = keyring.current
-  const nonce = randomBytes(NONCE_BYTES)
-  const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES })
-  cipher.setAAD(associatedData(binding, id))
-  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
-  const sealed = new Uint8Array(1 + NONCE_BYTES + ciphertext.length + TAG_BYTES)
-  sealed[0] = FORMAT_V1
-  sealed.set(nonce, 1)
-  sealed.set(ciphertext, 1 + NONCE_BYTES)
-  sealed.set(cipher.getAuthTag(), 1 + NONCE_BYTES + ciphertext.length)
-  return sealed
+  return sealValue(key, associatedData(binding, id), plaintext)
 }
 
 /**
@@ -85,21 +72,10 @@ export function open(keyring: JournalKeyring, keyId: string, binding: SealBindin
       `${where} is sealed with journal key "${keyId}", which is not configured (JOURNAL_ENCRYPTION_KEYS has ${[...keyring.byId.keys()].join(', ')}); add it back to decrypt`,
     )
   }
-  const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
-  if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || bytes[0] !== FORMAT_V1) {
-    throw new JournalDecryptionError(`${where}: not a sealed value in a known format`)
-  }
-  const nonce = bytes.subarray(1, 1 + NONCE_BYTES)
-  const ciphertext = bytes.subarray(1 + NONCE_BYTES, bytes.length - TAG_BYTES)
-  const tag = bytes.subarray(bytes.length - TAG_BYTES)
-  const decipher = createDecipheriv(ALGORITHM, entry.key, nonce, { authTagLength: TAG_BYTES })
-  decipher.setAAD(associatedData(binding, keyId))
-  decipher.setAuthTag(tag)
-  const head = decipher.update(ciphertext)
   try {
-    // Only after final() has checked the tag is any of the output trusted.
-    return Buffer.concat([head, decipher.final()]).toString('utf8')
-  } catch {
+    return openValue(entry.key, associatedData(binding, keyId), sealed)
+  } catch (error) {
+    if (error instanceof SealedValueError && error.reason === 'format') throw new JournalDecryptionError(`${where}: not a sealed value in a known format`)
     throw new JournalDecryptionError(
       `${where} failed authentication with journal key "${keyId}": the ciphertext was altered or moved, or the key's material is not the one that sealed it`,
     )

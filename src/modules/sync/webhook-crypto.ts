@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
+import { openValue, SealedValueError, sealValue } from '../../lib/sealed-value.js'
 
 /** The data keys (JOURNAL_ENCRYPTION_KEYS, the journal's keyring has this shape): the current one seals, all open. */
 export interface DataKeyring {
@@ -48,39 +49,22 @@ export function signedHeaders(secrets: readonly string[], messageId: string, tim
   }
 }
 
-const FORMAT_V1 = 0x01
-const NONCE_BYTES = 12
-const TAG_BYTES = 16
-
 const associatedData = (endpointId: string, keyId: string) => Buffer.from(['therapath.webhook-secret.v1', endpointId, keyId].join('\u0000'), 'utf8')
 
 /** Seals a secret for one endpoint with the keyring's current key. */
 export function sealSecret(keyring: DataKeyring, endpointId: string, secret: string): { sealed: Uint8Array<ArrayBuffer>; keyId: string } {
   const { id, key } = keyring.current
-  const nonce = randomBytes(NONCE_BYTES)
-  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES })
-  cipher.setAAD(associatedData(endpointId, id))
-  const ciphertext = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()])
-  const sealed = new Uint8Array(1 + NONCE_BYTES + ciphertext.length + TAG_BYTES)
-  sealed[0] = FORMAT_V1
-  sealed.set(nonce, 1)
-  sealed.set(ciphertext, 1 + NONCE_BYTES)
-  sealed.set(cipher.getAuthTag(), 1 + NONCE_BYTES + ciphertext.length)
-  return { sealed, keyId: id }
+  return { sealed: sealValue(key, associatedData(endpointId, id), secret), keyId: id }
 }
 
 /** @throws Error when the key is not configured or the value does not authenticate */
 export function openSecret(keyring: DataKeyring, endpointId: string, keyId: string, sealed: Uint8Array): string {
   const entry = keyring.byId.get(keyId)
   if (!entry) throw new Error(`webhook ${endpointId}: its secret is sealed with key "${keyId}", which JOURNAL_ENCRYPTION_KEYS no longer has`)
-  const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
-  if (bytes.length < 1 + NONCE_BYTES + TAG_BYTES || bytes[0] !== FORMAT_V1) throw new Error(`webhook ${endpointId}: the secret is not in a known format`)
-  const decipher = createDecipheriv('aes-256-gcm', entry.key, bytes.subarray(1, 1 + NONCE_BYTES), { authTagLength: TAG_BYTES })
-  decipher.setAAD(associatedData(endpointId, keyId))
-  decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES))
   try {
-    return Buffer.concat([decipher.update(bytes.subarray(1 + NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8')
-  } catch {
+    return openValue(entry.key, associatedData(endpointId, keyId), sealed)
+  } catch (error) {
+    if (error instanceof SealedValueError && error.reason === 'format') throw new Error(`webhook ${endpointId}: the secret is not in a known format`)
     throw new Error(`webhook ${endpointId}: the secret failed authentication with key "${keyId}"`)
   }
 }
