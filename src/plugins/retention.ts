@@ -1,9 +1,9 @@
-import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
 import { record, systemActor } from '../lib/access-trail.js'
 import { addDays, localDate, startOfLocalDay } from '../lib/local-time.js'
+import { repeatWhileOpen } from '../lib/periodic.js'
 
 /**
  * Retention: what is deleted for good, and when. One sweep, on a schedule, on whichever instance gets
@@ -123,27 +123,15 @@ export const retentionPlugin = fp(
     app.decorate('retention', sweeper)
     const minutes = opts.config.RETENTION_SWEEP_INTERVAL_MINUTES
     if (minutes === 0) return
-    let running: Promise<unknown> | undefined
-    const log: FastifyBaseLogger = app.log
-    const timer = setInterval(() => {
-      if (running) return
-      running = sweeper
-        .sweep()
-        .then(
-          (report) => {
-            if (report.ran) log.info({ retention: report }, 'retention sweep done')
-          },
-          (error: unknown) => log.error({ err: error }, 'retention sweep failed; the next round retries'),
-        )
-        .finally(() => {
-          running = undefined
-        })
-    }, minutes * 60_000)
-    timer.unref()
-    app.addHook('onClose', async () => {
-      clearInterval(timer)
-      await running
-    })
+    repeatWhileOpen(
+      app,
+      minutes * 60_000,
+      async () => {
+        const report = await sweeper.sweep()
+        if (report.ran) app.log.info({ retention: report }, 'retention sweep done')
+      },
+      'retention sweep failed; the next round retries',
+    )
   },
   { name: 'retention', dependencies: ['database'] },
 )

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
+import { repeatWhileOpen } from '../../lib/periodic.js'
 import { problemResponses } from '../../lib/problem.js'
 import type { RouteAuth } from '../../lib/principal.js'
 import { type ChangesFeed, createChangesFeed } from './changes-feed.js'
@@ -33,24 +34,15 @@ const changesPlugin: FastifyPluginAsyncZod<ChangesOptions> = async (app, { confi
   // with GREATEST, so instances need not take turns.
   const minutes = config.RETENTION_SWEEP_INTERVAL_MINUTES
   if (minutes > 0) {
-    let running: Promise<unknown> | undefined
-    const timer = setInterval(() => {
-      running ??= prune()
-        .then(
-          (events) => {
-            if (events > 0) app.log.info({ events }, 'directory change log: events past retention deleted')
-          },
-          (error: unknown) => app.log.warn({ err: error }, 'directory change log: retention failed; the next round retries'),
-        )
-        .finally(() => {
-          running = undefined
-        })
-    }, minutes * 60_000)
-    timer.unref()
-    app.addHook('onClose', async () => {
-      clearInterval(timer)
-      await running
-    })
+    repeatWhileOpen(
+      app,
+      minutes * 60_000,
+      async () => {
+        const events = await prune()
+        if (events > 0) app.log.info({ events }, 'directory change log: events past retention deleted')
+      },
+      'directory change log: retention failed; the next round retries',
+    )
   }
 
   app.get(
